@@ -51,6 +51,87 @@ def cmd_info(args):
         print(f"jet-mass plot written to {args.plot}")
 
 
+def _model_kwargs(args):
+    """Keyword arguments of the chosen model builder from the command-line flags."""
+    kwargs = {"n_constituents": args.n_constituents}
+    if args.model == "nanopelican":
+        kwargs.update(c_hidden=args.c_hidden, batchnorm=not args.no_batchnorm, scaled=args.scaled,
+                      dropout=args.dropout, basis=args.basis)
+    return kwargs
+
+
+def cmd_train(args):
+    from kerasjet.evaluate import aggregate, evaluate
+    from kerasjet.metrics import format_table
+    from kerasjet.train import RunConfig, train, train_seeds
+
+    config = RunConfig(model=args.model, model_kwargs=_model_kwargs(args), train=args.train, val=args.val,
+                       epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed)
+    for path in (args.train, args.val) + ((args.test,) if args.test else ()):
+        if not os.path.exists(path):
+            raise KerasjetError(f"{path}: no such file")
+    if args.seeds == 1:
+        summary = train(args.out, config, verbose=args.verbose)
+        kept = [summary]
+        print(f"best validation loss {summary['best_val_loss']:.4f}; model {os.path.join(args.out, 'best.keras')}")
+    else:
+        _, kept = train_seeds(args.out, config, args.seeds, args.keep_best, verbose=args.verbose)
+        print(f"kept seeds {[s['seed'] for s in kept]} (lowest validation loss of {args.seeds})")
+    if args.test:
+        metrics = [evaluate(os.path.join(s["run_dir"], "best.keras"), args.test)[0] for s in kept]
+        row = aggregate(metrics) if len(metrics) > 1 else metrics[0]
+        print(format_table([(f"{args.model} ({len(kept)} seeds)", row)], title=f"{args.test}"))
+
+
+def cmd_evaluate(args):
+    from kerasjet.evaluate import evaluate
+    from kerasjet.files import write_json
+    from kerasjet.metrics import format_table, plot_roc
+
+    metrics, labels, scores = evaluate(args.model, args.data)
+    name = "mass cut" if args.model == "masscut" else os.path.basename(os.path.dirname(os.path.abspath(args.model))) or args.model
+    print(format_table([(name, metrics)], title=f"{args.data} ({metrics['jets']} jets)"))
+    print(f"1/εB at εS = 0.5: {metrics['rejection_at_0.5']:.1f}")
+    if args.json:
+        write_json({"model": args.model, "data": args.data, **metrics}, args.json)
+    if args.roc:
+        plot_roc([(name, labels, scores)], args.roc, title=os.path.basename(args.data))
+        print(f"ROC plot written to {args.roc}")
+
+
+def cmd_fold(args):
+    from kerasjet.files import write_json
+    from kerasjet.fold import fold, format_formula
+    from kerasjet.models import load_model
+
+    folded = fold(load_model(args.model))
+    print(format_formula(folded))
+    if args.json:
+        write_json(folded, args.json)
+        print(f"folded model written to {args.json}")
+
+
+def cmd_study(args):
+    from kerasjet.study import BUDGETS, collect, jobs, prepare_data, run_all, run_job
+
+    budget = BUDGETS[args.budget]
+    if args.list_jobs:
+        for i, (name, seed) in enumerate(jobs(budget)):
+            print(f"{i}\t{name}\tseed {seed}")
+        return
+    if args.prepare_only:
+        prepare_data(args.dir, budget, args.workers)
+        return
+    if args.job_index is not None:
+        run_job(args.dir, budget, args.job_index)
+        return
+    if not args.collect:
+        prepare_data(args.dir, budget, args.workers)
+        run_all(args.dir, budget, args.workers)
+    collect(args.dir, budget, args.results, args.budget)
+    print(open(os.path.join(args.results, "tables.md")).read())
+
+
 def cmd_demo(args):
     from kerasjet.demo import run_demo
 
@@ -86,6 +167,51 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_info)
 
+    p = sub.add_parser("train", help="train a tagger in the seed paper's regime (resumable, multi-seed)")
+    p.add_argument("--model", default="nanopelican", choices=("nanopelican", "lorentznet", "topodnn"))
+    p.add_argument("--train", required=True, help="training jets (HDF5)")
+    p.add_argument("--val", required=True, help="validation jets (HDF5), for the best checkpoint")
+    p.add_argument("--test", help="test jets: evaluate the kept seeds on them and print the table")
+    p.add_argument("--out", required=True, help="run directory (an interrupted run resumes from it)")
+    p.add_argument("--epochs", type=_positive_int, default=140, help="epochs; the schedule keeps its shape (default 140)")
+    p.add_argument("--batch-size", type=_positive_int, default=512)
+    p.add_argument("--lr", type=float, default=5e-3, help="peak learning rate (default 5e-3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of a single run (default 0)")
+    p.add_argument("--seeds", type=_positive_int, default=1, help="train seeds 0..K-1 into OUT/seed_K")
+    p.add_argument("--keep-best", type=_positive_int, default=1, help="report the M seeds with the lowest validation loss")
+    p.add_argument("--n-constituents", type=_positive_int, default=80, help="constituent slots N (default 80)")
+    p.add_argument("--c-hidden", type=_positive_int, default=2, help="nanoPELICAN hidden channels (default 2)")
+    p.add_argument("--basis", default="nano", choices=("nano", "full"), help="LinEq2to2 basis (default nano)")
+    p.add_argument("--scaled", action="store_true", help="multiplicity-scaled aggregators (Table 2)")
+    p.add_argument("--no-batchnorm", action="store_true", help="drop the BatchNorm layers (10·C+1 parameters)")
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output (default 1: bar)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="accuracy, AUC and 1/εB of a model (or 'masscut') on a jet file")
+    p.add_argument("model", help="a saved .keras model, or 'masscut' for the jet-mass cut")
+    p.add_argument("data", help="HDF5 jet file")
+    p.add_argument("--json", help="write the metrics as JSON")
+    p.add_argument("--roc", help="write the ROC curve (1/εB against εS) to this PNG/PDF")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("fold", help="fold BatchNorm and ReLU scale into nanoPELICAN and print its formula")
+    p.add_argument("model", help="a saved nanoPELICAN .keras model")
+    p.add_argument("--json", help="write the folded model as JSON")
+    p.set_defaults(func=cmd_fold)
+
+    p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")
+    p.add_argument("--budget", default="default", choices=("default", "table1", "paper", "tiny"),
+                   help="jets, epochs and seeds (see kerasjet/study.py; default fits this 2-core machine)")
+    p.add_argument("--dir", default="data/study", help="data and run directory (default data/study)")
+    p.add_argument("--results", default="results", help="where tables and plots go (default results)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="parallel jobs and generator processes")
+    p.add_argument("--list-jobs", action="store_true", help="print the job list (one line per array task) and exit")
+    p.add_argument("--prepare-only", action="store_true", help="only generate the data files")
+    p.add_argument("--job-index", type=int, help="run only this job (a batch array task)")
+    p.add_argument("--collect", action="store_true", help="only evaluate finished jobs and write the results")
+    p.set_defaults(func=cmd_study)
+
     p = sub.add_parser("demo", help="the main job of `make demo` on the embedded default dataset")
     p.add_argument("--data", default="data/demo.h5", help="demo dataset, generated if missing (default data/demo.h5)")
     p.add_argument("--jets", type=_positive_int, default=4000, help="jets in the demo dataset when it is generated (default 4000)")
@@ -105,6 +231,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("kerasjet: interrupted; no partial output was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     return 0
 
 

@@ -108,7 +108,8 @@ def test_bad_generate_arguments_leave_no_file(tmp_path, capsys):
 
 
 def test_interrupted_write_leaves_nothing(tmp_path):
-    from kerasjet.data.io import PelicanWriter, atomic_output
+    from kerasjet.data.io import PelicanWriter
+    from kerasjet.files import atomic_output
 
     out = tmp_path / "int.h5"
     with pytest.raises(KeyboardInterrupt):

@@ -1,0 +1,48 @@
+"""Evaluate trained models (and the mass cut) on a jet file: metrics, ROC, seed aggregation."""
+
+import numpy as np
+
+from kerasjet.data.io import read_jets
+from kerasjet.data.pipeline import InputSpec, load_inputs
+from kerasjet.metrics import evaluate_scores
+from kerasjet.models import load_model, n_constituents_of, trainable_parameters
+from kerasjet.models.masscut import mass_cut_scores
+
+MASS_CUT = "masscut"
+
+
+def model_scores(model, data_path, batch_size=2048):
+    """(labels (n,), logits (n,)) of a Keras model on every jet of ``data_path``."""
+    inputs, labels = load_inputs(data_path, InputSpec(n_constituents=n_constituents_of(model)))
+    logits = model.predict(inputs, batch_size=batch_size, verbose=0)
+    return labels, np.asarray(logits).reshape(-1)
+
+
+def mass_cut(data_path):
+    """(labels, scores) of the jet-mass cut on all constituents of every jet."""
+    jets = read_jets(data_path)
+    mask = np.arange(jets.pmu.shape[1])[None, :] < jets.nobj[:, None]
+    return jets.is_signal, mass_cut_scores(jets.pmu, mask)
+
+
+def evaluate(model_path, data_path):
+    """(metrics dict, labels, scores) for a model file or the string 'masscut'."""
+    if model_path == MASS_CUT:
+        labels, scores = mass_cut(data_path)
+        # the cut keeps jets within 30 GeV of the top mass for the accuracy figure
+        return evaluate_scores(labels, scores, threshold=-30.0, n_parameters=0), labels, scores
+    model = load_model(model_path)
+    labels, scores = model_scores(model, data_path)
+    return evaluate_scores(labels, scores, n_parameters=trainable_parameters(model)), labels, scores
+
+
+def aggregate(metric_dicts):
+    """Mean and standard deviation over runs: {key: (mean, std)} for every numeric key."""
+    keys = [k for k, v in metric_dicts[0].items() if isinstance(v, (int, float))]
+    out = {}
+    for k in keys:
+        values = np.array([m[k] for m in metric_dicts], dtype=np.float64)
+        out[k] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0)
+    out["parameters"] = metric_dicts[0].get("parameters")
+    out["runs"] = len(metric_dicts)
+    return out

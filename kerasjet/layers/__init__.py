@@ -1,0 +1,7 @@
+"""Custom Keras layers of kerasjet (registered for deserialisation under the 'kerasjet' package)."""
+
+from kerasjet.layers.equivariant import N_BAR, LinEq2to0, LinEq2to2
+from kerasjet.layers.lorentz import LorentzDot
+from kerasjet.layers.normalization import MaskedBatchNorm
+
+__all__ = ["N_BAR", "LinEq2to0", "LinEq2to2", "LorentzDot", "MaskedBatchNorm"]

@@ -1,0 +1,111 @@
+"""Tagging metrics: accuracy, ROC AUC, background rejection 1/εB at fixed signal efficiency.
+
+Scores are any real numbers, larger meaning "more top-like" (logits for the networks); the
+accuracy uses the decision score > ``threshold`` (0 for logits).
+"""
+
+import math
+
+import numpy as np
+
+SIGNAL_EFFICIENCIES = (0.3, 0.5)
+
+
+def roc_curve(labels, scores):
+    """(εB, εS) arrays over all distinct thresholds, from (0, 0) to (1, 1).
+
+    labels (n,) in {0, 1}; scores (n,). Tied scores move both efficiencies together.
+    """
+    labels = np.asarray(labels).astype(bool).ravel()
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    order = np.argsort(-scores, kind="mergesort")
+    scores, labels = scores[order], labels[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    tp = np.cumsum(labels)[last_of_tie]
+    fp = (last_of_tie + 1) - tp
+    n_signal, n_background = labels.sum(), (~labels).sum()
+    if n_signal == 0 or n_background == 0:
+        raise ValueError("the ROC needs both signal and background jets")
+    return np.r_[0.0, fp / n_background], np.r_[0.0, tp / n_signal]
+
+
+def roc_auc(labels, scores):
+    """Area under the ROC curve (trapezoidal, ties counted half)."""
+    eff_b, eff_s = roc_curve(labels, scores)
+    return float(np.trapz(eff_s, eff_b))
+
+
+def background_rejection(labels, scores, signal_efficiency):
+    """1/εB at the given εS, with εB interpolated linearly on the ROC (inf when εB = 0)."""
+    eff_b, eff_s = roc_curve(labels, scores)
+    # eff_s is non-decreasing; take the lowest εB reaching the requested εS
+    background = float(np.interp(signal_efficiency, eff_s, eff_b))
+    return math.inf if background == 0 else 1.0 / background
+
+
+def evaluate_scores(labels, scores, threshold=0.0, n_parameters=None):
+    """Dict of accuracy, auc, rejection at εS = 0.3 and 0.5, jets, parameters."""
+    labels = np.asarray(labels).ravel()
+    scores = np.asarray(scores).ravel()
+    result = {
+        "jets": int(len(labels)),
+        "accuracy": float(np.mean((scores > threshold) == labels.astype(bool))),
+        "auc": roc_auc(labels, scores),
+    }
+    for eff in SIGNAL_EFFICIENCIES:
+        result[f"rejection_at_{eff}"] = background_rejection(labels, scores, eff)
+    if n_parameters is not None:
+        result["parameters"] = int(n_parameters)
+    return result
+
+
+def format_table(rows, title="Top tagging on generated jets"):
+    """A Markdown table in the layout of the seed paper's Table 1.
+
+    rows: list of (name, metrics) where metrics holds accuracy, auc, rejection_at_0.3 and
+    parameters, each either a number or a (mean, std) pair.
+    """
+
+    def cell(value, digits):
+        if value is None:
+            return "—"
+        if isinstance(value, (tuple, list)):
+            return f"{value[0]:.{digits}f} ± {value[1]:.{digits}f}"
+        return f"{value:.{digits}f}"
+
+    lines = [f"**{title}**", "", "| Architecture | Accuracy | AUC | 1/εB (εS = 0.3) | # Params |", "|---|---|---|---|---|"]
+    for name, m in rows:
+        params = m.get("parameters")
+        lines.append(
+            f"| {name} | {cell(m.get('accuracy'), 4)} | {cell(m.get('auc'), 4)} | {cell(m.get('rejection_at_0.3'), 0)} | "
+            f"{'—' if params is None else params} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_roc(curves, out, title=""):
+    """ROC curves as 1/εB against εS (log y), the usual top-tagging view.
+
+    curves: list of (label, labels, scores).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for name, labels, scores in curves:
+        eff_b, eff_s = roc_curve(labels, scores)
+        keep = eff_b > 0
+        ax.plot(eff_s[keep], 1.0 / eff_b[keep], label=f"{name} (AUC {roc_auc(labels, scores):.4f})")
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("signal efficiency εS")
+    ax.set_ylabel("background rejection 1/εB")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+

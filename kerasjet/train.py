@@ -1,0 +1,173 @@
+"""Training in the seed paper's regime, resumable, logged, deterministic, over one or many seeds.
+
+Regime (for the full 140 epochs): batch 512, Adam without weight decay, binary cross-entropy on
+the logit; learning rate: linear warm-up over 4 epochs to the peak, cosine annealing with warm
+restarts (T0 = 4, T_mult = 2, cycles of 4, 8, 16, 32, 64 epochs, down to peak/100) for 124
+epochs, then exponential decay (γ = 0.5 per epoch) for 12 epochs. ``epochs`` < 140 shrinks every
+phase by epochs/140, keeping the shape.
+
+A run directory holds ``config.json`` (everything needed to rebuild and resume), ``best.keras``
+(lowest validation loss), ``checkpoint/`` (weights and optimizer after the last finished
+epoch), ``state.json``, ``history.csv``, ``tensorboard/`` and, when done, ``summary.json``.
+"""
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from kerasjet.data.pipeline import InputSpec, make_dataset
+from kerasjet.errors import KerasjetError
+from kerasjet.files import atomic_output, write_json
+from kerasjet.models import build_model
+
+PAPER_EPOCHS = 140
+WARMUP_EPOCHS, FIRST_CYCLE, CYCLE_GROWTH, COSINE_EPOCHS, DECAY_EPOCHS, DECAY_GAMMA = 4, 4, 2, 124, 12, 0.5
+MINIMUM_RATIO = 0.01
+
+
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class PaperSchedule(tf.keras.optimizers.schedules.LearningRateSchedule):
+    """The seed paper's learning rate against the optimizer step (see the module docstring)."""
+
+    def __init__(self, peak, steps_per_epoch, epochs=PAPER_EPOCHS):
+        self.peak = float(peak)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.epochs = float(epochs)
+
+    def __call__(self, step):
+        # position in "paper epochs" (0 … 140)
+        e = tf.cast(step, tf.float32) / self.steps_per_epoch * (PAPER_EPOCHS / self.epochs)
+        floor = self.peak * MINIMUM_RATIO
+        warmup = self.peak * (e + 1.0 / self.steps_per_epoch) / WARMUP_EPOCHS
+        t = tf.maximum(e - WARMUP_EPOCHS, 0.0)
+        cycle = tf.floor(tf.math.log(t / FIRST_CYCLE + 1.0) / math.log(CYCLE_GROWTH))
+        start = FIRST_CYCLE * (CYCLE_GROWTH**cycle - 1.0)
+        length = FIRST_CYCLE * CYCLE_GROWTH**cycle
+        cosine = floor + 0.5 * (self.peak - floor) * (1.0 + tf.cos(math.pi * (t - start) / length))
+        decay = floor * DECAY_GAMMA ** (e - WARMUP_EPOCHS - COSINE_EPOCHS)
+        return tf.where(e < WARMUP_EPOCHS, warmup, tf.where(e < WARMUP_EPOCHS + COSINE_EPOCHS, cosine, decay))
+
+    def get_config(self):
+        return {"peak": self.peak, "steps_per_epoch": self.steps_per_epoch, "epochs": self.epochs}
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a training run (stored as the run's config.json)."""
+
+    model: str
+    model_kwargs: dict
+    train: str
+    val: str
+    epochs: int = PAPER_EPOCHS
+    batch_size: int = 512
+    learning_rate: float = 5e-3
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def input_spec(self):
+        return InputSpec(n_constituents=self.model_kwargs.get("n_constituents", 80))
+
+
+class _EpochState(tf.keras.callbacks.Callback):
+    """After each epoch: save best.keras on a new lowest validation loss, checkpoint weights and
+    optimizer, and record the epoch and the best loss (in that order, so a crash in between
+    never loses the best model)."""
+
+    def __init__(self, run_dir, checkpoint, best_val_loss):
+        super().__init__()
+        self.run_dir = run_dir
+        self.checkpoint = checkpoint
+        self.best_val_loss = best_val_loss
+
+    def on_epoch_end(self, epoch, logs=None):
+        val_loss = float(logs["val_loss"])
+        if val_loss < self.best_val_loss:
+            self.best_val_loss = val_loss
+            with atomic_output(os.path.join(self.run_dir, "best.keras")) as tmp:
+                self.model.save(tmp + ".keras")
+                os.replace(tmp + ".keras", tmp)
+        self.checkpoint.write(os.path.join(self.run_dir, "checkpoint", "last"))
+        write_json({"epochs_done": epoch + 1, "best_val_loss": self.best_val_loss}, os.path.join(self.run_dir, "state.json"))
+
+
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def train(run_dir, config, verbose=1, callbacks=()):
+    """Train (or resume) the run in ``run_dir``; returns its summary dict.
+
+    Extra Keras ``callbacks`` run after kerasjet's own (checkpointing, logging).
+    """
+    config_path = os.path.join(run_dir, "config.json")
+    if os.path.exists(config_path):
+        stored = _read_json(config_path)
+        if stored != json.loads(json.dumps(asdict(config))):
+            key = next(k for k in stored if stored[k] != asdict(config).get(k))
+            raise KerasjetError(f"{config_path}: '{key}' differs from this invocation; use a new run directory")
+    else:
+        os.makedirs(run_dir, exist_ok=True)
+        write_json(asdict(config), config_path)
+    summary_path = os.path.join(run_dir, "summary.json")
+    if os.path.exists(summary_path):
+        return _read_json(summary_path)
+
+    tf.keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    spec = config.input_spec()
+    train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed)
+    steps = len(train_data)
+    model = build_model(config.model, **config.model_kwargs)
+    optimizer = tf.keras.optimizers.Adam(PaperSchedule(config.learning_rate, steps, config.epochs))
+    model.compile(optimizer, tf.keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy"), tf.keras.metrics.AUC(from_logits=True, name="auc")])
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    state_path = os.path.join(run_dir, "state.json")
+    state = _read_json(state_path) if os.path.exists(state_path) else {"epochs_done": 0, "best_val_loss": math.inf}
+    if state["epochs_done"]:
+        checkpoint.read(os.path.join(run_dir, "checkpoint", "last")).expect_partial()
+        if verbose:
+            print(f"resuming {run_dir} after epoch {state['epochs_done']}")
+        train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed, first_pass=state["epochs_done"])
+    val_data = make_dataset(config.val, spec, config.batch_size, shuffle=False)
+    callbacks = [
+        tf.keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=state["epochs_done"] > 0),
+        tf.keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), write_graph=False, profile_batch=0),
+        _EpochState(run_dir, checkpoint, state["best_val_loss"]),
+        *callbacks,
+    ]
+    model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=state["epochs_done"],
+              callbacks=callbacks, verbose=verbose)
+    final_state = _read_json(state_path)
+    summary = {
+        "run_dir": run_dir,
+        "model": config.model,
+        "seed": config.seed,
+        "epochs": config.epochs,
+        "best_val_loss": final_state["best_val_loss"],
+        "parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+    }
+    write_json(summary, summary_path)
+    return summary
+
+
+def select_best(summaries, keep_best):
+    """The ``keep_best`` summaries with the lowest validation loss, best first."""
+    return sorted(summaries, key=lambda s: s["best_val_loss"])[:keep_best]
+
+
+def train_seeds(base_dir, config, seeds, keep_best, verbose=1):
+    """Train seeds 0 … seeds−1 into base_dir/seed_K (resumable); return (all, kept) summaries."""
+    if not 1 <= keep_best <= seeds:
+        raise KerasjetError(f"--keep-best must lie in [1, --seeds] (got {keep_best} of {seeds})")
+    summaries = []
+    for seed in range(seeds):
+        run = RunConfig(**{**asdict(config), "seed": seed})
+        summaries.append(train(os.path.join(base_dir, f"seed_{seed}"), run, verbose))
+    return summaries, select_best(summaries, keep_best)

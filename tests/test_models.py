@@ -1,0 +1,109 @@
+"""Physics of the models: Lorentz, permutation and padding invariance; parameter counts;
+save/load; folding into the analytic form."""
+
+import numpy as np
+import pytest
+
+from kerasjet.data.pipeline import InputSpec, load_inputs
+from kerasjet.fold import fold, folded_logits, format_formula
+from kerasjet.models import build_model, load_model, trainable_parameters
+
+RNG = np.random.default_rng(5)
+
+
+def randomise(model, rng=RNG):
+    """Random weights (positive variances, α near their initial k) so no symmetry test passes by accident."""
+    for w in model.weights:
+        value = rng.normal(0.3, 0.5, w.shape)
+        if "variance" in w.name:
+            value = np.abs(value) + 0.5
+        if "alpha" in w.name:
+            value = w.numpy() + rng.normal(0, 0.2, w.shape)
+        w.assign(value.astype(np.float32))
+    return model
+
+
+def lorentz_transform(beta, axis, angle):
+    """A boost with velocity beta along a unit 3-vector, then a rotation about z by angle."""
+    gamma = 1 / np.sqrt(1 - beta**2)
+    n = np.asarray(axis, float) / np.linalg.norm(axis)
+    boost = np.eye(4)
+    boost[0, 0] = gamma
+    boost[0, 1:] = boost[1:, 0] = -gamma * beta * n
+    boost[1:, 1:] += (gamma - 1) * np.outer(n, n)
+    rotation = np.eye(4)
+    c, s = np.cos(angle), np.sin(angle)
+    rotation[1:3, 1:3] = [[c, -s], [s, c]]
+    return rotation @ boost
+
+
+@pytest.fixture(scope="module")
+def inputs(jets_file):
+    x, _ = load_inputs(jets_file, InputSpec(n_constituents=30), 0, 64)
+    return x
+
+
+MODELS = [
+    ("nanopelican", dict(c_hidden=2, batchnorm=True)),
+    ("nanopelican", dict(c_hidden=3, batchnorm=False, scaled=True)),
+    ("nanopelican", dict(c_hidden=2, basis="full")),
+    ("lorentznet", {}),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", MODELS)
+def test_invariances(name, kwargs, inputs):
+    model = randomise(build_model(name, n_constituents=30, **kwargs))
+    reference = model.predict(inputs, verbose=0)[:, 0]
+    assert np.std(reference) > 1e-3  # a constant output would pass everything below
+
+    perm = RNG.permutation(30)
+    permuted = {"pmu": inputs["pmu"][:, perm], "mask": inputs["mask"][:, perm]}
+    np.testing.assert_allclose(model.predict(permuted, verbose=0)[:, 0], reference, rtol=1e-4, atol=1e-4)
+
+    transform = lorentz_transform(0.6, (0.3, -0.5, 0.8), 1.1).astype(np.float64)
+    boosted = {"pmu": (inputs["pmu"].astype(np.float64) @ transform.T).astype(np.float32), "mask": inputs["mask"]}
+    np.testing.assert_allclose(model.predict(boosted, verbose=0)[:, 0], reference, rtol=2e-3, atol=2e-3)
+
+    wide = randomise(build_model(name, n_constituents=45, **kwargs), np.random.default_rng(0))
+    wide.set_weights(model.get_weights())
+    padded = {"pmu": np.pad(inputs["pmu"], ((0, 0), (0, 15), (0, 0))), "mask": np.pad(inputs["mask"], ((0, 0), (0, 15)))}
+    np.testing.assert_allclose(wide.predict(padded, verbose=0)[:, 0], reference, rtol=1e-5, atol=1e-5)
+
+
+def test_topodnn_is_not_lorentz_invariant_but_is_padding_invariant(inputs):
+    model = randomise(build_model("topodnn", n_constituents=30))
+    wide = build_model("topodnn", n_constituents=45)
+    wide.set_weights(model.get_weights())
+    padded = {"pmu": np.pad(inputs["pmu"], ((0, 0), (0, 15), (0, 0))), "mask": np.pad(inputs["mask"], ((0, 0), (0, 15)))}
+    np.testing.assert_allclose(wide.predict(padded, verbose=0), model.predict(inputs, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("c_hidden, expected", [(1, 11), (2, 21), (3, 31), (10, 101)])
+def test_nanopelican_parameter_count(c_hidden, expected):
+    assert trainable_parameters(build_model("nanopelican", c_hidden=c_hidden, batchnorm=False)) == expected
+
+
+def test_baseline_sizes():
+    assert trainable_parameters(build_model("topodnn")) == 59323
+    assert 90 <= trainable_parameters(build_model("lorentznet")) <= 130
+
+
+@pytest.mark.parametrize("name, kwargs", MODELS[:2] + [("topodnn", {})])
+def test_save_load_round_trip(name, kwargs, inputs, tmp_path):
+    model = randomise(build_model(name, n_constituents=30, **kwargs))
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(str(tmp_path / "m.keras"))
+    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+@pytest.mark.parametrize("kwargs, free", [(dict(batchnorm=False), 19), (dict(batchnorm=True), 29), (dict(batchnorm=True, scaled=True), 38)])
+def test_folding_reproduces_the_model(kwargs, free, inputs):
+    model = randomise(build_model("nanopelican", c_hidden=2, n_constituents=30, **kwargs))
+    folded = fold(model)
+    assert folded["free_parameters"] == free
+    reference = model.predict(inputs, verbose=0)[:, 0].astype(np.float64)
+    got = folded_logits(folded, inputs["pmu"], inputs["mask"])
+    np.testing.assert_allclose(got, reference, rtol=1e-5, atol=1e-5 * np.abs(reference).max())
+    text = format_formula(folded)
+    assert f"{free} free parameters" in text and "ReLU(y2_ij)" in text
