@@ -132,6 +132,26 @@ def cmd_study(args):
     print(open(os.path.join(args.results, "tables.md")).read())
 
 
+def cmd_compress(args):
+    from kerasjet.compress import compress, sparsity, weight_summary
+    from kerasjet.evaluate import evaluate
+    from kerasjet.metrics import format_table
+    from kerasjet.models import load_model, save_model
+
+    for path in (args.train, args.val) + ((args.test,) if args.test else ()):
+        if not os.path.exists(path):
+            raise KerasjetError(f"{path}: no such file")
+    model = load_model(args.model)
+    compressed = compress(model, args.train, args.val, args.bits, args.prune, args.epochs, args.lr, train_jets=args.train_jets)
+    save_model(compressed, args.out)
+    bits, nonzero = weight_summary(compressed)
+    print(f"saved {args.out}: {bits:.2f} bits per weight, {nonzero} non-zero weights, kernel sparsity {sparsity(compressed):.2f}")
+    if args.test:
+        rows = [("float", evaluate(args.model, args.test)[0]), (f"{args.bits}-bit" if args.bits.isdigit() else args.bits,
+                                                              evaluate(args.out, args.test)[0])]
+        print(format_table(rows, title=f"{args.test}"))
+
+
 def cmd_demo(args):
     from kerasjet.demo import run_demo
 
@@ -199,6 +219,19 @@ def build_parser():
     p.add_argument("model", help="a saved nanoPELICAN .keras model")
     p.add_argument("--json", help="write the folded model as JSON")
     p.set_defaults(func=cmd_fold)
+
+    p = sub.add_parser("compress", help="quantize (QAT, BitLinear ternary) and/or prune a trained model")
+    p.add_argument("model", help="a trained float model (.keras)")
+    p.add_argument("--train", required=True, help="jets for the fine-tuning")
+    p.add_argument("--val", required=True, help="validation jets (best epoch)")
+    p.add_argument("--test", help="evaluate float and compressed on these jets")
+    p.add_argument("--out", required=True, help="output model (.h5 for quantized models, .keras for float)")
+    p.add_argument("--bits", default="8", choices=("float", "16", "8", "6", "4", "ternary"), help="weight precision (default 8)")
+    p.add_argument("--prune", type=float, help="target sparsity of the kernels, e.g. 0.7")
+    p.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs (default 3)")
+    p.add_argument("--train-jets", type=_positive_int, help="fine-tune on the first jets of --train only")
+    p.add_argument("--lr", type=float, default=1e-3, help="fine-tuning learning rate (default 1e-3)")
+    p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")
     p.add_argument("--budget", default="default", choices=("default", "table1", "paper", "tiny"),

@@ -204,3 +204,42 @@ def format_formula(folded):
     lines.append(f"  w = {_bias_text(folded['bias'])} " + " ".join(readout))
     lines.append("  top if w > 0")
     return "\n".join(lines)
+
+
+def firmware_weights(folded, n_bar=64.0, hidden_scale=None):
+    """Weights of ``nanopelican_folded`` (kerasjet.models.nanopelican) from a folded form.
+
+    The sums are renormalised from N̄ = folded['n_bar'] to ``n_bar``: an aggregate over k
+    indices and a bias term r^k scale by (n_bar/N̄)^k. ``hidden_scale`` (C,) multiplies hidden
+    channel h (ReLU homogeneity; default 1, i.e. readout weight ±1), to fit a fixed-point range.
+    Returns (weights list in layer order, multiplicity degree).
+    """
+    if folded["scaled"]:
+        raise KerasjetError("the N-scaled model has no folded fixed-point form (non-integer powers of n)")
+    ratio = n_bar / folded["n_bar"]
+    channels = folded["channels"]
+    scale = np.ones(len(channels)) if hidden_scale is None else np.asarray(hidden_scale, np.float64)
+    exponents = {e for ch in channels for e, _ in ch["bias"] + ch["diag_bias"]} | {e for e, _ in folded["bias"]}
+    degree = int(max(exponents))
+    if any(e != int(e) for e in exponents):
+        raise KerasjetError("bias exponents must be integers for the folded fixed-point form")
+
+    def polynomial(terms, factor):
+        coefficients = np.zeros(degree + 1)
+        for e, c in terms:
+            coefficients[int(e)] += c * factor * ratio ** e
+        return coefficients
+
+    summed = [SUMMED_INDICES[source] for _, source in NANO_BASIS]
+    kernel = np.array([[ch[name] * scale[h] * ratio ** k for h, ch in enumerate(channels)] for name, k in zip(ELEMENT_NAMES, summed)])
+    bias = np.array([polynomial(ch["bias"], scale[h]) for h, ch in enumerate(channels)])  # (C, degree+1)
+    diag_bias = np.array([polynomial(ch["diag_bias"], scale[h]) for h, ch in enumerate(channels)])
+    readout = np.array([[ch["epsilon"] / scale[h] * ratio**2 for h, ch in enumerate(channels)],
+                        [ch["kappa"] / scale[h] * ratio for h, ch in enumerate(channels)]])
+    out_bias = polynomial(folded["bias"], 1.0)
+    lineq2 = [kernel[:, None, :], bias[:, 0], diag_bias[:, 0]]
+    lineq0 = [readout[:, :, None], out_bias[:1]]
+    if degree:
+        lineq2 += [bias[:, 1:].T, diag_bias[:, 1:].T]
+        lineq0 += [out_bias[1:, None]]
+    return [w.astype(np.float32) for w in lineq2 + lineq0], degree

@@ -21,8 +21,8 @@ import tensorflow as tf
 
 from kerasjet.data.pipeline import InputSpec, make_dataset
 from kerasjet.errors import KerasjetError
-from kerasjet.files import atomic_output, write_json
-from kerasjet.models import build_model
+from kerasjet.files import write_json
+from kerasjet.models import build_model, save_model
 
 PAPER_EPOCHS = 140
 WARMUP_EPOCHS, FIRST_CYCLE, CYCLE_GROWTH, COSINE_EPOCHS, DECAY_EPOCHS, DECAY_GAMMA = 4, 4, 2, 124, 12, 0.5
@@ -88,9 +88,7 @@ class _EpochState(tf.keras.callbacks.Callback):
         val_loss = float(logs["val_loss"])
         if val_loss < self.best_val_loss:
             self.best_val_loss = val_loss
-            with atomic_output(os.path.join(self.run_dir, "best.keras")) as tmp:
-                self.model.save(tmp + ".keras")
-                os.replace(tmp + ".keras", tmp)
+            save_model(self.model, os.path.join(self.run_dir, "best.keras"))
         self.checkpoint.write(os.path.join(self.run_dir, "checkpoint", "last"))
         write_json({"epochs_done": epoch + 1, "best_val_loss": self.best_val_loss}, os.path.join(self.run_dir, "state.json"))
 

@@ -23,6 +23,7 @@ so no (B, C, N, N) broadcast or mask pass is needed; the δ_ij terms go in with 
 """
 
 import tensorflow as tf
+import tensorflow_model_optimization as tfmot
 
 from kerasjet.layers.masking import multiplicity
 from kerasjet.layers.pair_ops import assemble_pairs, pair_sums
@@ -87,14 +88,22 @@ def multiplicity_scaling(n, alpha, summed, n_bar=N_BAR):
     return tf.where(summed[None, :] > 0, ratio ** (alpha[None, :] - summed[None, :]), 1.0)
 
 
-class _EquivariantLayer(tf.keras.layers.Layer):
-    """Shared parts: inputs [x, mask], kernel initialisation, optional multiplicity scaling."""
+class _EquivariantLayer(tf.keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
+    """Shared parts: inputs [x, mask], initialisation, multiplicity scaling and biases, pruning.
 
-    def __init__(self, units, scaled=False, n_bar=N_BAR, kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+    multiplicity_degree D > 0 adds biases polynomial in r = n/N̄: bias + Σ_{k=1..D} b_k r^k
+    (weights ``multiplicity_bias`` (D, units), and for LinEq2→2 ``multiplicity_diag_bias``):
+    the exact form of a BatchNorm folded into the layer (see kerasjet.fold).
+    TFMOT prunes the kernel (``get_prunable_weights``).
+    """
+
+    def __init__(self, units, scaled=False, n_bar=N_BAR, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 multiplicity_degree=0, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.scaled = bool(scaled)
         self.n_bar = float(n_bar)
+        self.multiplicity_degree = int(multiplicity_degree)
         self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
         self.bias_initializer = tf.keras.initializers.get(bias_initializer)
 
@@ -104,6 +113,29 @@ class _EquivariantLayer(tf.keras.layers.Layer):
             self.alpha = self.add_weight(
                 "alpha", shape=(len(self.summed),), initializer=tf.keras.initializers.Constant(self.summed), trainable=True
             )
+
+    def _build_multiplicity_biases(self, names):
+        for name in names:
+            if self.multiplicity_degree:
+                setattr(self, name, self.add_weight(name, shape=(self.multiplicity_degree, self.units), initializer="zeros"))
+
+    def _polynomial_bias(self, bias, multiplicity_bias, mask):
+        """bias + Σ_k multiplicity_bias[k−1] r^k → (B, units), or (units,) without the polynomial."""
+        if not self.multiplicity_degree:
+            return bias
+        r = multiplicity(mask)[:, None] / self.n_bar
+        powers = tf.concat([r ** (k + 1) for k in range(self.multiplicity_degree)], axis=1)  # (B, D)
+        return bias[None, :] + powers @ multiplicity_bias
+
+    def get_prunable_weights(self):
+        return [self.kernel]
+
+    @property
+    def weight_names(self):
+        names = self.base_weight_names
+        if self.multiplicity_degree:
+            names = names + tuple(f"multiplicity_{n}" for n in names if n.endswith("bias"))
+        return names
 
     def _scaling(self, mask):
         """(B, K) multiplicity factors, or None for the unscaled layer."""
@@ -123,6 +155,7 @@ class _EquivariantLayer(tf.keras.layers.Layer):
             n_bar=self.n_bar,
             kernel_initializer=tf.keras.initializers.serialize(self.kernel_initializer),
             bias_initializer=tf.keras.initializers.serialize(self.bias_initializer),
+            multiplicity_degree=self.multiplicity_degree,
         )
         return config
 
@@ -135,7 +168,7 @@ class LinEq2to2(_EquivariantLayer):
     Weights: kernel (n_basis, C_in, units), bias (units,), diag_bias (units,).
     """
 
-    weight_names = ("kernel", "bias", "diag_bias")
+    base_weight_names = ("kernel", "bias", "diag_bias")
 
     def __init__(self, units, basis="nano", **kwargs):
         if basis not in BASES:
@@ -152,6 +185,7 @@ class LinEq2to2(_EquivariantLayer):
         self.kernel = self.add_weight("kernel", shape=(len(self.elements), c_in, self.units), initializer=self.kernel_initializer)
         self.bias = self.add_weight("bias", shape=(self.units,), initializer=self.bias_initializer)
         self.diag_bias = self.add_weight("diag_bias", shape=(self.units,), initializer="zeros")
+        self._build_multiplicity_biases(("multiplicity_bias", "multiplicity_diag_bias"))
         self._build_scaling(SUMMED_INDICES[source] for _, source in self.elements)
         super().build(input_shape)
 
@@ -176,9 +210,11 @@ class LinEq2to2(_EquivariantLayer):
                 term = tf.einsum("bcn,ch->bhn", value, kernel[b])
             terms["row" if kind == "const" else kind] += term
         node_shape = tf.stack([tf.shape(x)[0], self.units, tf.shape(x)[2]])
-        row = tf.broadcast_to(terms["row"] + weights["bias"][None, :, None], node_shape)
+        bias = self._polynomial_bias(weights["bias"], weights.get("multiplicity_bias"), mask)
+        diag_bias = self._polynomial_bias(weights["diag_bias"], weights.get("multiplicity_diag_bias"), mask)
+        row = tf.broadcast_to(terms["row"] + bias[..., None], node_shape)
         col = tf.broadcast_to(terms["col"], node_shape)
-        diag = tf.broadcast_to(terms["diag"] + weights["diag_bias"][None, :, None], node_shape)
+        diag = tf.broadcast_to(terms["diag"] + diag_bias[..., None], node_shape)
         return assemble_pairs(x, pair_kernels["x"], pair_kernels["xT"], row, col, diag, mask)
 
     def compute_output_shape(self, input_shape):
@@ -199,13 +235,14 @@ class LinEq2to0(_EquivariantLayer):
     Weights: kernel (2, C_in, units), bias (units,).
     """
 
-    weight_names = ("kernel", "bias")
+    base_weight_names = ("kernel", "bias")
     elements = (("const", "total"), ("const", "trace"))
 
     def build(self, input_shape):
         c_in = int(input_shape[0][1])
         self.kernel = self.add_weight("kernel", shape=(2, c_in, self.units), initializer=self.kernel_initializer)
         self.bias = self.add_weight("bias", shape=(self.units,), initializer=self.bias_initializer)
+        self._build_multiplicity_biases(("multiplicity_bias",))
         self._build_scaling(SUMMED_INDICES[source] for _, source in self.elements)
         super().build(input_shape)
 
@@ -218,7 +255,8 @@ class LinEq2to0(_EquivariantLayer):
         if scaling is not None:
             values = values * scaling[:, :, None]
         weights = self.effective_weights()
-        return tf.einsum("bkc,kch->bh", values, weights["kernel"]) + weights["bias"]
+        bias = self._polynomial_bias(weights["bias"], weights.get("multiplicity_bias"), mask)
+        return tf.einsum("bkc,kch->bh", values, weights["kernel"]) + bias
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], self.units)

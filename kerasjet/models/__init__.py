@@ -3,10 +3,10 @@ returns a (B, 1) logit of "top"."""
 
 from kerasjet.errors import KerasjetError
 from kerasjet.models.lorentznet import lorentznet
-from kerasjet.models.mlp import topodnn
+from kerasjet.models.mlp import hls4ml_tagger, topodnn
 from kerasjet.models.nanopelican import nanopelican
 
-BUILDERS = {"nanopelican": nanopelican, "lorentznet": lorentznet, "topodnn": topodnn}
+BUILDERS = {"nanopelican": nanopelican, "lorentznet": lorentznet, "topodnn": topodnn, "hls4ml_tagger": hls4ml_tagger}
 
 
 def build_model(name, **kwargs):
@@ -19,20 +19,46 @@ def build_model(name, **kwargs):
         raise KerasjetError(f"model '{name}': {err}") from None
 
 
+def custom_objects():
+    """Every custom class a kerasjet model may hold: our layers and quantizers, and QKeras'."""
+    import tensorflow as tf
+    from qkeras.utils import _add_supported_quantized_objects
+
+    import kerasjet.layers  # noqa: F401  (registers the custom layers)
+    import kerasjet.quantizers  # noqa: F401  (registers the quantizers)
+
+    objects = dict(tf.keras.utils.get_custom_objects())
+    _add_supported_quantized_objects(objects)
+    return objects
+
+
 def load_model(path):
-    """A saved kerasjet model (.keras), its custom layers registered; KerasjetError if unreadable."""
+    """A saved kerasjet model, float (.keras) or quantized (.h5, the format QKeras layers reload
+    from), its custom objects registered; KerasjetError if unreadable."""
     import os
 
     import tensorflow as tf
 
-    import kerasjet.layers  # noqa: F401  (registers the custom layers)
-
     if not os.path.exists(path):
         raise KerasjetError(f"{path}: no such model file")
     try:
-        return tf.keras.models.load_model(path, compile=False)
-    except (OSError, ValueError, TypeError) as err:
+        return tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
+    except (OSError, ValueError, TypeError, KeyError) as err:
         raise KerasjetError(f"{path}: not a loadable Keras model ({str(err).splitlines()[0]})") from None
+
+
+def save_model(model, path):
+    """Save atomically: quantized models (QKeras layers) as .h5, others as .keras."""
+    import os
+
+    from kerasjet.files import atomic_output
+
+    suffix = os.path.splitext(path)[1]
+    if suffix not in (".keras", ".h5"):
+        raise KerasjetError(f"{path}: model files end in .keras (float) or .h5 (quantized)")
+    with atomic_output(path) as tmp:
+        model.save(tmp + suffix)
+        os.replace(tmp + suffix, tmp)
 
 
 def n_constituents_of(model):

@@ -1,4 +1,4 @@
-"""Dense baselines on constituent kinematics: the TopoDNN-style tagger.
+"""Dense baselines on constituent kinematics: the TopoDNN-style tagger and the hls4ml-style tagger.
 
 TopoDNN (Pearkes, Fedorko, Lister, Gay 2017) reads (pT, η, φ) of the 30 leading constituents
 after a fixed preprocessing: translate so that the leading constituent sits at (η, φ) = (0, 0),
@@ -54,11 +54,58 @@ class TopoDNNFeatures(tf.keras.layers.Layer):
         return {**super().get_config(), "n_constituents": self.n_constituents}
 
 
-def topodnn(n_constituents=80, name="topodnn"):
-    """The TopoDNN-style dense tagger on the same {'pmu', 'mask'} inputs; output (B, 1) logit."""
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class DenseTaggerFeatures(TopoDNNFeatures):
+    """The 16 inputs of the hls4ml-style dense tagger: TopoDNN features of the 5 leading
+    constituents (15) and the jet mass over the jet pT."""
+
+    def __init__(self, **kwargs):
+        kwargs.pop("n_constituents", None)
+        super().__init__(n_constituents=5, **kwargs)
+
+    def call(self, inputs):
+        pmu, mask = inputs
+        jet = tf.reduce_sum(pmu * mask[..., None], axis=1)
+        m2 = jet[:, 0] ** 2 - jet[:, 1] ** 2 - jet[:, 2] ** 2 - jet[:, 3] ** 2
+        ratio = tf.sqrt(tf.maximum(m2, 0.0)) / tf.sqrt(jet[:, 1] ** 2 + jet[:, 2] ** 2)
+        return tf.concat([super().call(inputs), ratio[:, None]], axis=1)
+
+
+HLS4ML_TAGGER_LAYERS = (64, 32, 32)
+
+
+def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, activation_quantizers=None, input_quantizer=None, name="dense_tagger"):
+    """Features layer → Dense(width, ReLU) × len(widths) → Dense(1): the logit.
+
+    With ``weight_quantizers`` (one (kernel, bias) pair per Dense layer, the logit included)
+    the Dense layers are QKeras QDense and ``activation_quantizers`` give one quantizer per ReLU;
+    ``input_quantizer`` (optional) quantizes the input of every QDense (BitLinear activations).
+    Layer names are the same in both forms (dense_0 …, logit), so weights copy by name.
+    """
+    from qkeras import QActivation, QDense
+
     pmu, mask = jet_inputs(n_constituents)
-    x = TopoDNNFeatures(name="topodnn_features")([pmu, mask])
-    for i, width in enumerate(TOPODNN_LAYERS):
-        x = tf.keras.layers.Dense(width, activation="relu", name=f"dense_{i}")(x)
-    logit = tf.keras.layers.Dense(1, name="logit")(x)
-    return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name)
+    x = features([pmu, mask])
+    for i, width in enumerate(list(widths) + [1]):
+        last = i == len(widths)
+        layer_name = "logit" if last else f"dense_{i}"
+        if weight_quantizers is None:
+            x = tf.keras.layers.Dense(width, activation=None if last else "relu", name=layer_name)(x)
+            continue
+        if input_quantizer is not None:
+            x = QActivation(input_quantizer, name=f"{layer_name}_input")(x)
+        kernel_q, bias_q = weight_quantizers[i]
+        x = QDense(width, kernel_quantizer=kernel_q, bias_quantizer=bias_q, name=layer_name)(x)
+        if not last:
+            x = QActivation(activation_quantizers[i], name=f"{layer_name}_relu")(x)
+    return tf.keras.Model({"pmu": pmu, "mask": mask}, x, name=name)
+
+
+def topodnn(n_constituents=80, name="topodnn", **quantization):
+    """The TopoDNN-style dense tagger on the same {'pmu', 'mask'} inputs; output (B, 1) logit."""
+    return dense_tagger(TopoDNNFeatures(name="topodnn_features"), TOPODNN_LAYERS, n_constituents, name=name, **quantization)
+
+
+def hls4ml_tagger(n_constituents=80, name="hls4ml_tagger", **quantization):
+    """The seed lecture's hls4ml jet tagger shape, 16 → 64 → 32 → 32 → 1, on 16 jet features."""
+    return dense_tagger(DenseTaggerFeatures(name="dense_features"), HLS4ML_TAGGER_LAYERS, n_constituents, name=name, **quantization)

@@ -36,3 +36,34 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dro
     logit = LinEq2to0(1, scaled=scaled, name="lineq_2to0")([x, mask])
     default = f"nanopelican_c{c_hidden}{'_scaled' if scaled else ''}{'' if basis == 'nano' else '_' + basis}"
     return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or default)
+
+
+def nanopelican_folded(c_hidden=2, n_constituents=80, n_bar=64.0, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE,
+                       name=None):
+    """The inference form of a trained nanoPELICAN: no BatchNorm or Dropout, biases polynomial in
+    r = n/N̄ (the folded BatchNorms) and a power-of-two N̄; what the quantized model starts from."""
+    pmu, mask = jet_inputs(n_constituents)
+    x = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
+    x = LinEq2to2(c_hidden, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
+    x = tf.keras.layers.ReLU(name="relu")(x)
+    logit = LinEq2to0(1, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to0")([x, mask])
+    return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or f"nanopelican_c{c_hidden}_folded")
+
+
+def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE, name=None):
+    """Quantized nanoPELICAN (see kerasjet.layers.quantized): QLorentzDot → QLinEq2to2 →
+    QActivation(quantized_relu) → QLinEq2to0, every type from ``precision`` (a NanoPrecision)."""
+    from qkeras import QActivation
+
+    from kerasjet.layers import QLinEq2to0, QLinEq2to2, QLorentzDot
+
+    pmu, mask = jet_inputs(n_constituents)
+    x = QLorentzDot(momentum_scale, input_quantizer=precision.input, output_quantizer=precision.dot, name="lorentz_dot")([pmu, mask])
+    x = QLinEq2to2(c_hidden, kernel_quantizer=precision.weight_quantizer(0), bias_quantizer=precision.weight_quantizer(0, bias=True),
+                   output_quantizer=precision.hidden,
+                   multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
+    x = QActivation(precision.activation, name="relu")(x)
+    logit = QLinEq2to0(1, kernel_quantizer=precision.weight_quantizer(1), bias_quantizer=precision.weight_quantizer(1, bias=True),
+                       output_quantizer=precision.output,
+                       multiplicity_degree=multiplicity_degree, name="lineq_2to0")([x, mask])
+    return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or f"qnanopelican_c{c_hidden}")

@@ -1,0 +1,94 @@
+"""The compression table: float, 16/8/6/4-bit, ternary (BitLinear) and 70%-pruned variants of
+nanoPELICAN C = 2 and C = 10, the TopoDNN-style and the hls4ml-style dense taggers.
+
+    python benchmarks/compression.py [--study-dir data/study] [--results results/compression]
+                                     [--epochs 2] [--qat-jets 20000]
+
+Starts from the float models of `kerasjet study --budget table1` (seed 0; the hls4ml-style
+tagger, not in the study, is trained here with the same regime), fine-tunes each compressed
+variant for --epochs epochs on the first --qat-jets training jets, and evaluates every variant
+on the study's test file. Writes compression.md and compression.json; resumable (finished
+variants are reloaded from <study-dir>/compressed/).
+"""
+
+import argparse
+import os
+
+import kerasjet  # noqa: F401  (before TensorFlow: CPU allocator)
+from kerasjet.compress import compress, weight_summary
+from kerasjet.evaluate import evaluate
+from kerasjet.files import write_json, write_text
+from kerasjet.models import load_model, save_model
+from kerasjet.study import BUDGETS, data_files
+from kerasjet.train import RunConfig, train
+
+MODELS = {  # table row → run directory under <study-dir>/runs
+    "nanoPELICAN C=2": "nanopelican_c2",
+    "nanoPELICAN C=10": "nanopelican_c10",
+    "TopoDNN": "topodnn",
+    "hls4ml-style tagger": "hls4ml_tagger",
+}
+VARIANTS = {  # name → (weight bits, pruning target)
+    "float": ("float", None),
+    "16-bit": ("16", None),
+    "8-bit": ("8", None),
+    "6-bit": ("6", None),
+    "4-bit": ("4", None),
+    "ternary (BitLinear)": ("ternary", None),
+    "70% pruned": ("float", 0.7),
+}
+
+
+def float_model(study_dir, run, files, epochs):
+    path = os.path.join(study_dir, "runs", run, "seed_0", "best.keras")
+    if run == "hls4ml_tagger" and not os.path.exists(path):
+        config = RunConfig(model="hls4ml_tagger", model_kwargs={"n_constituents": 80}, train=files["train"], val=files["val"], epochs=epochs)
+        train(os.path.dirname(path), config, verbose=2)
+    if not os.path.exists(path):
+        raise SystemExit(f"{path} is missing: run `kerasjet study --budget table1` first")
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study-dir", default="data/study")
+    parser.add_argument("--results", default="results/compression")
+    parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs per variant")
+    parser.add_argument("--qat-jets", type=int, default=20000, help="training jets used for fine-tuning")
+    args = parser.parse_args()
+    budget = BUDGETS["table1"]
+    files = data_files(args.study_dir, budget)
+    out_dir = os.path.join(args.study_dir, "compressed")
+    rows = []
+    for model_name, run in MODELS.items():
+        source = float_model(args.study_dir, run, files, budget.epochs)
+        for variant, (bits, prune) in VARIANTS.items():
+            if variant == "float":
+                path = source
+            else:
+                path = os.path.join(out_dir, f"{run}_{bits}{'_pruned' if prune else ''}.{'keras' if bits == 'float' else 'h5'}")
+                if not os.path.exists(path):
+                    print(f"== {model_name}: {variant}")
+                    save_model(compress(load_model(source), files["train"], files["val"], bits, prune, args.epochs,
+                                        train_jets=args.qat_jets), path)
+            metrics = evaluate(path, files["test"])[0]
+            bits_per_weight, nonzero = weight_summary(load_model(path))
+            rows.append({"model": model_name, "variant": variant, "file": path, "bits_per_weight": bits_per_weight,
+                         "nonzero_weights": nonzero, **metrics})
+            print(f"{model_name:22} {variant:20} AUC {metrics['auc']:.4f}  1/εB {metrics['rejection_at_0.3']:7.1f}  "
+                  f"{bits_per_weight:5.2f} bits  {nonzero} non-zero")
+    provenance = {"test_file": files["test"], "test_jets": budget.test_jets, "fine_tuning_epochs": args.epochs,
+                  "fine_tuning_jets": args.qat_jets, "float_models": "seed 0 of kerasjet study --budget table1"}
+    write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "compression.json"))
+    lines = [f"**Compression** — {budget.test_jets} test jets; each variant fine-tuned {args.epochs} epochs on "
+             f"{args.qat_jets} jets from the float model (seed 0)", "",
+             "| Model | Variant | Accuracy | AUC | 1/εB (εS = 0.3) | bits / weight | non-zero weights |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['variant']} | {r['accuracy']:.4f} | {r['auc']:.4f} | {r['rejection_at_0.3']:.0f} | "
+                     f"{r['bits_per_weight']:.2f} | {r['nonzero_weights']} |")
+    write_text("\n".join(lines) + "\n", os.path.join(args.results, "compression.md"))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

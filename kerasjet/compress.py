@@ -1,0 +1,249 @@
+"""Compression of trained taggers: quantization-aware training, BitLinear ternary weights, pruning.
+
+Starting from a trained float model:
+
+* nanoPELICAN is first folded into its inference form (BatchNorm absorbed, biases polynomial in
+  the multiplicity, sums normalised by N̄ = 64), with each hidden channel scaled so that its
+  pre-activations fill the hidden fixed-point type; it is then rebuilt from quantized layers
+  (kerasjet.layers.quantized) and fine-tuned (QAT).
+* the dense taggers (TopoDNN-style, hls4ml-style) are rebuilt with QDense/QActivation.
+* pruning wraps the model with TFMOT ``prune_low_magnitude`` (PolynomialDecay to the target
+  sparsity over the first 2/3 of the fine-tuning), then ``strip_pruning``.
+
+Precisions are QKeras quantizers throughout, so hls4ml reads them from the model.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_model_optimization as tfmot
+from qkeras import QDense, quantized_bits, quantized_relu
+
+from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
+from kerasjet.errors import KerasjetError
+from kerasjet.fold import firmware_weights, fold
+from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, fixed_for_range
+
+WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
+
+
+@dataclass
+class NanoPrecision:
+    """Every fixed-point type of a quantized nanoPELICAN (momenta in units of 100 GeV).
+
+    input: momenta p/100 GeV; dot: Minkowski products; hidden: LinEq2→2 output; activation:
+    the ReLU; output: the logit. weight_bits: 16/8/6/4 (quantized_bits sized to each tensor's
+    range) or 'ternary' (BitLinear, β a power of two); weight_ranges: max|w| per layer.
+    """
+
+    input: object
+    dot: object
+    hidden: object
+    activation: object
+    output: object
+    weight_bits: str
+    weight_ranges: tuple = (1.0, 1.0)
+
+    def weight_quantizer(self, layer_index, bias=False):
+        """Quantizer of the kernel (or bias) of LinEq layer 0 (2→2) or 1 (2→0)."""
+        if self.weight_bits == "ternary" and not bias:
+            return bitlinear_ternary(po2_scale=True)
+        bits = 16 if self.weight_bits == "ternary" else int(self.weight_bits)  # ternary models keep 16-bit biases
+        return fixed_for_range(bits, self.weight_ranges[layer_index])
+
+
+def nano_precision(weight_bits, weight_ranges, hidden_integer=2):
+    """The default types: 12-bit momenta (±8 × 100 GeV), 18-bit products, 16-bit hidden values
+    and logit, 10-bit ReLU with ``hidden_integer`` integer bits."""
+    if weight_bits not in WEIGHT_CHOICES[1:]:
+        raise KerasjetError(f"weight bits must be one of {', '.join(WEIGHT_CHOICES[1:])} (got '{weight_bits}')")
+    return NanoPrecision(
+        input=quantized_bits(12, 3, alpha=1),
+        dot=quantized_bits(18, 5, alpha=1),
+        hidden=quantized_bits(16, hidden_integer + 2, alpha=1),
+        activation=quantized_relu(10, hidden_integer),
+        output=quantized_bits(16, 6, alpha=1),
+        weight_bits=weight_bits,
+        weight_ranges=tuple(weight_ranges),
+    )
+
+
+def is_nanopelican(model):
+    return any(layer.name == "lineq_2to2" for layer in model.layers)
+
+
+def folded_nanopelican(model, calibration, target=None):
+    """The float inference form of a trained nanoPELICAN, each hidden channel scaled so that the
+    99.9% quantile of |pre-activation| over the calibration jets is ``target`` (default 1)."""
+    from kerasjet.models.nanopelican import nanopelican_folded
+
+    folded = fold(model)
+    n = int(model.input["pmu"].shape[1])
+    c_hidden = len(folded["channels"])
+    weights, degree = firmware_weights(folded)
+    probe = nanopelican_folded(c_hidden, n, multiplicity_degree=degree, momentum_scale=folded["momentum_scale"])
+    probe.set_weights(weights)
+    hidden = tf.keras.Model(probe.inputs, probe.get_layer("lineq_2to2").output)
+    pre = hidden.predict(calibration, batch_size=1024, verbose=0)  # (B, C, N, N)
+    pairs = (calibration["mask"][:, :, None] * calibration["mask"][:, None, :]).astype(bool)
+    quantile = np.array([np.quantile(np.abs(pre[:, h][pairs]), 0.999) for h in range(c_hidden)])
+    scale = (1.0 if target is None else target) / np.maximum(quantile, 1e-12)
+    weights, _ = firmware_weights(folded, hidden_scale=scale)
+    probe.set_weights(weights)
+    return probe
+
+
+def quantize_nanopelican(model, weight_bits, calibration):
+    """A quantized nanoPELICAN initialised from a trained float one (not yet fine-tuned)."""
+    from kerasjet.models.nanopelican import qnanopelican
+
+    float_model = folded_nanopelican(model, calibration)
+    lineq2, lineq0 = float_model.get_layer("lineq_2to2"), float_model.get_layer("lineq_2to0")
+    ranges = [max(float(np.abs(w).max()) for w in layer.get_weights()) for layer in (lineq2, lineq0)]
+    precision = nano_precision(weight_bits, ranges)
+    quantized = qnanopelican(lineq2.units, int(model.input["pmu"].shape[1]), precision,
+                             multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=float_model.get_layer("lorentz_dot").momentum_scale)
+    quantized.set_weights(float_model.get_weights())
+    return quantized
+
+
+def quantize_dense(model, weight_bits):
+    """QDense/QActivation copy of a trained dense tagger (topodnn or hls4ml_tagger), weights copied.
+
+    weight_bits 16/8/6/4: quantized_bits weights and biases sized to each trained tensor's range,
+    quantized_relu activations of the same width (at least 6 bits). 'ternary': BitLinear — ternary
+    weights with a power-of-two β, 16-bit biases, and the 8-bit per-sample absmax quantizer on
+    the input of every QDense, as in the BitHEP paper.
+    """
+    from kerasjet.models import BUILDERS
+
+    dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
+    if not dense or model.name not in ("topodnn", "hls4ml_tagger"):
+        raise KerasjetError(f"model '{model.name}' is not one of the dense taggers (topodnn, hls4ml_tagger)")
+    weight_quantizers, activations = [], []
+    for layer in dense:
+        w, b = layer.get_weights()
+        if weight_bits == "ternary":
+            weight_quantizers.append((bitlinear_ternary(po2_scale=True), fixed_for_range(16, np.abs(b).max() + 1e-6, min_integer=0)))
+        else:
+            bits = int(weight_bits)
+            weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0),
+                                      fixed_for_range(bits, np.abs(b).max() + 1e-6, min_integer=0)))
+        activations.append(quantized_relu(8 if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
+    quantized = BUILDERS[model.name](
+        n_constituents=int(model.input["pmu"].shape[1]), weight_quantizers=weight_quantizers, activation_quantizers=activations,
+        input_quantizer=absmax_quantizer(8) if weight_bits == "ternary" else None)
+    for layer in dense:
+        quantized.get_layer(layer.name).set_weights(layer.get_weights())
+    return quantized
+
+
+def prunable(model, target_sparsity, steps):
+    """TFMOT pruning wrapper: PolynomialDecay from 0 to ``target_sparsity`` over ``steps`` steps."""
+    schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target_sparsity, begin_step=0, end_step=max(1, steps), frequency=max(1, steps // 20))
+
+    def wrap(layer):
+        if isinstance(layer, tfmot.sparsity.keras.PrunableLayer) or isinstance(layer, (tf.keras.layers.Dense, QDense)):
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+        return layer
+
+    return tf.keras.models.clone_model(model, clone_function=wrap)
+
+
+def sparsity(model):
+    """Fraction of exactly-zero kernel weights over all kernels of the model (recursively)."""
+    zeros = total = 0
+    for w in model.weights:
+        if "kernel" in w.name and "pruning" not in w.name and "mask" not in w.name:
+            value = w.numpy()
+            zeros += int((value == 0).sum())
+            total += value.size
+    return zeros / max(total, 1)
+
+
+def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_size=512, seed=0, prune_to=None, train_jets=None,
+              verbose=2):
+    """Fine-tune (QAT and/or pruning) with Adam and a cosine decay; keeps the best validation loss.
+
+    ``train_jets`` limits the fine-tuning to the first jets of the file. Returns the model with
+    the best weights, pruning wrappers stripped.
+    """
+    tf.keras.utils.set_random_seed(seed)
+    spec = InputSpec(n_constituents=int(model.input["pmu"].shape[1]))
+    train_data = make_dataset(train_path, spec, batch_size, shuffle=True, seed=seed, stop=train_jets)
+    val_data = make_dataset(val_path, spec, batch_size, shuffle=False)
+    steps = len(train_data) * epochs
+    callbacks = []
+    if prune_to:
+        model = prunable(model, prune_to, int(steps * 2 / 3))
+        callbacks.append(tfmot.sparsity.keras.UpdatePruningStep())
+    best = _BestWeights()
+    callbacks.append(best)
+    model.compile(tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)),
+                  tf.keras.losses.BinaryCrossentropy(from_logits=True))
+    if epochs:
+        model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+        model.set_weights(best.weights)
+    return tfmot.sparsity.keras.strip_pruning(model) if prune_to else model
+
+
+class _BestWeights(tf.keras.callbacks.Callback):
+    """Remember the weights of the epoch with the lowest validation loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.best, self.weights = np.inf, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_loss"] < self.best:
+            self.best, self.weights = logs["val_loss"], self.model.get_weights()
+
+
+def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs=3, learning_rate=1e-3, calibration_jets=2000,
+             train_jets=None, verbose=2):
+    """Quantize (weight_bits: float/16/8/6/4/ternary) and/or prune a trained model, then fine-tune."""
+    if weight_bits not in WEIGHT_CHOICES:
+        raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")
+    n = int(model.input["pmu"].shape[1])
+    if weight_bits != "float":
+        if is_nanopelican(model):
+            calibration, _ = load_inputs(train_path, InputSpec(n), 0, calibration_jets)
+            model = quantize_nanopelican(model, weight_bits, calibration)
+        else:
+            model = quantize_dense(model, weight_bits)
+    elif is_nanopelican(model) and prune_to:
+        calibration, _ = load_inputs(train_path, InputSpec(n), 0, calibration_jets)
+        model = folded_nanopelican(model, calibration)
+    else:
+        copy = tf.keras.models.clone_model(model)  # fine-tuning must not touch the original
+        copy.set_weights(model.get_weights())
+        model = copy
+    return fine_tune(model, train_path, val_path, epochs, learning_rate, prune_to=prune_to, train_jets=train_jets, verbose=verbose)
+
+
+def weight_summary(model):
+    """(bits per kernel weight, non-zero weights) of a model: 32 for float kernels, the kernel
+    quantizer's bits otherwise (log2 3 ≈ 1.58 for ternary); non-zero counts kernels and biases
+    as used in the forward pass (after quantization)."""
+    bits, nonzero = [], 0
+    for layer in model.layers:
+        if not layer.trainable_weights:
+            continue
+        if hasattr(layer, "effective_weights"):
+            quantizer = getattr(layer, "kernel_quantizer", None)
+            used = [w.numpy() for w in layer.effective_weights().values()]
+        elif isinstance(layer, QDense):
+            quantizer = layer.kernel_quantizer_internal
+            used = [apply_quantizer(quantizer, layer.kernel).numpy(), apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy()]
+        else:
+            quantizer = None
+            used = [w.numpy() for w in layer.trainable_weights if not w.name.split("/")[-1].startswith(("gamma", "beta", "alpha"))]
+        if not used:  # BatchNorm: folded away at inference
+            continue
+        nonzero += int(sum((u != 0).sum() for u in used))
+        kernel_size = used[0].size
+        width = 32.0 if quantizer is None else (np.log2(3) if "ternary" in quantizer.__class__.__name__ else float(quantizer.bits))
+        bits.append((width, kernel_size))
+    total = sum(n for _, n in bits)
+    return sum(w * n for w, n in bits) / max(total, 1), nonzero

@@ -1,0 +1,181 @@
+"""Quantized nanoPELICAN layers: exact fixed-point arithmetic for QAT and firmware.
+
+Every weight goes through its QKeras quantizer (``quantized_bits``, ``quantized_po2``,
+``ternary``, ``bitlinear_ternary``, ...); every intermediate that firmware stores — the input
+momenta, the Minkowski products, the outputs of each layer — through a declared fixed-point type
+(``quantized_bits`` with alpha = 1: round half to even, saturate, i.e.
+ap_fixed<bits, integer + 1, AP_RND_CONV, AP_SAT>). In between, the layers compute in float64,
+where every sum and product of these fixed-point numbers is exact, so the outputs are the
+integers firmware computes, bit for bit.
+
+Sums are normalised by N̄ = 64 rather than 49: a power of two makes the normalisation a shift.
+``kerasjet.compress`` rescales a float model's weights by (64/49)^k when it quantizes it.
+The N-scaled variant (non-integer powers of n) is not supported here.
+"""
+
+import math
+
+import tensorflow as tf
+from qkeras.quantizers import get_quantizer
+
+from kerasjet.layers.equivariant import NANO_BASIS, LinEq2to0, LinEq2to2
+from kerasjet.layers.lorentz import METRIC, LorentzDot
+from kerasjet.quantizers import apply_quantizer, fixed_point_spec, quantize_fixed
+
+FIRMWARE_N_BAR = 64.0
+
+
+def _serialize(quantizer):
+    return {"class_name": quantizer.__class__.__name__, "config": quantizer.get_config()}
+
+
+def _deserialize(quantizer):
+    return get_quantizer(quantizer) if isinstance(quantizer, (dict, str)) else quantizer
+
+
+def _check_fixed(name, quantizer, max_bits=24):
+    bits, _, _ = fixed_point_spec(quantizer)
+    if bits > max_bits:
+        raise ValueError(f"{name}: {bits} bits do not fit float32 exactly (at most {max_bits})")
+
+
+class _Quantized:
+    """Quantizer bookkeeping shared by the quantized layers (a mixin)."""
+
+    quantizer_names = ()
+
+    def _set_quantizers(self, quantizers):
+        """Quantizer objects (or their configs); None leaves that quantity in float."""
+        for name in self.quantizer_names:
+            quantizer = _deserialize(quantizers[name])
+            setattr(self, name, quantizer)
+            if quantizer is not None and name.endswith(("output_quantizer", "input_quantizer")):
+                _check_fixed(name, quantizer)
+
+    def _quantizer_config(self):
+        return {name: None if getattr(self, name) is None else _serialize(getattr(self, name)) for name in self.quantizer_names}
+
+
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class QLorentzDot(_Quantized, LorentzDot):
+    """[pmu (B, N, 4) GeV, mask] → d (B, 1, N, N) from quantized momenta, in a declared type.
+
+    p̃ = input_quantizer(p / momentum_scale) — the firmware's input, in units of momentum_scale;
+    d = output_quantizer(p̃_i · p̃_j), computed exactly and saturated.
+    """
+
+    quantizer_names = ("input_quantizer", "output_quantizer")
+
+    def __init__(self, momentum_scale=100.0, input_quantizer=None, output_quantizer=None, **kwargs):
+        super().__init__(momentum_scale=momentum_scale, **kwargs)
+        self._set_quantizers({"input_quantizer": input_quantizer, "output_quantizer": output_quantizer})
+
+    def quantized_momenta(self, pmu, mask):
+        """The firmware input: (B, N, 4) momenta on the input type's grid, zero on padding."""
+        return quantize_fixed(tf.cast(pmu, tf.float32) * (mask[..., None] / self.momentum_scale), self.input_quantizer)
+
+    def call(self, inputs):
+        pmu, mask = inputs
+        p = tf.cast(self.quantized_momenta(pmu, mask), tf.float64)
+        d = tf.matmul(p * tf.constant(METRIC, tf.float64), p, transpose_b=True)
+        return tf.cast(quantize_fixed(d, self.output_quantizer), tf.float32)[:, None]
+
+    def get_config(self):
+        return {**super().get_config(), **self._quantizer_config()}
+
+
+def _check_n_bar(layer):
+    if 2 ** round(math.log2(layer.n_bar)) != layer.n_bar:
+        raise ValueError(f"{layer.name}: n_bar = {layer.n_bar:g} is not a power of two (firmware normalises sums by shifts)")
+    if layer.scaled:
+        raise ValueError(f"{layer.name}: the N-scaled variant has no fixed-point form")
+
+
+def _polynomial_bias64(layer, bias, multiplicity_bias, mask):
+    """bias + Σ_k b_k r^k in float64, r = n / N̄ (exact: N̄ is a power of two)."""
+    out = tf.cast(bias, tf.float64)[None, :]
+    if layer.multiplicity_degree:
+        r = tf.cast(tf.reduce_sum(mask, axis=1), tf.float64)[:, None] / layer.n_bar
+        for k in range(layer.multiplicity_degree):
+            out = out + r ** (k + 1) * tf.cast(multiplicity_bias[k], tf.float64)[None, :]
+    return out
+
+
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class QLinEq2to2(_Quantized, LinEq2to2):
+    """Quantized nano LinEq2→2: weights through kernel/bias quantizers, output in a declared type.
+
+    Same equation and weights as LinEq2to2 (nano basis), computed exactly in float64; the output
+    (B, units, N, N) is output_quantizer(y), zero on padding.
+    """
+
+    quantizer_names = ("kernel_quantizer", "bias_quantizer", "output_quantizer")
+
+    def __init__(self, units, kernel_quantizer=None, bias_quantizer=None, output_quantizer=None, n_bar=FIRMWARE_N_BAR, **kwargs):
+        super().__init__(units, basis="nano", n_bar=n_bar, **kwargs)
+        self._set_quantizers({"kernel_quantizer": kernel_quantizer, "bias_quantizer": bias_quantizer, "output_quantizer": output_quantizer})
+        _check_n_bar(self)
+
+    def effective_weights(self):
+        weights = {"kernel": apply_quantizer(self.kernel_quantizer, self.kernel)}
+        for name in self.weight_names[1:]:
+            weights[name] = apply_quantizer(self.bias_quantizer, getattr(self, name))
+        return weights
+
+    def call(self, inputs):
+        x, mask = inputs
+        w = {k: tf.cast(v, tf.float64) for k, v in self.effective_weights().items()}
+        x = tf.cast(x, tf.float64)
+        m = tf.cast(mask, tf.float64)
+        n = tf.shape(x)[2]
+        kernel = w["kernel"]  # (6, C, H), DESIGN.md's order: d, δs, s_j, s_i, t, δt
+        s = tf.reduce_sum(x, axis=2) / self.n_bar  # (B, C, N) column sums
+        t = tf.reduce_sum(s, axis=2) / self.n_bar  # (B, C)
+        bias = _polynomial_bias64(self, w["bias"], w.get("multiplicity_bias"), mask)
+        diag_bias = _polynomial_bias64(self, w["diag_bias"], w.get("multiplicity_diag_bias"), mask)
+        pair = tf.einsum("bcij,ch->bhij", x, kernel[0])
+        col = tf.einsum("bcn,ch->bhn", s, kernel[2])
+        row = tf.einsum("bcn,ch->bhn", s, kernel[3]) + (tf.einsum("bc,ch->bh", t, kernel[4]) + bias)[:, :, None]
+        diag = tf.einsum("bcn,ch->bhn", s, kernel[1]) + (tf.einsum("bc,ch->bh", t, kernel[5]) + diag_bias)[:, :, None]
+        y = pair + col[:, :, None, :] + row[:, :, :, None] + tf.eye(n, dtype=tf.float64)[None, None] * diag[:, :, :, None]
+        y = quantize_fixed(y, self.output_quantizer) * (m[:, None, :, None] * m[:, None, None, :])
+        return tf.cast(y, tf.float32)
+
+    def get_config(self):
+        config = {**super().get_config(), **self._quantizer_config()}
+        config.pop("basis")
+        return config
+
+
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class QLinEq2to0(_Quantized, LinEq2to0):
+    """Quantized LinEq2→0: total and trace readout, exact in float64, output in a declared type."""
+
+    quantizer_names = ("kernel_quantizer", "bias_quantizer", "output_quantizer")
+
+    def __init__(self, units, kernel_quantizer=None, bias_quantizer=None, output_quantizer=None, n_bar=FIRMWARE_N_BAR, **kwargs):
+        super().__init__(units, n_bar=n_bar, **kwargs)
+        self._set_quantizers({"kernel_quantizer": kernel_quantizer, "bias_quantizer": bias_quantizer, "output_quantizer": output_quantizer})
+        _check_n_bar(self)
+
+    def effective_weights(self):
+        weights = {"kernel": apply_quantizer(self.kernel_quantizer, self.kernel)}
+        for name in self.weight_names[1:]:
+            weights[name] = apply_quantizer(self.bias_quantizer, getattr(self, name))
+        return weights
+
+    def call(self, inputs):
+        x, mask = inputs
+        w = {k: tf.cast(v, tf.float64) for k, v in self.effective_weights().items()}
+        x = tf.cast(x, tf.float64)
+        total = tf.reduce_sum(x, axis=(2, 3)) / self.n_bar**2
+        trace = tf.reduce_sum(tf.linalg.diag_part(x), axis=2) / self.n_bar
+        bias = _polynomial_bias64(self, w["bias"], w.get("multiplicity_bias"), mask)
+        out = total @ w["kernel"][0] + trace @ w["kernel"][1] + bias
+        return tf.cast(quantize_fixed(out, self.output_quantizer), tf.float32)
+
+    def get_config(self):
+        return {**super().get_config(), **self._quantizer_config()}
+
+
+__all__ = ["FIRMWARE_N_BAR", "NANO_BASIS", "QLinEq2to0", "QLinEq2to2", "QLorentzDot"]

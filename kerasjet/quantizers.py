@@ -1,0 +1,210 @@
+"""Quantizers: BitLinear ternary weights, absmax activations, and exact fixed point.
+
+All quantizers follow QKeras' interface (``__call__`` with straight-through gradients, ``bits``,
+``max()``/``min()``, ``get_config``/``from_config``) and are registered as Keras custom objects,
+so models holding them reload and QKeras/hls4ml find them by class name.
+
+* ``bitlinear_ternary`` — BitNet b1.58 as in the BitHEP seed: W̃ = β·clip(round(W/β), −1, 1)
+  with β = mean|W| per tensor or per output channel (last axis), optionally rounded to a power
+  of two so that β is a shift in hardware. The float weights stay in the optimizer.
+* ``absmax_quantizer`` — the paper's 8-bit activation quantizer, per sample:
+  x̃ = clip(round(x·Q_b/γ), −Q_b, Q_b − 1)·γ/Q_b, γ = max|x| over the sample, Q_b = 2^(bits−1).
+* ``StaticAbsmax`` — its firmware form, a layer: γ is a moving average of the batch max|x|
+  during training (rounded up to a power of two), frozen at inference, where the layer is the
+  fixed-point type of ``as_fixed_point()``.
+* ``quantize_fixed`` — QKeras ``quantized_bits`` semantics (round half to even, saturate) in the
+  dtype of its input, so the quantized layers can compute exactly in float64.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+from qkeras.quantizers import BaseQuantizer, quantized_bits
+
+
+def _straight_through(x, quantized):
+    """quantized in the forward pass, identity gradient."""
+    return x + tf.stop_gradient(quantized - x)
+
+
+class bitlinear_ternary(BaseQuantizer):  # noqa: N801  (QKeras names quantizers in lower case)
+    """Ternary BitLinear weights {−β, 0, +β}, β = mean|W| (see the module docstring).
+
+    per_channel: one β per output channel (the last axis) instead of one per tensor.
+    po2_scale: round β to the nearest power of two (a shift in firmware).
+    """
+
+    def __init__(self, per_channel=False, po2_scale=False, epsilon=1e-8):
+        super().__init__()
+        self.bits = 2
+        self.per_channel = bool(per_channel)
+        self.po2_scale = bool(po2_scale)
+        self.epsilon = float(epsilon)
+        self.alpha = 1.0  # QKeras tooling reads alpha; the scale is β, computed from the weights
+
+    def scale(self, w):
+        """β: mean|W| over the tensor (per_channel: over all axes but the last), shape broadcastable to W."""
+        w = tf.convert_to_tensor(w)
+        axes = list(range(len(w.shape) - 1)) if self.per_channel and len(w.shape) > 1 else list(range(len(w.shape)))
+        beta = tf.reduce_mean(tf.abs(w), axis=axes, keepdims=True) + self.epsilon
+        if self.po2_scale:
+            beta = tf.pow(2.0, tf.round(tf.math.log(beta) / math.log(2.0)))
+        return beta
+
+    def __call__(self, w):
+        w = tf.convert_to_tensor(w, tf.float32)
+        beta = tf.stop_gradient(self.scale(w))
+        return _straight_through(w, beta * tf.clip_by_value(tf.round(w / beta), -1.0, 1.0))
+
+    def max(self):
+        return 1.0
+
+    def min(self):
+        return -1.0
+
+    def get_config(self):
+        return {"per_channel": self.per_channel, "po2_scale": self.po2_scale, "epsilon": self.epsilon}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __str__(self):
+        return f"bitlinear_ternary(per_channel={self.per_channel}, po2_scale={self.po2_scale})"
+
+
+class absmax_quantizer(BaseQuantizer):  # noqa: N801
+    """Per-sample absmax activation quantizer with Q_b = 2^(bits−1) (8 bits: Q_b = 128)."""
+
+    def __init__(self, bits=8, epsilon=1e-5):
+        super().__init__()
+        self.bits = int(bits)
+        self.epsilon = float(epsilon)
+
+    def __call__(self, x):
+        x = tf.convert_to_tensor(x, tf.float32)
+        q_b = 2.0 ** (self.bits - 1)
+        gamma = tf.stop_gradient(tf.reduce_max(tf.abs(x), axis=list(range(1, len(x.shape))), keepdims=True) + self.epsilon)
+        return _straight_through(x, tf.clip_by_value(tf.round(x * q_b / gamma), -q_b, q_b - 1) * gamma / q_b)
+
+    def max(self):
+        return 1.0
+
+    def min(self):
+        return -1.0
+
+    def get_config(self):
+        return {"bits": self.bits, "epsilon": self.epsilon}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class StaticAbsmax(tf.keras.layers.Layer):
+    """Absmax activation quantization with a calibrated, frozen scale (the firmware form).
+
+    γ is a moving average of the batch max|x| during training, rounded up to a power of two so
+    that the quantizer is the fixed-point type ``quantized_bits(bits, log2 γ)``.
+    """
+
+    def __init__(self, bits=8, momentum=0.99, **kwargs):
+        super().__init__(**kwargs)
+        self.bits = int(bits)
+        self.momentum = float(momentum)
+
+    def build(self, input_shape):
+        self.moving_max = self.add_weight("moving_max", shape=(), initializer="zeros", trainable=False)
+        super().build(input_shape)
+
+    def gamma(self):
+        """The power-of-two scale: 2^ceil(log2 moving max|x|)."""
+        return tf.pow(2.0, tf.math.ceil(tf.math.log(tf.maximum(self.moving_max, 1e-12)) / math.log(2.0)))
+
+    def call(self, x, training=None):
+        if training:
+            batch_max = tf.reduce_max(tf.abs(x))
+            first = tf.cast(self.moving_max == 0, x.dtype)
+            self.moving_max.assign(first * batch_max + (1 - first) * (self.momentum * self.moving_max + (1 - self.momentum) * batch_max))
+        return self.as_fixed_point()(x)
+
+    def integer_bits(self):
+        """log2 γ as an int (the integer bits of the equivalent fixed-point type)."""
+        return int(round(math.log2(float(self.gamma().numpy()))))
+
+    def as_fixed_point(self):
+        """quantized_bits(bits, log2 γ, alpha=1): what the layer is at inference."""
+        return FixedQuantizerFromScale(self.bits, self.gamma())
+
+    def get_config(self):
+        return {**super().get_config(), "bits": self.bits, "momentum": self.momentum}
+
+
+class FixedQuantizerFromScale:
+    """quantized_bits semantics with a scale tensor (for StaticAbsmax inside a graph)."""
+
+    def __init__(self, bits, gamma):
+        self.bits, self.gamma = bits, gamma
+
+    def __call__(self, x):
+        q_b = 2.0 ** (self.bits - 1)
+        return _straight_through(x, tf.clip_by_value(tf.round(x * q_b / self.gamma), -q_b, q_b - 1) * self.gamma / q_b)
+
+
+def fixed_point_spec(quantizer):
+    """(bits, integer, signed) of a QKeras quantized_bits quantizer with alpha 1 (or None)."""
+    if not isinstance(quantizer, quantized_bits):
+        raise ValueError(f"expected a quantized_bits quantizer for a fixed-point type, got {quantizer}")
+    if quantizer.alpha not in (None, 1, 1.0):
+        raise ValueError(f"{quantizer}: fixed-point types need alpha=1 (a fixed binary point)")
+    return int(quantizer.bits), int(quantizer.integer), bool(quantizer.keep_negative)
+
+
+def lsb(quantizer):
+    """Least significant bit of a quantized_bits type."""
+    bits, integer, signed = fixed_point_spec(quantizer)
+    return 2.0 ** (integer - bits + int(signed))
+
+
+def quantize_fixed(x, quantizer):
+    """quantized_bits(bits, integer, keep_negative, alpha=1) computed in x's dtype.
+
+    Value = clip(round(x / lsb), lo, hi) · lsb with round half to even (tf.round), saturating
+    at lo = −2^(bits−1) (signed) or 0, hi = 2^(bits−signed) − 1: ap_fixed<bits, integer+signed,
+    AP_RND_CONV, AP_SAT> in HLS terms. Straight-through gradient. None: x unchanged.
+    """
+    if quantizer is None:
+        return x
+    bits, integer, signed = fixed_point_spec(quantizer)
+    step = 2.0 ** (integer - bits + int(signed))
+    levels = 2.0 ** (bits - int(signed))
+    low = -levels if signed else 0.0
+    q = tf.clip_by_value(tf.round(x / step), low, levels - 1) * step
+    return _straight_through(x, q)
+
+
+def fixed_for_range(bits, max_abs, signed=True, min_integer=None):
+    """quantized_bits(bits, integer) whose range covers max_abs: integer = ceil(log2 max_abs).
+
+    min_integer bounds the integer bits from below (QKeras' own layers need integer ≥ 0).
+    """
+    integer = int(np.ceil(np.log2(max(float(max_abs), 2.0 ** -24))))
+    if min_integer is not None:
+        integer = max(integer, min_integer)
+    return quantized_bits(bits, integer, keep_negative=int(signed), alpha=1)
+
+
+def apply_quantizer(quantizer, x):
+    """quantizer(x); fixed-point quantized_bits through ``quantize_fixed`` (which also allows the
+    negative integer bits that QKeras' own implementation rejects); None: x unchanged."""
+    if quantizer is None:
+        return x
+    if isinstance(quantizer, quantized_bits) and quantizer.alpha in (None, 1, 1.0):
+        return quantize_fixed(tf.convert_to_tensor(x), quantizer)
+    return quantizer(x)
+
+
+CUSTOM_OBJECTS = {"bitlinear_ternary": bitlinear_ternary, "absmax_quantizer": absmax_quantizer, "StaticAbsmax": StaticAbsmax}
+tf.keras.utils.get_custom_objects().update(CUSTOM_OBJECTS)

@@ -1,0 +1,129 @@
+"""Quantizers, quantized layers, pruning: values on their grids, STE gradients, equivalences,
+save/load."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from qkeras import quantized_bits
+
+from kerasjet.compress import folded_nanopelican, fine_tune, quantize_dense, quantize_nanopelican, sparsity
+from kerasjet.data.pipeline import InputSpec, load_inputs
+from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot, QLinEq2to0, QLinEq2to2, QLorentzDot
+from kerasjet.models import build_model, load_model, save_model
+from kerasjet.quantizers import StaticAbsmax, absmax_quantizer, bitlinear_ternary, lsb, quantize_fixed
+
+from test_models import randomise
+
+RNG = np.random.default_rng(8)
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_bitlinear_ternary_values_and_straight_through_gradient(per_channel):
+    w = tf.Variable(RNG.normal(size=(6, 4)).astype(np.float32))
+    q = bitlinear_ternary(per_channel=per_channel)
+    with tf.GradientTape() as tape:
+        out = q(w)
+        loss = tf.reduce_sum(out * tf.range(24, dtype=tf.float32)[:, None][:6 * 4].numpy().reshape(6, 4))
+    beta = np.abs(w.numpy()).mean(axis=0 if per_channel else None, keepdims=per_channel)
+    np.testing.assert_allclose(out.numpy(), beta * np.clip(np.round(w.numpy() / beta), -1, 1), rtol=1e-6)
+    assert set(np.unique(np.round(out.numpy() / beta, 6))) <= {-1.0, 0.0, 1.0}
+    np.testing.assert_array_equal(tape.gradient(loss, w).numpy(), np.arange(24, dtype=np.float32).reshape(6, 4))
+
+
+def test_bitlinear_power_of_two_scale_and_config():
+    w = RNG.normal(0, 0.3, (10, 3)).astype(np.float32)
+    q = bitlinear_ternary(po2_scale=True)
+    beta = float(q.scale(w).numpy().ravel()[0])
+    assert np.log2(beta) == np.round(np.log2(beta))
+    assert abs(np.log2(beta) - np.log2(np.abs(w).mean())) <= 0.5
+    assert bitlinear_ternary.from_config(q.get_config()).get_config() == q.get_config()
+    assert q.bits == 2 and q.max() == 1.0 and q.min() == -1.0
+
+
+def test_absmax_quantizers():
+    x = RNG.normal(size=(5, 7)).astype(np.float32)
+    out = absmax_quantizer(8)(x).numpy()
+    gamma = np.abs(x).max(axis=1, keepdims=True) + 1e-5  # the quantizer's epsilon
+    codes = out * 128 / gamma
+    np.testing.assert_allclose(codes, np.round(codes), atol=1e-3)
+    assert (np.abs(codes) <= 128).all() and np.abs(out - x).max() <= gamma.max() / 128
+    static = StaticAbsmax(bits=8, momentum=0.5)
+    static(x, training=True)
+    gamma = float(static.gamma().numpy())
+    assert gamma == 2.0 ** np.ceil(np.log2(np.abs(x).max()))
+    codes = static(x).numpy() * 128 / gamma
+    np.testing.assert_allclose(codes, np.round(codes), atol=1e-4)
+
+
+def test_quantize_fixed_matches_qkeras_quantized_bits():
+    x = RNG.normal(0, 3, 1000).astype(np.float32)
+    for bits, integer in [(8, 2), (12, 3), (6, 0)]:
+        q = quantized_bits(bits, integer, alpha=1)
+        np.testing.assert_array_equal(quantize_fixed(tf.constant(x), q).numpy(), q(x).numpy())
+        np.testing.assert_array_equal(quantize_fixed(tf.constant(x, tf.float64), q).numpy(), q(x).numpy().astype(np.float64))
+
+
+@pytest.fixture(scope="module")
+def inputs(jets_file):
+    x, y = load_inputs(jets_file, InputSpec(n_constituents=16), 0, 200)
+    return x
+
+
+def test_quantized_layers_without_quantizers_are_the_float_layers(inputs):
+    pmu, mask = inputs["pmu"], inputs["mask"]
+    d = LorentzDot(100.0)([pmu, mask])
+    qd = QLorentzDot(100.0)([pmu, mask])
+    np.testing.assert_allclose(qd, d, rtol=1e-5, atol=1e-5)  # float64 vs float32 cancellation on d_ii ≈ m² ≈ 0
+    for float_layer, q_layer in ((LinEq2to2(3, n_bar=64, multiplicity_degree=2), QLinEq2to2(3, multiplicity_degree=2)),
+                                 (LinEq2to0(2, n_bar=64, multiplicity_degree=1), QLinEq2to0(2, multiplicity_degree=1))):
+        float_layer([d, mask]), q_layer([d, mask])
+        weights = [RNG.normal(size=w.shape).astype(np.float32) for w in float_layer.get_weights()]
+        float_layer.set_weights(weights)
+        q_layer.set_weights(weights)
+        np.testing.assert_allclose(q_layer([d, mask]), float_layer([d, mask]), rtol=1e-4, atol=1e-5)
+        d_next = q_layer([d, mask])
+    with pytest.raises(ValueError, match="power of two"):
+        QLinEq2to2(2, n_bar=49)
+
+
+@pytest.mark.parametrize("bits", ["8", "ternary"])
+def test_quantized_nanopelican_outputs_lie_on_their_grids(bits, inputs, tmp_path):
+    model = randomise(build_model("nanopelican", c_hidden=2, n_constituents=16))
+    quantized = quantize_nanopelican(model, bits, inputs)
+    logits = quantized.predict(inputs, verbose=0)[:, 0]
+    output_type = quantized.get_layer("lineq_2to0").output_quantizer
+    codes = logits / lsb(output_type)
+    np.testing.assert_array_equal(codes, np.round(codes))
+    hidden = tf.keras.Model(quantized.inputs, quantized.get_layer("lineq_2to2").output).predict(inputs, verbose=0)
+    hidden_codes = hidden / lsb(quantized.get_layer("lineq_2to2").output_quantizer)
+    np.testing.assert_array_equal(hidden_codes, np.round(hidden_codes))
+    kernel = quantized.get_layer("lineq_2to2").effective_weights()["kernel"].numpy()
+    if bits == "ternary":
+        assert len(np.unique(np.abs(kernel[kernel != 0]))) == 1
+    else:
+        step = lsb(quantized.get_layer("lineq_2to2").kernel_quantizer)
+        np.testing.assert_array_equal(kernel / step, np.round(kernel / step))
+    save_model(quantized, str(tmp_path / "q.h5"))
+    np.testing.assert_array_equal(load_model(str(tmp_path / "q.h5")).predict(inputs, verbose=0)[:, 0], logits)
+
+
+def test_folding_to_the_firmware_form_keeps_the_outputs(inputs):
+    model = randomise(build_model("nanopelican", c_hidden=3, n_constituents=16))
+    folded = folded_nanopelican(model, inputs, target=2.0)
+    np.testing.assert_allclose(folded.predict(inputs, verbose=0), model.predict(inputs, verbose=0), rtol=1e-4, atol=1e-4)
+    assert folded.get_layer("lineq_2to2").n_bar == 64
+
+
+def test_pruning_reaches_the_target_and_survives_save_and_qat(jets_file, inputs, tmp_path):
+    model = build_model("hls4ml_tagger", n_constituents=16)
+    pruned = fine_tune(model, jets_file, jets_file, epochs=2, batch_size=64, prune_to=0.7, verbose=0)
+    assert sparsity(pruned) == pytest.approx(0.7, abs=0.02)
+    save_model(pruned, str(tmp_path / "p.keras"))
+    reloaded = load_model(str(tmp_path / "p.keras"))
+    assert sparsity(reloaded) == sparsity(pruned)
+    np.testing.assert_array_equal(reloaded.predict(inputs, verbose=0), pruned.predict(inputs, verbose=0))
+    quantized = quantize_dense(reloaded, "8")
+    assert sparsity(quantized) >= 0.69  # zeros stay zero through the quantizers
+    pruned_nano = fine_tune(folded_nanopelican(randomise(build_model("nanopelican", c_hidden=2, n_constituents=16)), inputs),
+                            jets_file, jets_file, epochs=2, batch_size=64, prune_to=0.5, verbose=0)
+    assert sparsity(pruned_nano) >= 0.45
