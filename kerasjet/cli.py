@@ -152,6 +152,27 @@ def cmd_compress(args):
         print(format_table(rows, title=f"{args.test}"))
 
 
+def cmd_convert(args):
+    from kerasjet.hls.config import load_config
+    from kerasjet.hls.convert import deploy, format_report
+
+    config = load_config(args.config)
+    report, _ = deploy(config, jets=args.jets, reuse_factor=args.reuse_factor)
+    print(format_report(report))
+    print(f"report: {os.path.join(report['output_dir'], 'report.json')}")
+    status = 0 if report["passed"] else 1
+    if args.synth:
+        from kerasjet.hls.synthesis import synthesize
+
+        synthesize(report["output_dir"], config)
+    if args.rtl:
+        from kerasjet.rtl.flow import run_rtl
+
+        status = max(status, run_rtl(config))
+    if status:
+        raise SystemExit(status)
+
+
 def cmd_demo(args):
     from kerasjet.demo import run_demo
 
@@ -232,6 +253,14 @@ def build_parser():
     p.add_argument("--train-jets", type=_positive_int, help="fine-tune on the first jets of --train only")
     p.add_argument("--lr", type=float, default=1e-3, help="fine-tuning learning rate (default 1e-3)")
     p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("convert", help="hls4ml project + C simulation of a model from its YAML (also: python convert.py)")
+    p.add_argument("config", help="deployment YAML, e.g. hls_configs/nanopelican_c2_n16.yml")
+    p.add_argument("--reuse-factor", type=_positive_int, help="override the YAML's reuse_factor")
+    p.add_argument("--jets", type=_positive_int, help="override the number of test jets")
+    p.add_argument("--synth", action="store_true", help="also run C synthesis and logic synthesis (needs vitis_hls/vivado_hls)")
+    p.add_argument("--rtl", action="store_true", help="also build the da4ml RTL, check it bit for bit and synthesise it with Yosys")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")
     p.add_argument("--budget", default="default", choices=("default", "table1", "paper", "tiny"),

@@ -108,32 +108,38 @@ def quantize_nanopelican(model, weight_bits, calibration):
     return quantized
 
 
-def quantize_dense(model, weight_bits):
+def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False):
     """QDense/QActivation copy of a trained dense tagger (topodnn or hls4ml_tagger), weights copied.
 
     weight_bits 16/8/6/4: quantized_bits weights and biases sized to each trained tensor's range,
-    quantized_relu activations of the same width (at least 6 bits). 'ternary': BitLinear — ternary
-    weights with a power-of-two β, 16-bit biases, and the 8-bit per-sample absmax quantizer on
-    the input of every QDense, as in the BitHEP paper.
+    quantized_relu activations of the same width (at least 6 bits), and a 16-bit input type on
+    the features. 'ternary': BitLinear — ternary weights with a power-of-two β, 16-bit biases,
+    and 8-bit absmax quantization of the input of every QDense: static (a fixed-point type whose
+    range is the calibrated max|x| rounded up to a power of two: the firmware form) or, with
+    ``dynamic_absmax``, per sample as in the BitHEP paper (not deployable).
+    calibration: {'pmu', 'mask'} inputs for the activation ranges.
     """
     from kerasjet.models import BUILDERS
 
     dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
     if not dense or model.name not in ("topodnn", "hls4ml_tagger"):
         raise KerasjetError(f"model '{model.name}' is not one of the dense taggers (topodnn, hls4ml_tagger)")
-    weight_quantizers, activations = [], []
-    for layer in dense:
+    probe = tf.keras.Model(model.inputs, [layer.input for layer in dense])
+    ranges = [float(np.abs(x).max()) for x in probe.predict(calibration, verbose=0, batch_size=1024)]
+    weight_quantizers, activations, inputs = [], [], []
+    for layer, input_range in zip(dense, ranges):
         w, b = layer.get_weights()
         if weight_bits == "ternary":
             weight_quantizers.append((bitlinear_ternary(po2_scale=True), fixed_for_range(16, np.abs(b).max() + 1e-6, min_integer=0)))
+            inputs.append(absmax_quantizer(8) if dynamic_absmax else fixed_for_range(8, input_range, min_integer=0))
         else:
             bits = int(weight_bits)
             weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0),
                                       fixed_for_range(bits, np.abs(b).max() + 1e-6, min_integer=0)))
+            inputs.append(fixed_for_range(16, input_range, min_integer=0) if not inputs else None)
         activations.append(quantized_relu(8 if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
-    quantized = BUILDERS[model.name](
-        n_constituents=int(model.input["pmu"].shape[1]), weight_quantizers=weight_quantizers, activation_quantizers=activations,
-        input_quantizer=absmax_quantizer(8) if weight_bits == "ternary" else None)
+    quantized = BUILDERS[model.name](n_constituents=int(model.input["pmu"].shape[1]), weight_quantizers=weight_quantizers,
+                                     activation_quantizers=activations, input_quantizers=inputs)
     for layer in dense:
         quantized.get_layer(layer.name).set_weights(layer.get_weights())
     return quantized
@@ -206,14 +212,13 @@ def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs
     if weight_bits not in WEIGHT_CHOICES:
         raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")
     n = int(model.input["pmu"].shape[1])
+    calibration, _ = load_inputs(train_path, InputSpec(n), 0, calibration_jets)
     if weight_bits != "float":
         if is_nanopelican(model):
-            calibration, _ = load_inputs(train_path, InputSpec(n), 0, calibration_jets)
             model = quantize_nanopelican(model, weight_bits, calibration)
         else:
-            model = quantize_dense(model, weight_bits)
+            model = quantize_dense(model, weight_bits, calibration)
     elif is_nanopelican(model) and prune_to:
-        calibration, _ = load_inputs(train_path, InputSpec(n), 0, calibration_jets)
         model = folded_nanopelican(model, calibration)
     else:
         copy = tf.keras.models.clone_model(model)  # fine-tuning must not touch the original

@@ -122,7 +122,7 @@ def test_pruning_reaches_the_target_and_survives_save_and_qat(jets_file, inputs,
     reloaded = load_model(str(tmp_path / "p.keras"))
     assert sparsity(reloaded) == sparsity(pruned)
     np.testing.assert_array_equal(reloaded.predict(inputs, verbose=0), pruned.predict(inputs, verbose=0))
-    quantized = quantize_dense(reloaded, "8")
+    quantized = quantize_dense(reloaded, "8", inputs)
     assert sparsity(quantized) >= 0.69  # zeros stay zero through the quantizers
     pruned_nano = fine_tune(folded_nanopelican(randomise(build_model("nanopelican", c_hidden=2, n_constituents=16)), inputs),
                             jets_file, jets_file, epochs=2, batch_size=64, prune_to=0.5, verbose=0)

@@ -74,12 +74,14 @@ class DenseTaggerFeatures(TopoDNNFeatures):
 HLS4ML_TAGGER_LAYERS = (64, 32, 32)
 
 
-def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, activation_quantizers=None, input_quantizer=None, name="dense_tagger"):
+def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, activation_quantizers=None, input_quantizers=None,
+                 name="dense_tagger"):
     """Features layer → Dense(width, ReLU) × len(widths) → Dense(1): the logit.
 
     With ``weight_quantizers`` (one (kernel, bias) pair per Dense layer, the logit included)
     the Dense layers are QKeras QDense and ``activation_quantizers`` give one quantizer per ReLU;
-    ``input_quantizer`` (optional) quantizes the input of every QDense (BitLinear activations).
+    ``input_quantizers`` (one per QDense, None to skip) quantize the input of a QDense: the
+    firmware's input type for the first, BitLinear's 8-bit activations for all.
     Layer names are the same in both forms (dense_0 …, logit), so weights copy by name.
     """
     from qkeras import QActivation, QDense
@@ -92,8 +94,8 @@ def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, ac
         if weight_quantizers is None:
             x = tf.keras.layers.Dense(width, activation=None if last else "relu", name=layer_name)(x)
             continue
-        if input_quantizer is not None:
-            x = QActivation(input_quantizer, name=f"{layer_name}_input")(x)
+        if input_quantizers is not None and input_quantizers[i] is not None:
+            x = QActivation(input_quantizers[i], name=f"{layer_name}_input")(x)
         kernel_q, bias_q = weight_quantizers[i]
         x = QDense(width, kernel_quantizer=kernel_q, bias_quantizer=bias_q, name=layer_name)(x)
         if not last:

@@ -1,0 +1,94 @@
+"""hls4ml IR layers for LorentzDot, LinEq2to2 and LinEq2to0 (float and quantized).
+
+The Keras parsers (kerasjet.hls.parsers) fill the attributes; ``initialize`` declares the
+output, the weights with their exact types, and the derived internal types (kerasjet.hls.types).
+"""
+
+import numpy as np
+from hls4ml.model.attributes import Attribute, ConfigurableAttribute, TypeAttribute, WeightAttribute
+from hls4ml.model.layers import Layer
+from hls4ml.model.types import IntegerPrecisionType, NamedType
+
+from kerasjet.hls.types import QKERAS_MODES, Fixed, WeightFormat, equivariant_types, lorentz_accumulator
+
+
+def _named(layer, name, fixed, modes=(None, None)):
+    layer.set_attr(f"{name}_t", NamedType(f"{layer.name}_{name}_t", fixed.hls(*modes)))
+
+
+def _input_fixed(layer, index):
+    return Fixed.of(layer.get_input_variable(layer.inputs[index]).type.precision)
+
+
+class KJLorentzDot(Layer):
+    """d_ij = p_i·p_j: inputs momenta (N·4) and mask (N); output (1, N, N)."""
+
+    _expected_attributes = [Attribute("n_particles"), ConfigurableAttribute("reuse_factor", default=1), TypeAttribute("result")]
+
+    def initialize(self):
+        n = self.get_attr("n_particles")
+        self.add_output_variable([1, n, n], precision=self.get_attr("result_precision"))
+        _named(self, "accum", lorentz_accumulator(_input_fixed(self, 0)))
+
+
+class _KJEquivariant(Layer):
+    """Shared: polynomial-bias arrays, weight formats, derived types."""
+
+    def _add_weights(self, names):
+        ternary_shift = self.get_attr("ternary_shift")
+        weight = self.get_attr("weight_fixed")
+        precision = IntegerPrecisionType(2, True) if ternary_shift is not None else weight.hls()
+        self.add_weights_variable(name="weight", var_name="w{index}", data="weight", precision=precision)
+        for name, data in names:
+            self.add_weights_variable(name=name, var_name=f"{name[0]}{{index}}" if name == "bias" else "bd{index}", data=data,
+                                      precision=self.get_attr("bias_fixed").hls())
+        return WeightFormat(weight, ternary_shift)
+
+    def _derived_types(self, weight_format, n_terms, sum_depth):
+        sum_t, r_t, accum_t, scale_t = equivariant_types(
+            _input_fixed(self, 0), weight_format, self.get_attr("bias_fixed"), self.get_attr("n_particles"),
+            self.get_attr("log2_nbar"), self.get_attr("degree"), self.get_attr("n_in"), n_terms, sum_depth)
+        for name, fixed in (("sum", sum_t), ("r", r_t), ("accum", accum_t), ("scale", scale_t)):
+            _named(self, name, fixed)
+
+
+class KJLinEq2to2(_KJEquivariant):
+    """Permutation-equivariant 2→2 map: input (C_in, N, N) and mask (N); output (C_out, N, N)."""
+
+    _expected_attributes = [
+        Attribute("n_particles"), Attribute("n_in"), Attribute("n_out"), Attribute("log2_nbar"), Attribute("degree"),
+        Attribute("full_basis", value_type=bool), ConfigurableAttribute("reuse_factor", default=1),
+        WeightAttribute("weight"), WeightAttribute("bias"), WeightAttribute("diag_bias"), TypeAttribute("result"),
+    ]
+
+    def initialize(self):
+        n = self.get_attr("n_particles")
+        self.add_output_variable([self.get_attr("n_out"), n, n], precision=self.get_attr("result_precision"))
+        weight_format = self._add_weights((("bias", "bias"), ("diag_bias", "diag_bias")))
+        self._derived_types(weight_format, 15 if self.get_attr("full_basis") else 6, sum_depth=2)
+
+
+class KJLinEq2to0(_KJEquivariant):
+    """Invariant readout: input (C_in, N, N) and mask (N); output (C_out,)."""
+
+    _expected_attributes = [
+        Attribute("n_particles"), Attribute("n_in"), Attribute("n_out"), Attribute("log2_nbar"), Attribute("degree"),
+        ConfigurableAttribute("reuse_factor", default=1), WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("result"),
+    ]
+
+    def initialize(self):
+        self.add_output_variable([self.get_attr("n_out")], precision=self.get_attr("result_precision"))
+        weight_format = self._add_weights((("bias", "bias"),))
+        self._derived_types(weight_format, 2, sum_depth=2)
+
+
+def polynomial_bias(bias, multiplicity_bias, units):
+    """(degree + 1, units) array: the constant bias, then the coefficients of r, r², …"""
+    rows = [np.asarray(bias, np.float64).reshape(1, units)]
+    if multiplicity_bias is not None:
+        rows.append(np.asarray(multiplicity_bias, np.float64).reshape(-1, units))
+    return np.concatenate(rows)
+
+
+IR_LAYERS = {"KJLorentzDot": KJLorentzDot, "KJLinEq2to2": KJLinEq2to2, "KJLinEq2to0": KJLinEq2to0}
+__all__ = ["IR_LAYERS", "QKERAS_MODES", "polynomial_bias"]

@@ -1,0 +1,104 @@
+"""Keras (v2 frontend) handlers: kerasjet layers → hls4ml IR layer dictionaries.
+
+Weights are read from the live Keras layer (``data_reader.model``) through its
+``effective_weights()``, i.e. after quantization, so the firmware gets exactly the numbers the
+Keras model multiplies with.
+"""
+
+import math
+
+import numpy as np
+
+from kerasjet.errors import KerasjetError
+from kerasjet.hls.layers import polynomial_bias
+from kerasjet.hls.types import QKERAS_MODES, Fixed, from_quantizer
+from kerasjet.quantizers import bitlinear_ternary
+
+# default internal formats of float (unquantized) models, overridable per layer in the YAML
+FLOAT_WEIGHT = Fixed(18, 8)
+FLOAT_BIAS = Fixed(18, 8)
+
+
+def _keras_layer(data_reader, name):
+    return data_reader.model.get_layer(name)
+
+
+def _base(keras_layer, input_names, class_name):
+    layer = {"class_name": class_name, "name": keras_layer["config"]["name"]}
+    if input_names is not None:
+        layer["inputs"] = input_names
+    return layer
+
+
+def _result_precision(quantizer):
+    return None if quantizer is None else from_quantizer(quantizer).hls(*QKERAS_MODES)
+
+
+def parse_lorentz_dot(keras_layer, input_names, input_shapes, data_reader):
+    layer = _base(keras_layer, input_names, "KJLorentzDot")
+    n = input_shapes[0][1]
+    layer["n_particles"] = n
+    layer["result_precision"] = _result_precision(getattr(_keras_layer(data_reader, layer["name"]), "output_quantizer", None))
+    return layer, [None, 1, n, n]
+
+
+def _equivariant(keras_layer, input_names, input_shapes, data_reader, class_name):
+    source = _keras_layer(data_reader, keras_layer["config"]["name"])
+    if source.scaled:
+        raise KerasjetError(f"layer '{source.name}': the N-scaled variant has no firmware form (non-integer powers of n); "
+                            "deploy the unscaled model")
+    log2_nbar = math.log2(source.n_bar)
+    if log2_nbar != int(log2_nbar):
+        raise KerasjetError(f"layer '{source.name}': N̄ = {source.n_bar:g} is not a power of two; fold the model for firmware "
+                            "(kerasjet.compress.folded_nanopelican)")
+    layer = _base(keras_layer, input_names, class_name)
+    weights = {k: np.asarray(v, np.float64) for k, v in source.effective_weights().items()}
+    kernel = weights["kernel"]
+    layer.update(
+        n_particles=input_shapes[0][2], n_in=kernel.shape[1], n_out=kernel.shape[2], log2_nbar=int(log2_nbar),
+        degree=source.multiplicity_degree, result_precision=_result_precision(getattr(source, "output_quantizer", None)),
+    )
+    kernel_quantizer = getattr(source, "kernel_quantizer", None)
+    bias_quantizer = getattr(source, "bias_quantizer", None)
+    layer["bias_fixed"] = from_quantizer(bias_quantizer) if bias_quantizer is not None else FLOAT_BIAS
+    layer["ternary_shift"] = None
+    if isinstance(kernel_quantizer, bitlinear_ternary):
+        beta = np.unique(np.abs(kernel[kernel != 0]))
+        shift = math.log2(beta[0]) if len(beta) == 1 else math.nan
+        if not kernel_quantizer.po2_scale or shift != round(shift):
+            raise KerasjetError(f"layer '{source.name}': ternary weights need one power-of-two scale (po2_scale=True)")
+        layer["ternary_shift"] = int(round(shift))
+        kernel = kernel / beta[0]
+        layer["weight_fixed"] = Fixed(2, 2)
+    else:
+        layer["weight_fixed"] = from_quantizer(kernel_quantizer) if kernel_quantizer is not None else FLOAT_WEIGHT
+    layer["weight_data"] = kernel
+    layer["bias_data"] = polynomial_bias(weights["bias"], weights.get("multiplicity_bias"), kernel.shape[2])
+    return layer, source
+
+
+def parse_lineq2to2(keras_layer, input_names, input_shapes, data_reader):
+    layer, source = _equivariant(keras_layer, input_names, input_shapes, data_reader, "KJLinEq2to2")
+    layer["full_basis"] = source.basis == "full"
+    layer["diag_bias_data"] = polynomial_bias(source.effective_weights()["diag_bias"],
+                                              source.effective_weights().get("multiplicity_diag_bias"), layer["n_out"])
+    n = layer["n_particles"]
+    return layer, [None, layer["n_out"], n, n]
+
+
+def parse_lineq2to0(keras_layer, input_names, input_shapes, data_reader):
+    layer, _ = _equivariant(keras_layer, input_names, input_shapes, data_reader, "KJLinEq2to0")
+    return layer, [None, layer["n_out"]]
+
+
+def parse_unsupported(keras_layer, input_names, input_shapes, data_reader):
+    raise KerasjetError(f"layer '{keras_layer['config']['name']}' ({keras_layer['class_name']}) has no firmware form: "
+                        "fold the model first (kerasjet.compress.folded_nanopelican absorbs BatchNorm)")
+
+
+HANDLERS = {
+    "LorentzDot": parse_lorentz_dot, "QLorentzDot": parse_lorentz_dot,
+    "LinEq2to2": parse_lineq2to2, "QLinEq2to2": parse_lineq2to2,
+    "LinEq2to0": parse_lineq2to0, "QLinEq2to0": parse_lineq2to0,
+    "MaskedBatchNorm": parse_unsupported,
+}

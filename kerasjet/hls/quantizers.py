@@ -1,0 +1,55 @@
+"""hls4ml's view of kerasjet's BitLinear quantizer inside QKeras QDense layers.
+
+hls4ml maps any quantizer whose class name contains 'ternary' to int<2> weights, which is right
+only when the ternary scale β is 1. BitLinear weights are {−β, 0, +β} with β = 2^k (po2_scale),
+exactly the values of ap_fixed<2, k + 2>; this wrapper around hls4ml's own QDense handler gives
+them that type.
+"""
+
+import math
+
+import numpy as np
+from hls4ml.converters.keras_v2_to_hls import get_layer_handlers
+from hls4ml.model.quantizers import Quantizer
+from hls4ml.model.types import FixedPrecisionType
+
+from kerasjet.errors import KerasjetError
+from kerasjet.quantizers import bitlinear_ternary
+
+
+class PowerOfTwoTernary(Quantizer):
+    """BitLinear weights {−2^k, 0, 2^k} as 2-bit fixed point."""
+
+    def __init__(self, quantizer, shift):
+        super().__init__(2, FixedPrecisionType(width=2, integer=shift + 2, signed=True))
+        self.quantizer = quantizer
+        self.alpha = 1  # no alpha to factor out: the scale is in the type
+
+    def __call__(self, data):
+        return self.quantizer(np.asarray(data, np.float32)).numpy()
+
+
+def _wrap_qdense(original):
+    def handler(keras_layer, input_names, input_shapes, data_reader):
+        layer, output_shape = original(keras_layer, input_names, input_shapes, data_reader)
+        config = keras_layer["config"].get("kernel_quantizer") or {}
+        if config.get("class_name") == "bitlinear_ternary":
+            quantizer = bitlinear_ternary.from_config(config["config"])
+            kernel = data_reader.model.get_layer(layer["name"]).kernel
+            values = quantizer(kernel).numpy()
+            beta = np.unique(np.abs(values[values != 0]))
+            shift = math.log2(beta[0]) if len(beta) == 1 else math.nan
+            if shift != round(shift):
+                raise KerasjetError(f"layer '{layer['name']}': BitLinear weights need a power-of-two scale (po2_scale=True)")
+            layer["weight_quantizer"] = PowerOfTwoTernary(quantizer, int(round(shift)))
+        return layer, output_shape
+
+    handler.kerasjet_wrapped = True
+    return handler
+
+
+def register_qdense_handler():
+    """Wrap hls4ml's QDense handler once per process."""
+    handlers = get_layer_handlers()
+    if not getattr(handlers["QDense"], "kerasjet_wrapped", False):
+        handlers["QDense"] = _wrap_qdense(handlers["QDense"])

@@ -1,0 +1,110 @@
+"""Config and function-call templates of the kerasjet HLS layers (Vivado and Vitis backends)."""
+
+from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
+
+from kerasjet.hls.layers import KJLinEq2to0, KJLinEq2to2, KJLorentzDot
+
+HEADER = ["nnet_utils/nnet_kerasjet.h"]
+
+LORENTZ_CONFIG = """struct config{index} : nnet::lorentz_dot_config {{
+    static const unsigned n_particles = {n_particles};
+    static const unsigned reuse_factor = {reuse};
+    typedef {accum_t.name} accum_t;
+}};
+"""
+
+EQUIVARIANT_CONFIG = """struct config{index} : nnet::{base}_config {{
+    static const unsigned n_particles = {n_particles};
+    static const unsigned n_in = {n_in};
+    static const unsigned n_out = {n_out};
+    static const unsigned log2_nbar = {log2_nbar};
+    static const unsigned degree = {degree};{full_basis_line}
+    static const bool ternary = {ternary};
+    static const int ternary_shift = {ternary_shift};
+    static const unsigned reuse_factor = {reuse};
+    typedef {accum_t.name} accum_t;
+    typedef {sum_t.name} sum_t;
+    typedef {r_t.name} r_t;
+    typedef {scale_t.name} scale_t;
+    typedef {weight_t.name} weight_t;
+    typedef {bias_t.name} bias_t;
+}};
+"""
+
+
+def _two_inputs(template, node):
+    params = template._default_function_params(node)
+    data, mask = (node.get_input_variable(name) for name in node.inputs[:2])
+    params.update(input_t=data.type.name, input=data.name, mask_t=mask.type.name, mask=mask.name)
+    return params
+
+
+class LorentzDotConfigTemplate(LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(KJLorentzDot)
+        self.template = LORENTZ_CONFIG
+
+    def format(self, node):
+        return self.template.format(**self._default_config_params(node))
+
+
+class LorentzDotFunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(KJLorentzDot, include_header=HEADER)
+        self.template = "nnet::lorentz_dot<{input_t}, {mask_t}, {output_t}, {config}>({input}, {mask}, {output});"
+
+    def format(self, node):
+        return self.template.format(**_two_inputs(self, node))
+
+
+class _EquivariantConfigTemplate(LayerConfigTemplate):
+    base = None
+
+    def format(self, node):
+        params = self._default_config_params(node)
+        shift = node.get_attr("ternary_shift")
+        params.update(
+            base=self.base, ternary="true" if shift is not None else "false", ternary_shift=shift or 0,
+            weight_t=node.get_weights("weight").type, bias_t=node.get_weights("bias").type,
+            full_basis_line=f"\n    static const bool full_basis = {'true' if node.get_attr('full_basis') else 'false'};"
+            if self.base == "lineq2to2" else "",
+        )
+        return EQUIVARIANT_CONFIG.format(**params)
+
+
+class LinEq2to2ConfigTemplate(_EquivariantConfigTemplate):
+    base = "lineq2to2"
+
+    def __init__(self):
+        super().__init__(KJLinEq2to2)
+
+
+class LinEq2to0ConfigTemplate(_EquivariantConfigTemplate):
+    base = "lineq2to0"
+
+    def __init__(self):
+        super().__init__(KJLinEq2to0)
+
+
+class LinEq2to2FunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(KJLinEq2to2, include_header=HEADER)
+
+    def format(self, node):
+        params = _two_inputs(self, node)
+        params.update(w=node.get_weights("weight").name, b=node.get_weights("bias").name, bd=node.get_weights("diag_bias").name)
+        return "nnet::lineq2to2<{input_t}, {mask_t}, {output_t}, {config}>({input}, {mask}, {output}, {w}, {b}, {bd});".format(**params)
+
+
+class LinEq2to0FunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(KJLinEq2to0, include_header=HEADER)
+
+    def format(self, node):
+        params = _two_inputs(self, node)
+        params.update(w=node.get_weights("weight").name, b=node.get_weights("bias").name)
+        return "nnet::lineq2to0<{input_t}, {mask_t}, {output_t}, {config}>({input}, {mask}, {output}, {w}, {b});".format(**params)
+
+
+TEMPLATES = (LorentzDotConfigTemplate, LorentzDotFunctionTemplate, LinEq2to2ConfigTemplate, LinEq2to2FunctionTemplate,
+             LinEq2to0ConfigTemplate, LinEq2to0FunctionTemplate)
