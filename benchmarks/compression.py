@@ -4,8 +4,7 @@ nanoPELICAN C = 2 and C = 10, the TopoDNN-style and the hls4ml-style dense tagge
     python benchmarks/compression.py [--study-dir data/study] [--results results/compression]
                                      [--epochs 2] [--qat-jets 20000]
 
-Starts from the float models of `kerasjet study --budget table1` (seed 0; the hls4ml-style
-tagger, not in the study, is trained here with the same regime), fine-tunes each compressed
+Starts from the float models of `kerasjet study --budget table1` (seed 0), fine-tunes each compressed
 variant for --epochs epochs on the first --qat-jets training jets, and evaluates every variant
 on the study's test file. Writes compression.md and compression.json; resumable (finished
 variants are reloaded from <study-dir>/compressed/).
@@ -19,15 +18,9 @@ from kerasjet.compress import compress, weight_summary
 from kerasjet.evaluate import evaluate
 from kerasjet.files import write_json, write_text
 from kerasjet.models import load_model, save_model
-from kerasjet.study import BUDGETS, data_files
-from kerasjet.train import RunConfig, train
+from kerasjet.study import BUDGETS, data_files, run_dir
 
-MODELS = {  # table row → run directory under <study-dir>/runs
-    "nanoPELICAN C=2": "nanopelican_c2",
-    "nanoPELICAN C=10": "nanopelican_c10",
-    "TopoDNN": "topodnn",
-    "hls4ml-style tagger": "hls4ml_tagger",
-}
+MODELS = ("nanoPELICAN C=2", "nanoPELICAN C=10", "TopoDNN", "hls4ml-style tagger")  # rows of the study's Table 1
 VARIANTS = {  # name → (weight bits, pruning target)
     "float": ("float", None),
     "16-bit": ("16", None),
@@ -39,11 +32,8 @@ VARIANTS = {  # name → (weight bits, pruning target)
 }
 
 
-def float_model(study_dir, run, files, epochs):
-    path = os.path.join(study_dir, "runs", run, "seed_0", "best.keras")
-    if run == "hls4ml_tagger" and not os.path.exists(path):
-        config = RunConfig(model="hls4ml_tagger", model_kwargs={"n_constituents": 80}, train=files["train"], val=files["val"], epochs=epochs)
-        train(os.path.dirname(path), config, verbose=2)
+def float_model(study_dir, name):
+    path = os.path.join(run_dir(study_dir, name, 0), "best.keras")
     if not os.path.exists(path):
         raise SystemExit(f"{path} is missing: run `kerasjet study --budget table1` first")
     return path
@@ -60,8 +50,9 @@ def main():
     files = data_files(args.study_dir, budget)
     out_dir = os.path.join(args.study_dir, "compressed")
     rows = []
-    for model_name, run in MODELS.items():
-        source = float_model(args.study_dir, run, files, budget.epochs)
+    for model_name in MODELS:
+        source = float_model(args.study_dir, model_name)
+        run = os.path.basename(os.path.dirname(os.path.dirname(source)))
         for variant, (bits, prune) in VARIANTS.items():
             if variant == "float":
                 path = source

@@ -157,18 +157,18 @@ def cmd_convert(args):
     from kerasjet.hls.convert import deploy, format_report
 
     config = load_config(args.config)
-    report, _ = deploy(config, jets=args.jets, reuse_factor=args.reuse_factor)
+    report, hls_model = deploy(config, jets=args.jets, reuse_factor=args.reuse_factor)
     print(format_report(report))
     print(f"report: {os.path.join(report['output_dir'], 'report.json')}")
     status = 0 if report["passed"] else 1
     if args.synth:
         from kerasjet.hls.synthesis import synthesize
 
-        synthesize(report["output_dir"], config)
+        synthesize(hls_model, report["output_dir"], config["backend"])
     if args.rtl:
         from kerasjet.rtl.flow import run_rtl
 
-        status = max(status, run_rtl(config))
+        status = max(status, run_rtl(config, hls_model))
     if status:
         raise SystemExit(status)
 

@@ -32,13 +32,15 @@ WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
 class NanoPrecision:
     """Every fixed-point type of a quantized nanoPELICAN (momenta in units of 100 GeV).
 
-    input: momenta p/100 GeV; dot: Minkowski products; hidden: LinEq2→2 output; activation:
+    input: momenta p/100 GeV; dot: Minkowski products; accumulator: LinEq2→2 partial results;
+    hidden: LinEq2→2 output; activation:
     the ReLU; output: the logit. weight_bits: 16/8/6/4 (quantized_bits sized to each tensor's
     range) or 'ternary' (BitLinear, β a power of two); weight_ranges: max|w| per layer.
     """
 
     input: object
     dot: object
+    accumulator: object
     hidden: object
     activation: object
     output: object
@@ -53,16 +55,19 @@ class NanoPrecision:
         return fixed_for_range(bits, self.weight_ranges[layer_index])
 
 
-def nano_precision(weight_bits, weight_ranges, hidden_integer=2):
-    """The default types: 12-bit momenta (±8 × 100 GeV), 18-bit products, 16-bit hidden values
-    and logit, 10-bit ReLU with ``hidden_integer`` integer bits."""
+def nano_precision(weight_bits, weight_ranges):
+    """The default types (momenta in units of 100 GeV): 12-bit momenta (±8, steps of 0.39 GeV),
+    16-bit products (±32 units², steps of 0.01 GeV²), 16-bit partial sums (±32, steps of 2^-10),
+    12-bit hidden values (±8, steps of 2^-8),
+    an 11-bit ReLU with the hidden type's steps (so the ReLU never rounds), a 16-bit logit."""
     if weight_bits not in WEIGHT_CHOICES[1:]:
         raise KerasjetError(f"weight bits must be one of {', '.join(WEIGHT_CHOICES[1:])} (got '{weight_bits}')")
     return NanoPrecision(
         input=quantized_bits(12, 3, alpha=1),
-        dot=quantized_bits(18, 5, alpha=1),
-        hidden=quantized_bits(16, hidden_integer + 2, alpha=1),
-        activation=quantized_relu(10, hidden_integer),
+        dot=quantized_bits(16, 5, alpha=1),
+        accumulator=quantized_bits(16, 5, alpha=1),
+        hidden=quantized_bits(12, 3, alpha=1),
+        activation=quantized_relu(11, 3),
         output=quantized_bits(16, 6, alpha=1),
         weight_bits=weight_bits,
         weight_ranges=tuple(weight_ranges),
@@ -75,7 +80,8 @@ def is_nanopelican(model):
 
 def folded_nanopelican(model, calibration, target=None):
     """The float inference form of a trained nanoPELICAN, each hidden channel scaled so that the
-    99.9% quantile of |pre-activation| over the calibration jets is ``target`` (default 1)."""
+    99.9% quantile of |pre-activation| over the calibration jets is ``target`` (default 2, a
+    quarter of the hidden type's range)."""
     from kerasjet.models.nanopelican import nanopelican_folded
 
     folded = fold(model)
@@ -88,7 +94,7 @@ def folded_nanopelican(model, calibration, target=None):
     pre = hidden.predict(calibration, batch_size=1024, verbose=0)  # (B, C, N, N)
     pairs = (calibration["mask"][:, :, None] * calibration["mask"][:, None, :]).astype(bool)
     quantile = np.array([np.quantile(np.abs(pre[:, h][pairs]), 0.999) for h in range(c_hidden)])
-    scale = (1.0 if target is None else target) / np.maximum(quantile, 1e-12)
+    scale = (2.0 if target is None else target) / np.maximum(quantile, 1e-12)
     weights, _ = firmware_weights(folded, hidden_scale=scale)
     probe.set_weights(weights)
     return probe

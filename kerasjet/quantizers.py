@@ -12,8 +12,10 @@ so models holding them reload and QKeras/hls4ml find them by class name.
 * ``StaticAbsmax`` — its firmware form, a layer: γ is a moving average of the batch max|x|
   during training (rounded up to a power of two), frozen at inference, where the layer is the
   fixed-point type of ``as_fixed_point()``.
-* ``quantize_fixed`` — QKeras ``quantized_bits`` semantics (round half to even, saturate) in the
-  dtype of its input, so the quantized layers can compute exactly in float64.
+* ``quantize_fixed`` — a fixed-point type (``quantized_bits`` with alpha = 1) in the dtype of its
+  input, so the quantized layers can compute exactly in float64: rounding half to even as QKeras
+  does (weights), or the hardware's cheapest, truncation (floor), for the intermediate results of
+  kerasjet's quantized layers. Both saturate.
 """
 
 import math
@@ -168,12 +170,13 @@ def lsb(quantizer):
     return 2.0 ** (integer - bits + int(signed))
 
 
-def quantize_fixed(x, quantizer):
+def quantize_fixed(x, quantizer, rounding="even"):
     """quantized_bits(bits, integer, keep_negative, alpha=1) computed in x's dtype.
 
-    Value = clip(round(x / lsb), lo, hi) · lsb with round half to even (tf.round), saturating
-    at lo = −2^(bits−1) (signed) or 0, hi = 2^(bits−signed) − 1: ap_fixed<bits, integer+signed,
-    AP_RND_CONV, AP_SAT> in HLS terms. Straight-through gradient. None: x unchanged.
+    Value = clip(R(x / lsb), lo, hi) · lsb, saturating at lo = −2^(bits−1) (signed) or 0 and
+    hi = 2^(bits−signed) − 1; R rounds half to even (``rounding="even"``: QKeras,
+    ap_fixed<…, AP_RND_CONV, AP_SAT>) or truncates (``"floor"``: ap_fixed<…, AP_TRN, AP_SAT>).
+    Straight-through gradient. None: x unchanged.
     """
     if quantizer is None:
         return x
@@ -181,7 +184,8 @@ def quantize_fixed(x, quantizer):
     step = 2.0 ** (integer - bits + int(signed))
     levels = 2.0 ** (bits - int(signed))
     low = -levels if signed else 0.0
-    q = tf.clip_by_value(tf.round(x / step), low, levels - 1) * step
+    scaled = x / step
+    q = tf.clip_by_value(tf.round(scaled) if rounding == "even" else tf.floor(scaled), low, levels - 1) * step
     return _straight_through(x, q)
 
 

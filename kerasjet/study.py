@@ -25,6 +25,9 @@ TABLE1 = {
     "nanoPELICAN C=10": ("nanopelican", dict(c_hidden=10)),
     "LorentzNet-3": ("lorentznet", dict(hidden=3)),
     "TopoDNN": ("topodnn", {}),
+    # not in the paper: the seed lecture's hls4ml jet-tagger shape (16 → 64 → 32 → 32 → 1), the
+    # dense model of the compression and firmware tables
+    "hls4ml-style tagger": ("hls4ml_tagger", {}),
 }
 TABLE2 = {f"nanoPELICAN C={c} N-scaled": ("nanopelican", dict(c_hidden=c, scaled=True)) for c in (1, 2, 3, 10)}
 
@@ -90,7 +93,7 @@ def prepare_data(study_dir, budget, workers):
             generate(path, n, DATA_SEEDS[split], workers=workers)
 
 
-def _run_dir(study_dir, name, seed):
+def run_dir(study_dir, name, seed):
     slug = name.lower().replace(" ", "_").replace("=", "").replace("-", "_")
     return os.path.join(study_dir, "runs", slug, f"seed_{seed}")
 
@@ -107,7 +110,7 @@ def run_job(study_dir, budget, index, verbose=2):
     files = data_files(study_dir, budget)
     config = RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": 80}, train=files["train"], val=files["val"],
                        epochs=budget.epochs, seed=seed)
-    return train(_run_dir(study_dir, name, seed), config, verbose=verbose)
+    return train(run_dir(study_dir, name, seed), config, verbose=verbose)
 
 
 def _job_in_subprocess(args):
@@ -141,7 +144,7 @@ def collect(study_dir, budget, results_dir, budget_name):
     for name in configurations(budget):
         summaries = []
         for seed in range(budget.seeds):
-            path = os.path.join(_run_dir(study_dir, name, seed), "summary.json")
+            path = os.path.join(run_dir(study_dir, name, seed), "summary.json")
             if not os.path.exists(path):
                 raise KerasjetError(f"{path}: job '{name}' seed {seed} has not finished; run the study first")
             with open(path) as f:

@@ -18,3 +18,11 @@ def jets_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("jets") / "jets.h5"
     generate(str(path), 300, seed=7, show_progress=False)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def thousand_jets(tmp_path_factory):
+    """1000 generated jets (seed 9): the C simulation tests' test set."""
+    path = tmp_path_factory.mktemp("jets") / "jets_1000.h5"
+    generate(str(path), 1000, seed=9, show_progress=False)
+    return str(path)

@@ -55,12 +55,16 @@ def test_absmax_quantizers():
     np.testing.assert_allclose(codes, np.round(codes), atol=1e-4)
 
 
-def test_quantize_fixed_matches_qkeras_quantized_bits():
+def test_quantize_fixed_matches_qkeras_quantized_bits_and_truncates():
     x = RNG.normal(0, 3, 1000).astype(np.float32)
+    x[:50] = np.round(x[:50] * 8) / 8 + 1 / 16  # exact ties at 3 fractional bits
     for bits, integer in [(8, 2), (12, 3), (6, 0)]:
         q = quantized_bits(bits, integer, alpha=1)
         np.testing.assert_array_equal(quantize_fixed(tf.constant(x), q).numpy(), q(x).numpy())
         np.testing.assert_array_equal(quantize_fixed(tf.constant(x, tf.float64), q).numpy(), q(x).numpy().astype(np.float64))
+        step = 2.0 ** (integer - bits + 1)
+        floor = np.clip(np.floor(x.astype(np.float64) / step), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1) * step
+        np.testing.assert_array_equal(quantize_fixed(tf.constant(x, tf.float64), q, "floor").numpy(), floor)
 
 
 @pytest.fixture(scope="module")

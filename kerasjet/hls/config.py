@@ -1,5 +1,6 @@
 """The deployment YAML (hls_configs/*.yml): schema, defaults, validation.
 
+    n_constituents: 16                         # N, the constituent slots of the model's input
     model: models/nanopelican_c2_n16_8bit.h5   # Keras model; paths are relative to the repository root
     backend: Vivado                            # Vivado | Vitis
     part: xcvu13p-flga2577-2-e
@@ -28,6 +29,7 @@ REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 NUMBER = (int, float)
 SCHEMA = {
     "model": (str, True),
+    "n_constituents": (int, True),
     "description": (str, False),
     "backend": (str, False),
     "part": (str, False),
@@ -96,8 +98,13 @@ def load_config(path):
             raise KerasjetError(f"{path}: key '{key}' must be one of {', '.join(allowed)}, got '{config[key]}'")
     if config["reuse_factor"] < 1:
         raise KerasjetError(f"{path}: key 'reuse_factor' must be at least 1, got {config['reuse_factor']}")
+    if config["n_constituents"] < 1:
+        raise KerasjetError(f"{path}: key 'n_constituents' must be positive, got {config['n_constituents']}")
     if config["clock_period"] <= 0:
         raise KerasjetError(f"{path}: key 'clock_period' must be positive, got {config['clock_period']}")
+    from kerasjet.rtl.config import check_rtl_config
+
+    config["rtl"] = check_rtl_config(config["rtl"], path)
     config["model"] = resolve(config["model"])
     if not os.path.exists(config["model"]):
         raise KerasjetError(f"{path}: key 'model': no such file {config['model']}")

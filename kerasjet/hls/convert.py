@@ -129,6 +129,8 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     jets = jets or config["test_data"]["jets"]
     model = load_model(config["model"])
     n = int(model.input["pmu"].shape[1])
+    if n != config["n_constituents"]:
+        raise KerasjetError(f"{config['source']}: key 'n_constituents' is {config['n_constituents']} but the model takes N = {n}")
     if not os.path.exists(test_file):
         raise KerasjetError(f"{config['source']}: key 'test_data.file': no such file {test_file} (run `make demo` to create data/demo.h5)")
     inputs, labels = load_inputs(test_file, InputSpec(n), 0, jets)
@@ -153,6 +155,7 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
         "backend": config["backend"], "reuse_factor": config["reuse_factor"],
         "max_abs_diff": float(np.max(np.abs(csim - keras))),
         "identical_outputs": float(np.mean(csim == keras)),
+        "distinct_outputs": int(len(np.unique(csim))),
         "decision_agreement": float(np.mean((csim > 0) == (keras > 0))),
         "auc_keras": roc_auc(labels, keras), "auc_csim": roc_auc(labels, csim),
         "csim_jets_per_second": len(labels) / seconds,

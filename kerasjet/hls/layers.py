@@ -9,7 +9,7 @@ from hls4ml.model.attributes import Attribute, ConfigurableAttribute, TypeAttrib
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import IntegerPrecisionType, NamedType
 
-from kerasjet.hls.types import QKERAS_MODES, Fixed, WeightFormat, equivariant_types, lorentz_accumulator
+from kerasjet.hls.types import LAYER_MODES, Fixed, WeightFormat, equivariant_types, lorentz_accumulator
 
 
 def _named(layer, name, fixed, modes=(None, None)):
@@ -66,6 +66,14 @@ class KJLinEq2to2(_KJEquivariant):
         self.add_output_variable([self.get_attr("n_out"), n, n], precision=self.get_attr("result_precision"))
         weight_format = self._add_weights((("bias", "bias"), ("diag_bias", "diag_bias")))
         self._derived_types(weight_format, 15 if self.get_attr("full_basis") else 6, sum_depth=2)
+        # node sums stay exact; the partial results take the declared accumulator type (if any)
+        exact = Fixed.of(self.get_attr("accum_t").precision)
+        declared = self.get_attr("accumulator_fixed")
+        partial = declared or exact
+        _named(self, "node", exact)
+        if declared is not None:
+            _named(self, "accum", declared, LAYER_MODES)
+        _named(self, "value", Fixed(partial.width + 2, partial.integer + 2, partial.signed))
 
 
 class KJLinEq2to0(_KJEquivariant):
@@ -91,4 +99,4 @@ def polynomial_bias(bias, multiplicity_bias, units):
 
 
 IR_LAYERS = {"KJLorentzDot": KJLorentzDot, "KJLinEq2to2": KJLinEq2to2, "KJLinEq2to0": KJLinEq2to0}
-__all__ = ["IR_LAYERS", "QKERAS_MODES", "polynomial_bias"]
+__all__ = ["IR_LAYERS", "polynomial_bias"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from kerasjet.errors import KerasjetError
 from kerasjet.hls.layers import polynomial_bias
-from kerasjet.hls.types import QKERAS_MODES, Fixed, from_quantizer
+from kerasjet.hls.types import LAYER_MODES, Fixed, from_quantizer
 from kerasjet.quantizers import bitlinear_ternary
 
 # default internal formats of float (unquantized) models, overridable per layer in the YAML
@@ -31,7 +31,7 @@ def _base(keras_layer, input_names, class_name):
 
 
 def _result_precision(quantizer):
-    return None if quantizer is None else from_quantizer(quantizer).hls(*QKERAS_MODES)
+    return None if quantizer is None else from_quantizer(quantizer).hls(*LAYER_MODES)
 
 
 def parse_lorentz_dot(keras_layer, input_names, input_shapes, data_reader):
@@ -80,6 +80,8 @@ def _equivariant(keras_layer, input_names, input_shapes, data_reader, class_name
 def parse_lineq2to2(keras_layer, input_names, input_shapes, data_reader):
     layer, source = _equivariant(keras_layer, input_names, input_shapes, data_reader, "KJLinEq2to2")
     layer["full_basis"] = source.basis == "full"
+    accumulator = getattr(source, "accumulator_quantizer", None)
+    layer["accumulator_fixed"] = from_quantizer(accumulator) if accumulator is not None else None
     layer["diag_bias_data"] = polynomial_bias(source.effective_weights()["diag_bias"],
                                               source.effective_weights().get("multiplicity_diag_bias"), layer["n_out"])
     n = layer["n_particles"]

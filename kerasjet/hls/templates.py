@@ -21,7 +21,7 @@ EQUIVARIANT_CONFIG = """struct config{index} : nnet::{base}_config {{
     static const unsigned degree = {degree};{full_basis_line}
     static const bool ternary = {ternary};
     static const int ternary_shift = {ternary_shift};
-    static const unsigned reuse_factor = {reuse};
+    static const unsigned reuse_factor = {reuse};{node_lines}
     typedef {accum_t.name} accum_t;
     typedef {sum_t.name} sum_t;
     typedef {r_t.name} r_t;
@@ -67,6 +67,8 @@ class _EquivariantConfigTemplate(LayerConfigTemplate):
             base=self.base, ternary="true" if shift is not None else "false", ternary_shift=shift or 0,
             weight_t=node.get_weights("weight").type, bias_t=node.get_weights("bias").type,
             full_basis_line=f"\n    static const bool full_basis = {'true' if node.get_attr('full_basis') else 'false'};"
+            if self.base == "lineq2to2" else "",
+            node_lines=f"\n    typedef {node.get_attr('node_t').name} node_t;\n    typedef {node.get_attr('value_t').name} value_t;"
             if self.base == "lineq2to2" else "",
         )
         return EQUIVARIANT_CONFIG.format(**params)

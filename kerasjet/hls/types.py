@@ -54,6 +54,8 @@ class Fixed:
 
 # QKeras quantizers round half to even and saturate: ap_fixed's AP_RND_CONV, AP_SAT
 QKERAS_MODES = ("AP_RND_CONV", "AP_SAT")
+# kerasjet's quantized layers truncate their results and saturate (kerasjet.layers.quantized)
+LAYER_MODES = ("AP_TRN", "AP_SAT")
 
 
 def from_quantizer(quantizer):

@@ -1,12 +1,13 @@
 """Quantized nanoPELICAN layers: exact fixed-point arithmetic for QAT and firmware.
 
 Every weight goes through its QKeras quantizer (``quantized_bits``, ``quantized_po2``,
-``ternary``, ``bitlinear_ternary``, ...); every intermediate that firmware stores — the input
-momenta, the Minkowski products, the outputs of each layer — through a declared fixed-point type
-(``quantized_bits`` with alpha = 1: round half to even, saturate, i.e.
-ap_fixed<bits, integer + 1, AP_RND_CONV, AP_SAT>). In between, the layers compute in float64,
-where every sum and product of these fixed-point numbers is exact, so the outputs are the
-integers firmware computes, bit for bit.
+``ternary``, ``bitlinear_ternary``, ...). Every intermediate that firmware stores — the Minkowski
+products, the outputs of each layer — goes through a declared fixed-point type (``quantized_bits``
+with alpha = 1) by truncation and saturation, ap_fixed<bits, integer + 1, AP_TRN, AP_SAT>: the
+cheapest conversion in hardware (dropping bits costs nothing, rounding costs an adder per value).
+The input momenta are rounded half to even once, where the firmware's input is defined. In
+between, the layers compute in float64, where every sum and product of these fixed-point numbers
+is exact, so the outputs are the integers firmware computes, bit for bit.
 
 Sums are normalised by N̄ = 64 rather than 49: a power of two makes the normalisation a shift.
 ``kerasjet.compress`` rescales a float model's weights by (64/49)^k when it quantizes it.
@@ -23,6 +24,7 @@ from kerasjet.layers.lorentz import METRIC, LorentzDot
 from kerasjet.quantizers import apply_quantizer, fixed_point_spec, quantize_fixed
 
 FIRMWARE_N_BAR = 64.0
+TRUNCATE = "floor"  # intermediate results: ap_fixed AP_TRN, AP_SAT
 
 
 def _serialize(quantizer):
@@ -49,7 +51,7 @@ class _Quantized:
         for name in self.quantizer_names:
             quantizer = _deserialize(quantizers[name])
             setattr(self, name, quantizer)
-            if quantizer is not None and name.endswith(("output_quantizer", "input_quantizer")):
+            if quantizer is not None and name.endswith(("output_quantizer", "input_quantizer", "accumulator_quantizer")):
                 _check_fixed(name, quantizer)
 
     def _quantizer_config(self):
@@ -78,7 +80,7 @@ class QLorentzDot(_Quantized, LorentzDot):
         pmu, mask = inputs
         p = tf.cast(self.quantized_momenta(pmu, mask), tf.float64)
         d = tf.matmul(p * tf.constant(METRIC, tf.float64), p, transpose_b=True)
-        return tf.cast(quantize_fixed(d, self.output_quantizer), tf.float32)[:, None]
+        return tf.cast(quantize_fixed(d, self.output_quantizer, TRUNCATE), tf.float32)[:, None]
 
     def get_config(self):
         return {**super().get_config(), **self._quantizer_config()}
@@ -105,15 +107,21 @@ def _polynomial_bias64(layer, bias, multiplicity_bias, mask):
 class QLinEq2to2(_Quantized, LinEq2to2):
     """Quantized nano LinEq2→2: weights through kernel/bias quantizers, output in a declared type.
 
-    Same equation and weights as LinEq2to2 (nano basis), computed exactly in float64; the output
-    (B, units, N, N) is output_quantizer(y), zero on padding.
+    Same equation and weights as LinEq2to2 (nano basis), computed exactly in float64. With an
+    ``accumulator_quantizer`` the four partial results — the pair term K₀x_ij, the row term
+    (s_i, t and the bias), the column term (s_j) and the diagonal term — are each truncated to
+    that type before they are added: in firmware the N² pair additions then run at the
+    accumulator's width instead of the exact sum's. The output (B, units, N, N) is
+    output_quantizer(pair + row + column + δ·diagonal), zero on padding.
     """
 
-    quantizer_names = ("kernel_quantizer", "bias_quantizer", "output_quantizer")
+    quantizer_names = ("kernel_quantizer", "bias_quantizer", "accumulator_quantizer", "output_quantizer")
 
-    def __init__(self, units, kernel_quantizer=None, bias_quantizer=None, output_quantizer=None, n_bar=FIRMWARE_N_BAR, **kwargs):
+    def __init__(self, units, kernel_quantizer=None, bias_quantizer=None, output_quantizer=None, accumulator_quantizer=None,
+                 n_bar=FIRMWARE_N_BAR, **kwargs):
         super().__init__(units, basis="nano", n_bar=n_bar, **kwargs)
-        self._set_quantizers({"kernel_quantizer": kernel_quantizer, "bias_quantizer": bias_quantizer, "output_quantizer": output_quantizer})
+        self._set_quantizers({"kernel_quantizer": kernel_quantizer, "bias_quantizer": bias_quantizer, "output_quantizer": output_quantizer,
+                              "accumulator_quantizer": accumulator_quantizer})
         _check_n_bar(self)
 
     def effective_weights(self):
@@ -133,12 +141,15 @@ class QLinEq2to2(_Quantized, LinEq2to2):
         t = tf.reduce_sum(s, axis=2) / self.n_bar  # (B, C)
         bias = _polynomial_bias64(self, w["bias"], w.get("multiplicity_bias"), mask)
         diag_bias = _polynomial_bias64(self, w["diag_bias"], w.get("multiplicity_diag_bias"), mask)
-        pair = tf.einsum("bcij,ch->bhij", x, kernel[0])
-        col = tf.einsum("bcn,ch->bhn", s, kernel[2])
-        row = tf.einsum("bcn,ch->bhn", s, kernel[3]) + (tf.einsum("bc,ch->bh", t, kernel[4]) + bias)[:, :, None]
-        diag = tf.einsum("bcn,ch->bhn", s, kernel[1]) + (tf.einsum("bc,ch->bh", t, kernel[5]) + diag_bias)[:, :, None]
+        def accumulate(v):
+            return quantize_fixed(v, self.accumulator_quantizer, TRUNCATE)
+
+        pair = accumulate(tf.einsum("bcij,ch->bhij", x, kernel[0]))
+        col = accumulate(tf.einsum("bcn,ch->bhn", s, kernel[2]))
+        row = accumulate(tf.einsum("bcn,ch->bhn", s, kernel[3]) + (tf.einsum("bc,ch->bh", t, kernel[4]) + bias)[:, :, None])
+        diag = accumulate(tf.einsum("bcn,ch->bhn", s, kernel[1]) + (tf.einsum("bc,ch->bh", t, kernel[5]) + diag_bias)[:, :, None])
         y = pair + col[:, :, None, :] + row[:, :, :, None] + tf.eye(n, dtype=tf.float64)[None, None] * diag[:, :, :, None]
-        y = quantize_fixed(y, self.output_quantizer) * (m[:, None, :, None] * m[:, None, None, :])
+        y = quantize_fixed(y, self.output_quantizer, TRUNCATE) * (m[:, None, :, None] * m[:, None, None, :])
         return tf.cast(y, tf.float32)
 
     def get_config(self):
@@ -172,7 +183,7 @@ class QLinEq2to0(_Quantized, LinEq2to0):
         trace = tf.reduce_sum(tf.linalg.diag_part(x), axis=2) / self.n_bar
         bias = _polynomial_bias64(self, w["bias"], w.get("multiplicity_bias"), mask)
         out = total @ w["kernel"][0] + trace @ w["kernel"][1] + bias
-        return tf.cast(quantize_fixed(out, self.output_quantizer), tf.float32)
+        return tf.cast(quantize_fixed(out, self.output_quantizer, TRUNCATE), tf.float32)
 
     def get_config(self):
         return {**super().get_config(), **self._quantizer_config()}

@@ -60,7 +60,7 @@ def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, mom
     pmu, mask = jet_inputs(n_constituents)
     x = QLorentzDot(momentum_scale, input_quantizer=precision.input, output_quantizer=precision.dot, name="lorentz_dot")([pmu, mask])
     x = QLinEq2to2(c_hidden, kernel_quantizer=precision.weight_quantizer(0), bias_quantizer=precision.weight_quantizer(0, bias=True),
-                   output_quantizer=precision.hidden,
+                   output_quantizer=precision.hidden, accumulator_quantizer=precision.accumulator,
                    multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
     x = QActivation(precision.activation, name="relu")(x)
     logit = QLinEq2to0(1, kernel_quantizer=precision.weight_quantizer(1), bias_quantizer=precision.weight_quantizer(1, bias=True),

@@ -133,7 +133,8 @@ void lineq2to2(data_T x[CONFIG_T::n_in * CONFIG_T::n_particles * CONFIG_T::n_par
                typename CONFIG_T::bias_t bd[(CONFIG_T::degree + 1) * CONFIG_T::n_out]) {
     #pragma HLS PIPELINE II = CONFIG_T::reuse_factor
     const unsigned N = CONFIG_T::n_particles, C = CONFIG_T::n_in, H = CONFIG_T::n_out;
-    typedef typename CONFIG_T::accum_t acc_t;
+    typedef typename CONFIG_T::node_t acc_t;
+    typedef typename CONFIG_T::accum_t part_t;
     typedef typename CONFIG_T::sum_t sum_t;
     const bool T3 = CONFIG_T::ternary;
     const typename CONFIG_T::scale_t scale = kj_power_of_two<typename CONFIG_T::scale_t, CONFIG_T::ternary_shift>();
@@ -173,8 +174,9 @@ void lineq2to2(data_T x[CONFIG_T::n_in * CONFIG_T::n_particles * CONFIG_T::n_par
         #pragma HLS UNROLL
         acc_t bias = kj_polynomial_bias<acc_t, typename CONFIG_T::bias_t, typename CONFIG_T::r_t, CONFIG_T::n_out, CONFIG_T::degree>(b, powers, h);
         acc_t diag_bias = kj_polynomial_bias<acc_t, typename CONFIG_T::bias_t, typename CONFIG_T::r_t, CONFIG_T::n_out, CONFIG_T::degree>(bd, powers, h);
-        // node terms: y_ij gets row_term[i] + col_term[j] (+ diag_term[i] when i == j)
-        acc_t row_term[N], col_term[N], diag_term[N];
+        // partial results: y_ij = pair_ij + row_term[i] + col_term[j] (+ diag_term[i] when i == j),
+        // each cast to part_t (the declared accumulator type) before the N² additions
+        part_t row_term[N], col_term[N], diag_term[N];
         #pragma HLS ARRAY_PARTITION variable = row_term complete
         #pragma HLS ARRAY_PARTITION variable = col_term complete
         #pragma HLS ARRAY_PARTITION variable = diag_term complete
@@ -199,9 +201,9 @@ void lineq2to2(data_T x[CONFIG_T::n_in * CONFIG_T::n_particles * CONFIG_T::n_par
                           kj_product<acc_t, T3>(KJ_W(10), col[c][i]);
                 }
             }
-            row_term[i] = kj_scale<acc_t, T3>(rt, scale) + bias;
-            col_term[i] = kj_scale<acc_t, T3>(ct, scale);
-            diag_term[i] = kj_scale<acc_t, T3>(dt, scale) + diag_bias;
+            row_term[i] = part_t(acc_t(kj_scale<acc_t, T3>(rt, scale) + bias));
+            col_term[i] = part_t(kj_scale<acc_t, T3>(ct, scale));
+            diag_term[i] = part_t(acc_t(kj_scale<acc_t, T3>(dt, scale) + diag_bias));
         }
         for (unsigned i = 0; i < N; i++) {
             #pragma HLS UNROLL
@@ -214,7 +216,9 @@ void lineq2to2(data_T x[CONFIG_T::n_in * CONFIG_T::n_particles * CONFIG_T::n_par
                     if (CONFIG_T::full_basis) pair += kj_product<acc_t, T3>(KJ_W(1), x[(c * N + j) * N + i]);
                 }
 #undef KJ_W
-                acc_t value = kj_scale<acc_t, T3>(pair, scale) + row_term[i] + col_term[j];
+                typename CONFIG_T::value_t value = part_t(kj_scale<acc_t, T3>(pair, scale));
+                value += row_term[i];
+                value += col_term[j];
                 if (i == j) value += diag_term[i];
                 y[(h * N + i) * N + j] = (mask[i] != 0 && mask[j] != 0) ? res_T(value) : res_T(0);
             }

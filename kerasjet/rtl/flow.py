@@ -1,0 +1,122 @@
+"""The open firmware path: da4ml trace → pipelined Verilog → Verilator check → Yosys synthesis.
+
+``build_rtl`` traces a quantized model (kerasjet.rtl.trace), pipelines it at a latency cutoff,
+writes the Verilog project, and checks on the test jets, integer for integer, that
+Keras == da4ml's emulation == the Verilator simulation of the RTL (and == the hls4ml C simulation
+when its outputs are given). Yosys then synthesises the design for an UltraScale+ part.
+``run_rtl`` does all of it from a deployment YAML's ``rtl:`` section and writes rtl_report.json.
+"""
+
+import os
+import time
+
+import numpy as np
+
+from kerasjet.errors import KerasjetError
+from kerasjet.files import write_json
+
+TOP = "kerasjet_rtl"
+
+
+def firmware_inputs(model, inputs):
+    """(da4ml input rows, Keras logits) for a quantized model on {'pmu', 'mask'} inputs."""
+    from kerasjet.hls.convert import firmware_view
+
+    _, arrays, _, keras = firmware_view(model, inputs)
+    return np.concatenate(arrays, axis=1) if len(arrays) > 1 else arrays[0], keras
+
+
+def trace(model):
+    """(input, output, CombLogic) for a quantized nanoPELICAN or dense tagger."""
+    from kerasjet.rtl.trace import trace_dense, trace_nanopelican
+
+    if any(layer.name == "lorentz_dot" for layer in model.layers):
+        return trace_nanopelican(model)
+    return trace_dense(model)
+
+
+def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, part="xcvu13p-flga2577-2-e", family="xcup",
+              verilator=True, synthesis=True, csim=None, verbose=True):
+    """Trace, pipeline, write, check and synthesise; returns the report dict."""
+    from da4ml.codegen import VerilogModel
+    from da4ml.trace import to_pipeline
+
+    say = print if verbose else (lambda *a, **k: None)
+    timings = {}
+    start = time.perf_counter()
+    _, _, comb = trace(model)
+    pipeline = to_pipeline(comb, latency_cutoff, verbose=False)
+    timings["trace_and_pipeline_s"] = time.perf_counter() - start
+    data, keras = firmware_inputs(model, inputs)
+    emulation = comb.predict(data)[:, 0]
+    report = {"jets": len(keras), "pipeline_stages": len(pipeline.solutions), "clock_period_ns": clock_period,
+              "latency_cutoff": latency_cutoff, "estimated_luts_da4ml": float(comb.cost), "register_bits": int(pipeline.reg_bits),
+              "keras_vs_emulation_mismatches": int(np.sum(emulation != keras))}
+    # every stage boundary is a register, and the top registers its inputs: one cycle per stage
+    report["latency_cycles"] = report["pipeline_stages"]
+    report["latency_ns"] = report["latency_cycles"] * clock_period
+    rtl = VerilogModel(pipeline, TOP, output_dir, part_name=part, clock_period=clock_period)
+    rtl.write()
+    say(f"RTL: {report['pipeline_stages']} pipeline stages at {clock_period} ns ({report['latency_ns']:.0f} ns), "
+        f"project {output_dir}")
+    if verilator:
+        from kerasjet.rtl.verilator import verilator_environment_applied
+
+        start = time.perf_counter()
+        with verilator_environment_applied():
+            rtl.compile(openmp=False)
+        timings["verilator_compile_s"] = time.perf_counter() - start
+        simulated = np.asarray(rtl.predict(data.astype(np.float64)), np.float64)[:, 0]
+        report["verilator_vs_emulation_mismatches"] = int(np.sum(simulated != emulation))
+    if csim is not None:
+        report["csim_vs_emulation_mismatches"] = int(np.sum(np.asarray(csim).reshape(-1) != emulation))
+    if synthesis:
+        from kerasjet.rtl.yosys import synthesize
+
+        start = time.perf_counter()
+        report["resources"] = synthesize(output_dir, TOP, family=family)
+        timings["yosys_s"] = time.perf_counter() - start
+    report["timings"] = timings
+    report["bit_exact"] = all(report.get(k, 0) == 0 for k in
+                              ("keras_vs_emulation_mismatches", "verilator_vs_emulation_mismatches", "csim_vs_emulation_mismatches"))
+    write_json(report, os.path.join(output_dir, "rtl_report.json"))
+    return report
+
+
+def csim_outputs(hls_model, model, inputs):
+    """The hls4ml C simulation's logits on {'pmu', 'mask'} inputs."""
+    from kerasjet.hls.convert import firmware_view
+
+    _, arrays, names, _ = firmware_view(model, inputs)
+    by_name = dict(zip(names, arrays))
+    order = [v.name for v in hls_model.get_input_variables()]
+    return np.asarray(hls_model.predict([by_name[n] for n in order] if len(arrays) > 1 else arrays[0])).reshape(-1)
+
+
+def run_rtl(config, hls_model=None):
+    """The rtl: section of a validated deployment config → RTL project and report; with the
+    converted ``hls_model`` its C simulation joins the comparison. Returns an exit status: 0 when
+    Keras, da4ml, Verilator (and csim) agree bit for bit."""
+    from kerasjet.data.pipeline import InputSpec, load_inputs
+    from kerasjet.hls.config import resolve
+    from kerasjet.models import load_model
+
+    rtl = config["rtl"]  # validated, defaults filled (kerasjet.rtl.config)
+    model = load_model(config["model"])
+    n = int(model.input["pmu"].shape[1])
+    inputs, _ = load_inputs(config["test_data"]["file"], InputSpec(n), 0, rtl["jets"])
+    output_dir = resolve(rtl.get("output_dir", config["output_dir"] + "_rtl"))
+    csim = csim_outputs(hls_model, model, inputs) if hls_model is not None else None
+    report = build_rtl(model, inputs, output_dir, rtl["clock_period"], rtl["latency_cutoff"], rtl["part"], rtl["family"],
+                       synthesis=rtl["synthesis"], csim=csim)
+    print(format_rtl_report(report))
+    return 0 if report["bit_exact"] else 1
+
+
+def format_rtl_report(report):
+    resources = report.get("resources") or {}
+    checks = ", ".join(f"{k.replace('_mismatches', '').replace('_vs_', ' vs ')}: {v} mismatches" for k, v in report.items()
+                       if k.endswith("_mismatches"))
+    return (f"RTL on {report['jets']} jets — {checks}; {report['latency_cycles']} cycles = {report['latency_ns']:.0f} ns; "
+            + (f"Yosys: {resources['LUT']} LUT, {resources['FF']} FF, {resources['CARRY']} CARRY, {resources['DSP']} DSP, "
+               f"{resources['BRAM']} BRAM" if resources else "no synthesis"))

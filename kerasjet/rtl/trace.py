@@ -1,0 +1,183 @@
+"""Trace quantized kerasjet models with da4ml into combinational logic, bit for bit.
+
+The traced arithmetic is the quantized Keras layers' arithmetic (kerasjet.layers.quantized,
+QKeras QDense/QActivation): exact sums and products; at each declared type of kerasjet's layers
+truncation with saturation (free in hardware), and where QKeras rounds (its activations),
+rounding half to even with saturation (``round_half_even``: da4ml offers truncation and half-up
+rounding; the tie-to-even correction costs one extra bit). The structure is exploited:
+
+* d_ij is symmetric: each of the N(N+1)/2 products, and its weighted pair term, is computed once;
+* padding is applied to the 2N row and column terms, not to the N² pair values;
+* constant weights are da4ml constant multiplications (shift-and-add; ternary codes with a
+  power-of-two β become additions and subtractions);
+* widths follow from the trained ranges: the declared types of the quantizers.
+
+The firmware input is one vector: the momenta (N·4, in units of the model's momentum scale, on
+the input type's grid, zero on padding) followed by the mask (N bits) for nanoPELICAN; the
+features for the dense taggers. The output is the logit.
+"""
+
+import numpy as np
+from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, comb_trace
+from da4ml.trace.ops import quantize
+
+from kerasjet.errors import KerasjetError
+from kerasjet.layers.lorentz import METRIC
+
+
+def kif(quantizer):
+    """(signed, integer bits without sign, fractional bits) of quantized_bits / quantized_relu."""
+    from qkeras.quantizers import quantized_bits, quantized_relu
+
+    if isinstance(quantizer, quantized_relu):
+        return 0, int(quantizer.integer), int(quantizer.bits) - int(quantizer.integer)
+    if isinstance(quantizer, quantized_bits):
+        signed = int(bool(quantizer.keep_negative))
+        return signed, int(quantizer.integer), int(quantizer.bits) - signed - int(quantizer.integer)
+    raise KerasjetError(f"no fixed-point form for {quantizer}")
+
+
+def _fractional_bits(x):
+    """Largest fractional bit count among the elements of a FixedVariableArray."""
+    return int(np.max(np.asarray(x.kif)[2]))
+
+
+def round_half_even(x, k, i, f):
+    """Round to f fractional bits, ties to even, then saturate to (k, i): QKeras/AP_RND_CONV,AP_SAT.
+
+    With ε the input's LSB: floor(x + 2^-(f+1) − ε/2 + b·ε/2), b the parity of floor(x·2^f),
+    rounds every value as half-to-even does; exact inputs (no bits below f) only saturate.
+    """
+    f_in = _fractional_bits(x)
+    if f_in <= f:
+        return quantize(x, k, i, f, "SAT", "TRN")
+    eps = 2.0**-f_in
+    parity = quantize(quantize(x, 0, 0, f, "WRAP", "TRN") * 2.0 ** (f - 1), 0, 0, 1, "WRAP", "TRN") * 2.0
+    return quantize(x + (2.0 ** -(f + 1) - eps / 2) + parity * (eps / 2), k, i, f, "SAT", "TRN")
+
+
+def truncate(x, k, i, f):
+    """Drop the bits below f, saturate to (k, i): kerasjet's layer outputs (AP_TRN, AP_SAT)."""
+    return quantize(x, k, i, f, "SAT", "TRN")
+
+
+def _array(elements, shape):
+    """A FixedVariableArray from FixedVariable elements in row-major order."""
+    objects = np.empty(len(elements), dtype=object)
+    objects[:] = elements
+    return FixedVariableArray(objects.reshape(shape))
+
+
+def _elements(array):
+    return list(array._vars.ravel())
+
+
+def _polynomial(coefficients, powers):
+    """Σ_k c_k r^k for coefficients (D+1,) and powers [1, r, r², …] (FixedVariable or 1)."""
+    total = float(coefficients[0])
+    for c, power in zip(coefficients[1:], powers[1:]):
+        if c != 0:
+            total = power * float(c) + total
+    return total
+
+
+def trace_nanopelican(model):
+    """(input, output, CombLogic) of a quantized nanoPELICAN (QLorentzDot → QLinEq2to2 →
+    QActivation(quantized_relu) → QLinEq2to0)."""
+    dot, lineq2, act, lineq0 = (model.get_layer(name) for name in ("lorentz_dot", "lineq_2to2", "relu", "lineq_2to0"))
+    if not hasattr(dot, "input_quantizer") or not hasattr(act, "quantizer"):
+        raise KerasjetError(f"model '{model.name}' is not a quantized nanoPELICAN (compress it first)")
+    n = int(model.input["pmu"].shape[1])
+    shift = 2.0 ** -np.log2(lineq2.n_bar)
+    inp = FixedVariableArrayInput((5 * n,))
+    p = quantize(inp[: 4 * n], *kif(dot.input_quantizer)).reshape((n, 4))
+    mask = quantize(inp[4 * n :], 0, 1, 0)
+
+    # d_ij: N(N+1)/2 products, mirrored
+    rows, cols = np.triu_indices(n)
+    d_upper = truncate(np.sum(p[rows] * p[cols] * np.array(METRIC), axis=-1), *kif(dot.output_quantizer))
+    position = np.zeros((n, n), int)
+    position[rows, cols] = np.arange(len(rows))
+    position[cols, rows] = np.arange(len(rows))
+    d = d_upper[position.ravel()].reshape((n, n))
+
+    r = np.sum(mask) * shift
+    w = {k: np.asarray(v, np.float64) for k, v in lineq2.effective_weights().items()}
+    degree = lineq2.multiplicity_degree
+    powers = [1.0] + [r ** (k + 1) for k in range(degree)] if degree else [1.0]
+    s = np.sum(d, axis=0) * shift  # column sums / N̄ (= row sums: d is symmetric)
+    t = np.sum(s) * shift
+    kernel = w["kernel"][:, 0, :]  # (6, H): d, δ s, s_j, s_i, t, δ t
+    accumulator = lineq2.accumulator_quantizer
+
+    def partial(v):
+        return truncate(v, *kif(accumulator)) if accumulator is not None else v
+
+    padding = mask * -1.0 + 1.0  # 1 on padding slots
+    hidden = []
+    for h in range(kernel.shape[1]):
+        bias = _polynomial(np.r_[w["bias"][h], w.get("multiplicity_bias", np.zeros((0, 1)))[:, h]], powers)
+        diag_bias = _polynomial(np.r_[w["diag_bias"][h], w.get("multiplicity_diag_bias", np.zeros((0, 1)))[:, h]], powers)
+        pair = partial(d_upper * kernel[0, h])[position.ravel()].reshape((n, n))  # symmetric: once per unordered pair
+        row = partial(s * kernel[3, h] + (t * kernel[4, h] + bias))
+        col = partial(s * kernel[2, h])
+        diag = partial(s * kernel[1, h] + (t * kernel[5, h] + diag_bias))
+        # Padding: instead of zeroing N² outputs, push the row and column terms of padding slots
+        # below the saturation limit; the hidden value saturates negative and its ReLU is 0, as
+        # the Keras layer's zeroed output gives after the ReLU.
+        big = 2.0 ** (max(int(np.max(np.asarray(v.kif)[1])) for v in (pair, row, col, diag)) + 4)
+        row = row - padding * big
+        col = col - padding * big
+        pre = pair + row[:, None] + col[None, :]
+        elements = _elements(pre)
+        for i, extra in enumerate(_elements(diag)):
+            elements[i * n + i] = elements[i * n + i] + extra
+        y = truncate(_array(elements, (n, n)), *kif(lineq2.output_quantizer))
+        hidden.append(round_half_even(_relu(y), *kif(act.quantizer)))
+
+    w0 = {k: np.asarray(v, np.float64) for k, v in lineq0.effective_weights().items()}
+    out = _polynomial(np.r_[w0["bias"][0], w0.get("multiplicity_bias", np.zeros((0, 1)))[:, 0]], powers)
+    for h, relu in enumerate(hidden):
+        total = np.sum(relu) * shift * shift
+        trace = np.sum(_array([relu._vars[i, i] for i in range(n)], (n,))) * shift
+        out = total * w0["kernel"][0, h, 0] + trace * w0["kernel"][1, h, 0] + out
+    logit = truncate(_array([out], (1,)), *kif(lineq0.output_quantizer))
+    return inp, logit, comb_trace(inp, logit)
+
+
+def _relu(y):
+    """max(y, 0) elementwise (exact; the ReLU's own type is applied by the caller)."""
+    return _array([v.relu() for v in _elements(y)], y.shape)
+
+
+def trace_dense(view):
+    """(input, output, CombLogic) of a quantized dense tagger from its features on (the model
+    ``kerasjet.hls.convert.firmware_view`` returns): QActivation quantizers round half to even,
+    QDense multiplies by its quantized constant weights exactly. The logit is left at full
+    precision (QKeras accumulates it in float32, which is exact only up to 24 bits)."""
+    from qkeras import QActivation, QDense
+
+    from kerasjet.quantizers import apply_quantizer
+
+    features = view.input.shape[-1]
+    inp = FixedVariableArrayInput((features,))
+    x, declared = inp, False
+    for layer in view.layers[1:]:
+        if isinstance(layer, QActivation):
+            quantizer = layer.quantizer
+            k, i, f = kif(quantizer)
+            if not declared:  # the first quantizer declares the input type
+                x, declared = quantize(x, k, i, f), True
+            elif quantizer.__class__.__name__ == "quantized_relu":
+                x = round_half_even(_relu(x), k, i, f)
+            else:
+                x = round_half_even(x, k, i, f)
+        elif isinstance(layer, QDense):
+            if not declared:
+                raise KerasjetError(f"model '{view.name}': the first QDense needs an input quantizer for a fixed-point input")
+            kernel = apply_quantizer(layer.kernel_quantizer_internal, layer.kernel).numpy().astype(np.float64)
+            bias = apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy().astype(np.float64)
+            x = x @ kernel + bias
+        else:
+            raise KerasjetError(f"layer '{layer.name}' ({layer.__class__.__name__}) has no traced form")
+    return inp, x, comb_trace(inp, x)
