@@ -23,7 +23,7 @@ from qkeras import QDense, quantized_bits, quantized_relu
 from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import firmware_weights, fold
-from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, fixed_for_range
+from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range
 
 WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
 
@@ -34,8 +34,8 @@ class NanoPrecision:
 
     input: momenta p/100 GeV; dot: Minkowski products; accumulator: LinEq2→2 partial results;
     hidden: LinEq2→2 output; activation:
-    the ReLU; output: the logit. weight_bits: 16/8/6/4 (quantized_bits sized to each tensor's
-    range) or 'ternary' (BitLinear, β a power of two); weight_ranges: max|w| per layer.
+    the ReLU; output: the logit. weight_bits: 16/8/6/4 significant bits per basis element
+    (blockwise_bits) or 'ternary' (BitLinear, a power-of-two β per basis element).
     """
 
     input: object
@@ -45,32 +45,32 @@ class NanoPrecision:
     activation: object
     output: object
     weight_bits: str
-    weight_ranges: tuple = (1.0, 1.0)
 
     def weight_quantizer(self, layer_index, bias=False):
-        """Quantizer of the kernel (or bias) of LinEq layer 0 (2→2) or 1 (2→0)."""
+        """Quantizer of the kernel (or bias) of LinEq layer 0 (2→2) or 1 (2→0): one binary point
+        (or ternary β, a power of two) per basis element, one per bias tensor."""
         if self.weight_bits == "ternary" and not bias:
-            return bitlinear_ternary(po2_scale=True)
+            return bitlinear_ternary(po2_scale=True, group_axis=0)
         bits = 16 if self.weight_bits == "ternary" else int(self.weight_bits)  # ternary models keep 16-bit biases
-        return fixed_for_range(bits, self.weight_ranges[layer_index])
+        return blockwise_bits(bits, axis=None if bias else 0)
 
 
-def nano_precision(weight_bits, weight_ranges):
-    """The default types (momenta in units of 100 GeV): 12-bit momenta (±8, steps of 0.39 GeV),
+def nano_precision(weight_bits):
+    """The default types (momenta in units of 100 GeV): 16-bit momenta (±32: a 600 GeV jet at
+    |η| = 2 has constituents above 2 TeV; steps of 0.1 GeV),
     16-bit products (±32 units², steps of 0.01 GeV²), 16-bit partial sums (±32, steps of 2^-10),
     12-bit hidden values (±8, steps of 2^-8),
     an 11-bit ReLU with the hidden type's steps (so the ReLU never rounds), a 16-bit logit."""
     if weight_bits not in WEIGHT_CHOICES[1:]:
         raise KerasjetError(f"weight bits must be one of {', '.join(WEIGHT_CHOICES[1:])} (got '{weight_bits}')")
     return NanoPrecision(
-        input=quantized_bits(12, 3, alpha=1),
+        input=quantized_bits(16, 5, alpha=1),
         dot=quantized_bits(16, 5, alpha=1),
         accumulator=quantized_bits(16, 5, alpha=1),
         hidden=quantized_bits(12, 3, alpha=1),
         activation=quantized_relu(11, 3),
         output=quantized_bits(16, 6, alpha=1),
         weight_bits=weight_bits,
-        weight_ranges=tuple(weight_ranges),
     )
 
 
@@ -105,9 +105,8 @@ def quantize_nanopelican(model, weight_bits, calibration):
     from kerasjet.models.nanopelican import qnanopelican
 
     float_model = folded_nanopelican(model, calibration)
-    lineq2, lineq0 = float_model.get_layer("lineq_2to2"), float_model.get_layer("lineq_2to0")
-    ranges = [max(float(np.abs(w).max()) for w in layer.get_weights()) for layer in (lineq2, lineq0)]
-    precision = nano_precision(weight_bits, ranges)
+    lineq2 = float_model.get_layer("lineq_2to2")
+    precision = nano_precision(weight_bits)
     quantized = qnanopelican(lineq2.units, int(model.input["pmu"].shape[1]), precision,
                              multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=float_model.get_layer("lorentz_dot").momentum_scale)
     quantized.set_weights(float_model.get_weights())

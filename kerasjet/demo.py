@@ -3,7 +3,11 @@
 1. dataset: 4000 generated jets (seed 2024), cached in data/demo.h5;
 2. model: the shipped nanoPELICAN C = 2 (models/nanopelican_c2.keras, trained by the study on
    100k independent jets), or, if it is missing, a brief training on half of the demo jets;
-3. metrics against the jet-mass cut, and the folded analytic formula.
+   its metrics against the jet-mass cut;
+3. the folded analytic formula;
+4. the shipped 8-bit quantized model next to the float one;
+5. hls4ml: hls_configs/nanopelican_c2_n16_8bit.yml converted, C-simulated, agreement printed;
+6. firmware: the 8-bit model at N = 8 through da4ml → Verilog → Verilator → Yosys.
 """
 
 import os
@@ -12,7 +16,9 @@ from kerasjet.data.generate import generate
 from kerasjet.data.summary import format_summary, plot_mass, summarize
 
 DEMO_SEED = 2024
-SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models", "nanopelican_c2.keras")
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = os.path.join(REPOSITORY, "models")
+SHIPPED_MODEL = os.path.join(MODELS, "nanopelican_c2.keras")
 
 
 def _dataset(data_path, n_jets, workers):
@@ -53,10 +59,10 @@ def _model(data_path):
 
 def run_demo(data_path="data/demo.h5", n_jets=4000, workers=1):
     """Dataset summary → model → metrics against the mass cut → folded formula."""
-    print("== [1/3] dataset")
+    print("== [1/6] dataset")
     _dataset(data_path, n_jets, workers)
 
-    print("\n== [2/3] nanoPELICAN C=2 against the jet-mass cut")
+    print("\n== [2/6] nanoPELICAN C=2 against the jet-mass cut")
     from kerasjet.evaluate import evaluate
     from kerasjet.metrics import format_table
 
@@ -64,8 +70,49 @@ def run_demo(data_path="data/demo.h5", n_jets=4000, workers=1):
     rows = [("Jet mass cut", evaluate("masscut", test_path)[0]), ("nanoPELICAN C=2", evaluate(model_path, test_path)[0])]
     print(format_table(rows, title=f"{test_path}: {rows[0][1]['jets']} jets"))
 
-    print("\n== [3/3] the folded model")
+    print("\n== [3/6] the folded model")
     from kerasjet.fold import fold, format_formula
     from kerasjet.models import load_model
 
     print(format_formula(fold(load_model(model_path))))
+
+    if model_path != SHIPPED_MODEL:
+        return
+    _quantized(data_path, rows)
+    _hls(data_path)
+    _firmware(data_path)
+
+
+def _quantized(data_path, float_rows):
+    from kerasjet.compress import weight_summary
+    from kerasjet.evaluate import evaluate
+    from kerasjet.metrics import format_table
+    from kerasjet.models import load_model
+
+    print("\n== [4/6] quantized: 8-bit weights and activations (QAT), N = 80")
+    path = os.path.join(MODELS, "nanopelican_c2_n80_8bit.h5")
+    bits, nonzero = weight_summary(load_model(path))
+    metrics = evaluate(path, data_path)[0]
+    print(format_table([float_rows[1], (f"nanoPELICAN C=2, 8-bit ({bits:.0f} bits/weight)", metrics)], title="float vs quantized"))
+
+
+def _hls(data_path):
+    from kerasjet.hls.config import load_config
+    from kerasjet.hls.convert import deploy, format_report
+
+    print("\n== [5/6] hls4ml: python convert.py hls_configs/nanopelican_c2_n16_8bit.yml")
+    config = load_config(os.path.join(REPOSITORY, "hls_configs", "nanopelican_c2_n16_8bit.yml"))
+    report, _ = deploy({**config, "test_data": {**config["test_data"], "file": os.path.abspath(data_path)}})
+    print(format_report(report))
+
+
+def _firmware(data_path):
+    from kerasjet.data.pipeline import InputSpec, load_inputs
+    from kerasjet.models import load_model
+    from kerasjet.rtl.flow import build_rtl, format_rtl_report
+
+    print("\n== [6/6] firmware: da4ml → Verilog → Verilator → Yosys (nanoPELICAN C=2, 8-bit, N = 8)")
+    inputs, _ = load_inputs(data_path, InputSpec(8), 0, 1000)
+    report = build_rtl(load_model(os.path.join(MODELS, "nanopelican_c2_n8_8bit.h5")), inputs,
+                       os.path.join(os.path.dirname(os.path.abspath(data_path)), "demo_rtl"))
+    print(format_rtl_report(report))

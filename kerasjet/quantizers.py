@@ -7,6 +7,8 @@ so models holding them reload and QKeras/hls4ml find them by class name.
 * ``bitlinear_ternary`` — BitNet b1.58 as in the BitHEP seed: W̃ = β·clip(round(W/β), −1, 1)
   with β = mean|W| per tensor or per output channel (last axis), optionally rounded to a power
   of two so that β is a shift in hardware. The float weights stay in the optimizer.
+* ``blockwise_bits`` — fixed point with a binary point per block (per basis element of a
+  nanoPELICAN kernel), for weights whose groups differ in scale by orders of magnitude.
 * ``absmax_quantizer`` — the paper's 8-bit activation quantizer, per sample:
   x̃ = clip(round(x·Q_b/γ), −Q_b, Q_b − 1)·γ/Q_b, γ = max|x| over the sample, Q_b = 2^(bits−1).
 * ``StaticAbsmax`` — its firmware form, a layer: γ is a moving average of the batch max|x|
@@ -30,25 +32,37 @@ def _straight_through(x, quantized):
     return x + tf.stop_gradient(quantized - x)
 
 
+def _reduction_axes(shape, keep_axis):
+    """Axes to reduce over so that one statistic remains per index of ``keep_axis`` (None: one)."""
+    axes = list(range(len(shape)))
+    if keep_axis is not None and len(shape) > 1:
+        axes.remove(keep_axis % len(shape))
+    return axes
+
+
 class bitlinear_ternary(BaseQuantizer):  # noqa: N801  (QKeras names quantizers in lower case)
     """Ternary BitLinear weights {−β, 0, +β}, β = mean|W| (see the module docstring).
 
     per_channel: one β per output channel (the last axis) instead of one per tensor.
+    group_axis: one β per index of this axis instead (e.g. 0: per nanoPELICAN basis element,
+    whose inputs differ in scale by orders of magnitude).
     po2_scale: round β to the nearest power of two (a shift in firmware).
     """
 
-    def __init__(self, per_channel=False, po2_scale=False, epsilon=1e-8):
+    def __init__(self, per_channel=False, po2_scale=False, epsilon=1e-8, group_axis=None):
         super().__init__()
         self.bits = 2
         self.per_channel = bool(per_channel)
         self.po2_scale = bool(po2_scale)
         self.epsilon = float(epsilon)
+        self.group_axis = group_axis
         self.alpha = 1.0  # QKeras tooling reads alpha; the scale is β, computed from the weights
 
     def scale(self, w):
-        """β: mean|W| over the tensor (per_channel: over all axes but the last), shape broadcastable to W."""
+        """β: mean|W| per group (the tensor, the output channel, or group_axis), broadcastable to W."""
         w = tf.convert_to_tensor(w)
-        axes = list(range(len(w.shape) - 1)) if self.per_channel and len(w.shape) > 1 else list(range(len(w.shape)))
+        keep = self.group_axis if self.group_axis is not None else (-1 if self.per_channel else None)
+        axes = _reduction_axes(w.shape, keep)
         beta = tf.reduce_mean(tf.abs(w), axis=axes, keepdims=True) + self.epsilon
         if self.po2_scale:
             beta = tf.pow(2.0, tf.round(tf.math.log(beta) / math.log(2.0)))
@@ -66,7 +80,7 @@ class bitlinear_ternary(BaseQuantizer):  # noqa: N801  (QKeras names quantizers 
         return -1.0
 
     def get_config(self):
-        return {"per_channel": self.per_channel, "po2_scale": self.po2_scale, "epsilon": self.epsilon}
+        return {"per_channel": self.per_channel, "po2_scale": self.po2_scale, "epsilon": self.epsilon, "group_axis": self.group_axis}
 
     @classmethod
     def from_config(cls, config):
@@ -74,6 +88,45 @@ class bitlinear_ternary(BaseQuantizer):  # noqa: N801  (QKeras names quantizers 
 
     def __str__(self):
         return f"bitlinear_ternary(per_channel={self.per_channel}, po2_scale={self.po2_scale})"
+
+
+class blockwise_bits(BaseQuantizer):  # noqa: N801
+    """Fixed point with its binary point chosen per block: ``bits`` significant bits per group.
+
+    Each group (each index of ``axis``; the whole tensor for axis None) is quantized as
+    quantized_bits(bits, integer) with integer = ceil(log2 max|w|) of that group: round half to
+    even, saturate, straight-through gradient. nanoPELICAN's aggregators differ in scale by orders
+    of magnitude (the t weight is ~10³ times the d_ij weight), which one shared binary point
+    cannot serve with 8 bits. In firmware the weights are constants: a multiplier costs what its
+    significant bits cost, whatever container type holds them.
+    """
+
+    def __init__(self, bits=8, axis=0):
+        super().__init__()
+        self.bits = int(bits)
+        self.axis = axis
+        self.alpha = 1.0
+
+    def __call__(self, w):
+        w = tf.convert_to_tensor(w, tf.float32)
+        largest = tf.reduce_max(tf.abs(w), axis=_reduction_axes(w.shape, self.axis), keepdims=True)
+        integer = tf.math.ceil(tf.math.log(tf.maximum(largest, 2.0**-24)) / math.log(2.0))
+        step = tf.pow(2.0, integer - (self.bits - 1))
+        levels = 2.0 ** (self.bits - 1)
+        return _straight_through(w, tf.clip_by_value(tf.round(w / step), -levels, levels - 1) * step)
+
+    def max(self):
+        return 1.0
+
+    def min(self):
+        return -1.0
+
+    def get_config(self):
+        return {"bits": self.bits, "axis": self.axis}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 class absmax_quantizer(BaseQuantizer):  # noqa: N801
@@ -210,5 +263,6 @@ def apply_quantizer(quantizer, x):
     return quantizer(x)
 
 
-CUSTOM_OBJECTS = {"bitlinear_ternary": bitlinear_ternary, "absmax_quantizer": absmax_quantizer, "StaticAbsmax": StaticAbsmax}
+CUSTOM_OBJECTS = {"bitlinear_ternary": bitlinear_ternary, "blockwise_bits": blockwise_bits, "absmax_quantizer": absmax_quantizer,
+                  "StaticAbsmax": StaticAbsmax}
 tf.keras.utils.get_custom_objects().update(CUSTOM_OBJECTS)

@@ -59,19 +59,20 @@ def _equivariant(keras_layer, input_names, input_shapes, data_reader, class_name
         degree=source.multiplicity_degree, result_precision=_result_precision(getattr(source, "output_quantizer", None)),
     )
     kernel_quantizer = getattr(source, "kernel_quantizer", None)
-    bias_quantizer = getattr(source, "bias_quantizer", None)
-    layer["bias_fixed"] = from_quantizer(bias_quantizer) if bias_quantizer is not None else FLOAT_BIAS
+    biases = [v for k, v in weights.items() if k != "kernel"]
+    layer["bias_fixed"] = Fixed.holding(np.concatenate([b.ravel() for b in biases])) if getattr(source, "bias_quantizer", None) \
+        is not None else FLOAT_BIAS
     layer["ternary_shift"] = None
-    if isinstance(kernel_quantizer, bitlinear_ternary):
-        beta = np.unique(np.abs(kernel[kernel != 0]))
-        shift = math.log2(beta[0]) if len(beta) == 1 else math.nan
-        if not kernel_quantizer.po2_scale or shift != round(shift):
-            raise KerasjetError(f"layer '{source.name}': ternary weights need one power-of-two scale (po2_scale=True)")
-        layer["ternary_shift"] = int(round(shift))
+    beta = np.unique(np.abs(kernel[kernel != 0]))
+    if isinstance(kernel_quantizer, bitlinear_ternary) and len(beta) == 1 and math.log2(beta[0]) == round(math.log2(beta[0])):
+        # one power-of-two β: codes {−1, 0, +1} and a shift, no multipliers
+        layer["ternary_shift"] = int(round(math.log2(beta[0])))
         kernel = kernel / beta[0]
         layer["weight_fixed"] = Fixed(2, 2)
+    elif kernel_quantizer is not None:
+        layer["weight_fixed"] = Fixed.holding(kernel)  # exact type of the quantized constants
     else:
-        layer["weight_fixed"] = from_quantizer(kernel_quantizer) if kernel_quantizer is not None else FLOAT_WEIGHT
+        layer["weight_fixed"] = FLOAT_WEIGHT
     layer["weight_data"] = kernel
     layer["bias_data"] = polynomial_bias(weights["bias"], weights.get("multiplicity_bias"), kernel.shape[2])
     return layer, source

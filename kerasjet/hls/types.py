@@ -9,6 +9,8 @@ only rounding then happens where Keras rounds too — when a result is cast to i
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType
 from qkeras.quantizers import quantized_bits, quantized_relu
 
@@ -44,6 +46,15 @@ class Fixed:
         if isinstance(precision, IntegerPrecisionType):
             return cls(precision.width, precision.width, precision.signed)
         raise ValueError(f"kerasjet HLS layers need fixed-point inputs, got {precision}")
+
+    @classmethod
+    def holding(cls, values, max_fractional=40):
+        """The narrowest signed format holding every one of ``values`` exactly."""
+        values = np.asarray(values, np.float64).ravel()
+        fractional = next(f for f in range(-16, max_fractional + 1) if np.all(values * 2.0**f == np.round(values * 2.0**f)))
+        if not np.all(values * 2.0**fractional == np.round(values * 2.0**fractional)):
+            raise ValueError("values are not fixed-point numbers")
+        return cls.exact(max(fractional, 0), float(np.abs(values).max()) if values.size else 0.0)
 
     @classmethod
     def exact(cls, fractional, max_abs, signed=True):

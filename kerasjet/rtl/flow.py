@@ -52,8 +52,9 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
     report = {"jets": len(keras), "pipeline_stages": len(pipeline.solutions), "clock_period_ns": clock_period,
               "latency_cutoff": latency_cutoff, "estimated_luts_da4ml": float(comb.cost), "register_bits": int(pipeline.reg_bits),
               "keras_vs_emulation_mismatches": int(np.sum(emulation != keras))}
-    # every stage boundary is a register, and the top registers its inputs: one cycle per stage
-    report["latency_cycles"] = report["pipeline_stages"]
+    # the top registers its inputs, then every stage ends in a register: stages + 1 clock edges
+    # from an input to the output
+    report["latency_cycles"] = report["pipeline_stages"] + 1
     report["latency_ns"] = report["latency_cycles"] * clock_period
     rtl = VerilogModel(pipeline, TOP, output_dir, part_name=part, clock_period=clock_period)
     rtl.write()

@@ -8,6 +8,7 @@ rounding; the tie-to-even correction costs one extra bit). The structure is expl
 
 * d_ij is symmetric: each of the N(N+1)/2 products, and its weighted pair term, is computed once;
 * padding is applied to the 2N row and column terms, not to the N² pair values;
+* the multiplicity-dependent biases are lookup tables on the constituent count n;
 * constant weights are da4ml constant multiplications (shift-and-add; ternary codes with a
   power-of-two β become additions and subtractions);
 * widths follow from the trained ranges: the declared types of the quantizers.
@@ -61,6 +62,13 @@ def truncate(x, k, i, f):
     return quantize(x, k, i, f, "SAT", "TRN")
 
 
+def _fraction_of(weights, kind):
+    """Fractional bits that hold every weight whose name contains ``kind`` exactly."""
+    from kerasjet.hls.types import Fixed
+
+    return Fixed.holding(np.concatenate([v.ravel() for k, v in weights.items() if kind in k])).fractional
+
+
 def _array(elements, shape):
     """A FixedVariableArray from FixedVariable elements in row-major order."""
     objects = np.empty(len(elements), dtype=object)
@@ -72,13 +80,22 @@ def _elements(array):
     return list(array._vars.ravel())
 
 
-def _polynomial(coefficients, powers):
-    """Σ_k c_k r^k for coefficients (D+1,) and powers [1, r, r², …] (FixedVariable or 1)."""
-    total = float(coefficients[0])
-    for c, power in zip(coefficients[1:], powers[1:]):
-        if c != 0:
-            total = power * float(c) + total
-    return total
+def _polynomial(coefficients, count, n_bar, fractional):
+    """Σ_k c_k (n/N̄)^k as a lookup table on the constituent count n (no multiplier).
+
+    coefficients (D+1,) exact; count: the FixedVariable n; fractional: bits of the exact result.
+    """
+    coefficients = np.asarray(coefficients, np.float64)
+    if not np.any(coefficients[1:]):
+        return float(coefficients[0])
+
+    def table(n):
+        r = np.asarray(n, np.float64) / n_bar
+        return sum(c * r**k for k, c in enumerate(coefficients))
+
+    top = max(abs(table(np.arange(0, 2 * n_bar + 1))).max(), 2.0**-fractional)
+    integer = int(np.ceil(np.log2(top + 2.0**-fractional))) + 1
+    return _array([count], (1,)).apply(table).quantize(1, integer, fractional)._vars[0]
 
 
 def trace_nanopelican(model):
@@ -101,10 +118,11 @@ def trace_nanopelican(model):
     position[cols, rows] = np.arange(len(rows))
     d = d_upper[position.ravel()].reshape((n, n))
 
-    r = np.sum(mask) * shift
+    count = np.sum(mask)  # n, the number of real constituents
     w = {k: np.asarray(v, np.float64) for k, v in lineq2.effective_weights().items()}
     degree = lineq2.multiplicity_degree
-    powers = [1.0] + [r ** (k + 1) for k in range(degree)] if degree else [1.0]
+    k_shift = int(round(np.log2(lineq2.n_bar)))
+    bias_bits = _fraction_of(w, "bias") + k_shift * degree  # exact fractional bits of Σ b_k r^k
     s = np.sum(d, axis=0) * shift  # column sums / N̄ (= row sums: d is symmetric)
     t = np.sum(s) * shift
     kernel = w["kernel"][:, 0, :]  # (6, H): d, δ s, s_j, s_i, t, δ t
@@ -116,8 +134,9 @@ def trace_nanopelican(model):
     padding = mask * -1.0 + 1.0  # 1 on padding slots
     hidden = []
     for h in range(kernel.shape[1]):
-        bias = _polynomial(np.r_[w["bias"][h], w.get("multiplicity_bias", np.zeros((0, 1)))[:, h]], powers)
-        diag_bias = _polynomial(np.r_[w["diag_bias"][h], w.get("multiplicity_diag_bias", np.zeros((0, 1)))[:, h]], powers)
+        bias = _polynomial(np.r_[w["bias"][h], w.get("multiplicity_bias", np.zeros((0, 1)))[:, h]], count, lineq2.n_bar, bias_bits)
+        diag_bias = _polynomial(np.r_[w["diag_bias"][h], w.get("multiplicity_diag_bias", np.zeros((0, 1)))[:, h]], count,
+                                lineq2.n_bar, bias_bits)
         pair = partial(d_upper * kernel[0, h])[position.ravel()].reshape((n, n))  # symmetric: once per unordered pair
         row = partial(s * kernel[3, h] + (t * kernel[4, h] + bias))
         col = partial(s * kernel[2, h])
@@ -136,7 +155,8 @@ def trace_nanopelican(model):
         hidden.append(round_half_even(_relu(y), *kif(act.quantizer)))
 
     w0 = {k: np.asarray(v, np.float64) for k, v in lineq0.effective_weights().items()}
-    out = _polynomial(np.r_[w0["bias"][0], w0.get("multiplicity_bias", np.zeros((0, 1)))[:, 0]], powers)
+    out = _polynomial(np.r_[w0["bias"][0], w0.get("multiplicity_bias", np.zeros((0, 1)))[:, 0]], count, lineq0.n_bar,
+                      _fraction_of(w0, "bias") + k_shift * lineq0.multiplicity_degree)
     for h, relu in enumerate(hidden):
         total = np.sum(relu) * shift * shift
         trace = np.sum(_array([relu._vars[i, i] for i in range(n)], (n,))) * shift

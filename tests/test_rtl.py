@@ -1,0 +1,77 @@
+"""The open firmware path at N = 8: Keras == da4ml emulation == Verilator RTL == hls4ml csim,
+integer for integer on 1000 jets; Yosys synthesis and its parser; rtl: config errors."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import yaml
+
+from kerasjet.cli import main
+from kerasjet.data.pipeline import InputSpec, load_inputs
+from kerasjet.hls.config import load_config
+from kerasjet.hls.convert import deploy
+from kerasjet.models import load_model
+from kerasjet.rtl.flow import build_rtl, csim_outputs
+from kerasjet.rtl.yosys import parse_stat
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml")
+
+
+@pytest.fixture(scope="module")
+def chain(thousand_jets, tmp_path_factory):
+    """The whole chain on the shipped 8-bit nanoPELICAN C=2 at N = 8 (Yosys included)."""
+    config = load_config(CONFIG)
+    work = tmp_path_factory.mktemp("rtl")
+    model = load_model(config["model"])
+    inputs, _ = load_inputs(thousand_jets, InputSpec(8), 0, 1000)
+    _, hls_model = deploy(config, test_file=thousand_jets, jets=1000, output_dir=str(work / "hls"), verbose=False)
+    csim = csim_outputs(hls_model, model, inputs)
+    report = build_rtl(model, inputs, str(work / "rtl"), csim=csim, verbose=False)
+    return report, model, inputs, csim, work
+
+
+def test_bit_exact_chain(chain):
+    report, model, inputs, csim, _ = chain
+    assert report["jets"] == 1000
+    assert report["keras_vs_emulation_mismatches"] == 0
+    assert report["verilator_vs_emulation_mismatches"] == 0
+    assert report["csim_vs_emulation_mismatches"] == 0 and report["bit_exact"]
+    keras = model.predict(inputs, verbose=0)[:, 0]
+    lsb = 2.0 ** -9  # the logit type, quantized_bits(16, 6)
+    np.testing.assert_array_equal(np.round(csim / lsb).astype(np.int64), np.round(keras / lsb).astype(np.int64))
+    assert len(np.unique(keras)) > 50
+
+
+def test_yosys_report(chain):
+    report, *_ , work = chain
+    resources = report["resources"]
+    assert resources["LUT"] > 0 and resources["FF"] > 0
+    assert report["pipeline_stages"] >= 2 and report["latency_cycles"] == report["pipeline_stages"] + 1
+    assert report["latency_ns"] == report["latency_cycles"] * 5.0
+    stored = json.loads((work / "rtl" / "rtl_report.json").read_text())
+    assert stored["resources"] == resources
+
+
+def test_stat_parser_on_a_stored_yosys_report():
+    stat = parse_stat(os.path.join(ROOT, "tests", "data", "yosys_stat.json"), "kerasjet_rtl")
+    assert stat == {"LUT": 18086, "FF": 8282, "CARRY": 3313, "DSP": 272, "BRAM": 0}
+
+
+@pytest.mark.parametrize("rtl, message", [
+    ({"clock_period": 0}, "key 'rtl.clock_period' must be positive"),
+    ({"latency_cutoff": -2}, "key 'rtl.latency_cutoff' must be positive"),
+    ({"family": "stratix"}, "key 'rtl.family' must be one of xcup, xcu, xc7"),
+    ({"clock": 5}, "unknown key 'rtl.clock'"),
+    ({"jets": "many"}, "key 'rtl.jets' must be a int"),
+])
+def test_bad_rtl_config(rtl, message, tmp_path, capsys):
+    config = yaml.safe_load(open(CONFIG))
+    config["rtl"] = rtl
+    path = tmp_path / "bad.yml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["convert", str(path), "--rtl"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "bad.yml" in err[0]
