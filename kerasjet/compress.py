@@ -58,14 +58,16 @@ class NanoPrecision:
 def nano_precision(weight_bits):
     """The default types (momenta in units of 100 GeV): 16-bit momenta (±32: a 600 GeV jet at
     |η| = 2 has constituents above 2 TeV; steps of 0.1 GeV),
-    16-bit products (±32 units², steps of 0.01 GeV²), 16-bit partial sums (±32, steps of 2^-10),
+    16-bit products (±1 unit², steps of 2^-15 units² = 0.3 GeV²: a constituent pair's p_i·p_j
+    rarely exceeds 1 unit², largest 1.03 in 50k test jets, where it saturates; steps of 2^-10
+    zero most soft pairs and cost 0.15 in AUC at N = 80), 16-bit partial sums (±32, steps of 2^-10),
     12-bit hidden values (±8, steps of 2^-8),
     an 11-bit ReLU with the hidden type's steps (so the ReLU never rounds), a 16-bit logit."""
     if weight_bits not in WEIGHT_CHOICES[1:]:
         raise KerasjetError(f"weight bits must be one of {', '.join(WEIGHT_CHOICES[1:])} (got '{weight_bits}')")
     return NanoPrecision(
         input=quantized_bits(16, 5, alpha=1),
-        dot=quantized_bits(16, 5, alpha=1),
+        dot=quantized_bits(16, 0, alpha=1),
         accumulator=quantized_bits(16, 5, alpha=1),
         hidden=quantized_bits(12, 3, alpha=1),
         activation=quantized_relu(11, 3),

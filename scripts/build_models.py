@@ -3,7 +3,7 @@
 
     python scripts/build_models.py [--study-dir data/study] [--epochs 2] [--qat-jets 20000]
 
-From the float models of `kerasjet study --budget table1` (seed 0, trained on 100k generated
+From the float models of `kerasjet study --budget single-seed` (seed 0, trained on 100k generated
 jets, N = 80):
 
 * models/nanopelican_c2.keras — the float nanoPELICAN C = 2 of `make demo`;
@@ -52,7 +52,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--qat-jets", type=int, default=20000)
     args = parser.parse_args()
-    files = data_files(args.study_dir, BUDGETS["table1"])
+    files = data_files(args.study_dir, BUDGETS["single-seed"])
     os.makedirs(MODELS_DIR, exist_ok=True)
 
     demo = os.path.join(MODELS_DIR, "nanopelican_c2.keras")

@@ -1,0 +1,395 @@
+"""Top-tagging jets from Pythia8 + FastJet, following the reference-dataset recipe.
+
+Recipe (Kasieczka, Plehn, Thompson, Russell 2019, at particle level): pp at √s = 14 TeV, Pythia8
+default tune, no multi-parton interactions, no pile-up. Signal: tt̄ with both W bosons decaying
+to quarks; background: QCD 2→2. Anti-kT R = 0.8 (FastJet) on all visible final-state particles
+(everything stable except neutrinos); only the leading jet of each event, kept if
+550 < pT < 650 GeV and |η| < 2. A signal jet also needs a hadronic top whose four-momentum and
+three decay quarks (b and the W's two quarks) lie within ΔR < 0.8 of the jet axis (ΔR in η–φ).
+Background jets are not matched. The hard process is generated in a pTHat window around the
+jet window so that most events land in it.
+
+Determinism: the job is cut into blocks of ``block_size`` jets. Block k seeds its own Pythia
+instances from (seed, k) and shuffles its signal and background jets with its own generator, so
+the output depends on the seed and the settings only — not on ``workers`` or on sharding.
+"""
+
+import math
+from importlib import metadata
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+
+import awkward as ak
+import fastjet
+import numpy as np
+from tqdm import tqdm
+
+from kerasjet import kinematics
+from kerasjet.data.io import JetArrays, PelicanWriter, count_jets, read_attributes, read_jets
+from kerasjet.files import atomic_output
+from kerasjet.errors import KerasjetError
+
+NEUTRINO_IDS = (12, 14, 16)
+TOP_ID, W_ID, B_ID = 6, 24, 5
+PYTHIA_MAX_SEED = 900_000_000
+
+
+@dataclass(frozen=True)
+class GeneratorSettings:
+    """Physics and bookkeeping settings of a generation job (energies and momenta in GeV)."""
+
+    sqrt_s: float = 14000.0
+    pthat_min: float = 500.0
+    pthat_max: float = 700.0
+    jet_radius: float = 0.8
+    jet_pt_min: float = 550.0
+    jet_pt_max: float = 650.0
+    jet_abs_eta_max: float = 2.0
+    match_radius: float = 0.8
+    max_constituents: int = 200
+    block_size: int = 500
+
+    def pythia_commands(self, process, seed):
+        """Pythia8 settings for ``process`` ('signal' or 'background') and a Pythia seed."""
+        common = [
+            "Print:quiet = on",
+            f"Beams:eCM = {self.sqrt_s}",
+            "PartonLevel:MPI = off",
+            f"PhaseSpace:pTHatMin = {self.pthat_min}",
+            f"PhaseSpace:pTHatMax = {self.pthat_max}",
+            "Random:setSeed = on",
+            f"Random:seed = {seed}",
+        ]
+        if process == "signal":
+            return common + ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on", "24:onMode = off", "24:onIfAny = 1 2 3 4 5"]
+        return common + ["HardQCD:all = on"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One unit of deterministic work: ``n_signal`` + ``n_background`` jets seeded by ``index``."""
+
+    index: int
+    n_signal: int
+    n_background: int
+
+
+def plan_blocks(n_jets, signal_fraction, block_size):
+    """Cut a job into blocks; the signal count is exactly round(n_jets · signal_fraction).
+
+    Signal jets are spread so that the running signal count after each block is the rounded
+    running share, which keeps every block close to the requested fraction.
+    """
+    n_signal_total = round(n_jets * signal_fraction)
+    blocks, done, signal_done = [], 0, 0
+    for index in range(math.ceil(n_jets / block_size)):
+        size = min(block_size, n_jets - done)
+        signal_upto = round((done + size) * n_signal_total / n_jets)
+        blocks.append(Block(index, signal_upto - signal_done, size - (signal_upto - signal_done)))
+        done += size
+        signal_done = signal_upto
+    return blocks
+
+
+def shard_blocks(blocks, shard, num_shards):
+    """The contiguous run of blocks that shard ``shard`` of ``num_shards`` generates."""
+    lo = len(blocks) * shard // num_shards
+    hi = len(blocks) * (shard + 1) // num_shards
+    return blocks[lo:hi]
+
+
+def block_seeds(seed, block_index):
+    """Pythia seeds (signal, background) and a shuffling generator for one block."""
+    seq = np.random.SeedSequence([seed, block_index])
+    pythia_seeds = seq.generate_state(2) % PYTHIA_MAX_SEED + 1
+    return int(pythia_seeds[0]), int(pythia_seeds[1]), np.random.default_rng(seq.spawn(1)[0])
+
+
+class ProcessJets:
+    """Accepted leading jets of one Pythia process, in generation order.
+
+    ``take(n)`` runs Pythia in batches (``Pythia.nextBatch``, awkward arrays), clusters every
+    batch with FastJet's multi-event interface and keeps the first ``n`` accepted jets.
+    """
+
+    def __init__(self, process, pythia_seed, settings):
+        import pythia8mc
+
+        self.process = process
+        self.settings = settings
+        self.pythia = pythia8mc.Pythia("", False)
+        for command in settings.pythia_commands(process, pythia_seed):
+            if not self.pythia.readString(command):
+                raise KerasjetError(f"Pythia rejected the setting '{command}'")
+        if not self.pythia.init():
+            raise KerasjetError(f"Pythia failed to initialise the {process} process")
+        self.jet_definition = fastjet.JetDefinition(fastjet.antikt_algorithm, settings.jet_radius)
+        self.events = 0
+        self.accepted = 0
+
+    def take(self, n):
+        """(pmu (n, M, 4) float32, nobj (n,) int16, truth (n, 4) float32) of the next n jets."""
+        pmu, nobj, truth, have = [], [], [], 0
+        while have < n:
+            efficiency = (self.accepted + 1) / (self.events + 2)
+            batch = int(np.clip((n - have) / efficiency, 8, 256))
+            _, *jets = self.select(self.pythia.nextBatch(batch))
+            pmu.append(jets[0])
+            nobj.append(jets[1])
+            truth.append(jets[2])
+            have += len(jets[1])
+        return np.concatenate(pmu)[:n], np.concatenate(nobj)[:n], np.concatenate(truth)[:n]
+
+    def select(self, batch):
+        """Cluster and select a ``Pythia.nextBatch`` result.
+
+        Returns (passed (n_events,) bool, pmu (k, M, 4) float32, nobj (k,) int16, truth (k, 4)
+        float32) for the k events whose leading jet passes, in event order.
+        """
+        s = self.settings
+        events = _FlatEvents(batch.prt)
+        self.events += events.n_events
+        visible = np.flatnonzero((events.status > 0) & ~np.isin(np.abs(events.ids), NEUTRINO_IDS))
+        visible_counts = np.bincount(events.event_of[visible], minlength=events.n_events)
+        visible_offsets = np.concatenate([[0], np.cumsum(visible_counts)])
+        momenta = ak.Array(ak.contents.ListOffsetArray(
+            ak.index.Index64(visible_offsets),
+            ak.contents.RecordArray(
+                [ak.contents.NumpyArray(np.ascontiguousarray(events.p[visible, c])) for c in (1, 2, 3, 0)],
+                ["px", "py", "pz", "E"], parameters={"__record__": "Momentum4D"})))
+        clusters = fastjet.ClusterSequence(momenta, self.jet_definition)
+        min_pt = 0.5 * s.jet_pt_min  # below this no jet can become an accepted leading jet
+        jets = clusters.inclusive_jets(min_pt)
+        leading = ak.to_numpy(ak.fill_none(ak.argmax(np.hypot(jets.px, jets.py), axis=1), -1))
+        with_jet = np.flatnonzero(leading >= 0)
+        jet_offsets = np.concatenate([[0], np.cumsum(ak.num(jets))])
+        all_jet_constituents = ak.flatten(clusters.constituent_index(min_pt), axis=1)
+        leading_constituents = all_jet_constituents[jet_offsets[with_jet] + leading[with_jet]]
+        counts = np.zeros(events.n_events, np.int64)
+        counts[with_jet] = ak.num(leading_constituents)
+        owner = np.repeat(np.arange(events.n_events), counts)
+        constituents = events.p[visible[ak.to_numpy(ak.flatten(leading_constituents)) + visible_offsets[owner]]]
+        jet_p = np.zeros((events.n_events, 4))
+        np.add.at(jet_p, owner, constituents)
+        jet_pt, jet_eta, jet_phi = kinematics.pt(jet_p), kinematics.eta(jet_p), kinematics.phi(jet_p)
+        passed = (counts > 0) & (jet_pt > s.jet_pt_min) & (jet_pt < s.jet_pt_max) & (np.abs(jet_eta) < s.jet_abs_eta_max)
+
+        truth = np.zeros((events.n_events, 4))
+        if self.process == "signal":
+            for event in np.flatnonzero(passed):
+                rows = events.rows(event)
+                top = _matched_top(events.ids[rows], events.daughters[rows], events.p[rows], jet_eta[event], jet_phi[event], s.match_radius)
+                passed[event] = top is not None
+                if top is not None:
+                    truth[event] = top
+        self.accepted += int(passed.sum())
+        keep = passed[owner]
+        pmu, nobj = _pad_constituents(owner[keep], constituents[keep], events.n_events, s.max_constituents)
+        return passed, pmu[passed], nobj[passed], truth[passed].astype(np.float32)
+
+
+class _FlatEvents:
+    """A batch of Pythia event records as flat numpy arrays (one row per particle)."""
+
+    def __init__(self, particles):
+        counts = ak.to_numpy(ak.num(particles))
+        self.n_events = len(counts)
+        self.offsets = np.concatenate([[0], np.cumsum(counts)])
+        self.event_of = np.repeat(np.arange(self.n_events), counts)
+        flat = ak.flatten(particles)
+        self.ids = ak.to_numpy(flat.id)
+        self.status = ak.to_numpy(flat.status)
+        self.daughters = np.stack([ak.to_numpy(flat.daughter1), ak.to_numpy(flat.daughter2)], axis=-1)
+        self.p = np.stack([ak.to_numpy(flat.p[c]) for c in ("e", "px", "py", "pz")], axis=-1)
+
+    def rows(self, event):
+        """Slice of one event's particles; daughter indices are local to it."""
+        return slice(self.offsets[event], self.offsets[event + 1])
+
+
+def _last_copies(candidates, ids, daughters):
+    """Follow each particle's chain of recoil copies (first daughter with the same id) to its end."""
+    candidates = np.asarray(candidates)
+    while True:
+        first = daughters[candidates, 0]
+        copied = (first > 0) & (ids[first] == ids[candidates])
+        if not copied.any():
+            return candidates
+        candidates = np.where(copied, first, candidates)
+
+
+def _decay_products(index, daughters):
+    first, last = daughters[index]
+    return np.arange(first, max(first, last) + 1) if first > 0 else np.zeros(0, int)
+
+
+def _matched_top(ids, daughters, momenta, jet_eta, jet_phi, radius):
+    """Four-momentum of a hadronic top matched to the jet axis, or None.
+
+    The top (its last copy, just before decay), its b quark and the two quarks of its W must all
+    lie within ``radius`` of (jet_eta, jet_phi). Event-local arrays: PDG ids (n,), daughter
+    indices (n, 2), momenta (n, 4) in GeV.
+    """
+    tops = np.flatnonzero(np.abs(ids) == TOP_ID)
+    for top in np.unique(_last_copies(tops, ids, daughters)):
+        products = _decay_products(top, daughters)
+        b_quarks = products[np.abs(ids[products]) == B_ID]
+        w_bosons = _last_copies(products[np.abs(ids[products]) == W_ID], ids, daughters)
+        if len(b_quarks) != 1 or len(w_bosons) != 1:
+            continue
+        w_products = _decay_products(w_bosons[0], daughters)
+        quarks = w_products[(np.abs(ids[w_products]) >= 1) & (np.abs(ids[w_products]) <= 5)]
+        partons = momenta[np.concatenate([[top], b_quarks, quarks])]
+        distance = kinematics.delta_r(kinematics.eta(partons), kinematics.phi(partons), jet_eta, jet_phi)
+        if len(quarks) == 2 and (distance < radius).all():
+            return momenta[top]
+    return None
+
+
+def _pad_constituents(owner, constituents, n_events, max_constituents):
+    """Per event: constituents pT-ordered, truncated to max_constituents and zero padded.
+
+    ``owner`` (k,) gives the event of each of the (k, 4) constituents. Returns pmu
+    (n_events, max_constituents, 4) float32 and the stored count per event (n_events,) int16.
+    """
+    order = np.lexsort((-kinematics.pt(constituents), owner))
+    owner, constituents = owner[order], constituents[order]
+    starts = np.searchsorted(owner, np.arange(n_events))
+    rank = np.arange(len(owner)) - starts[owner]
+    stored = rank < max_constituents
+    pmu = np.zeros((n_events, max_constituents, 4), np.float32)
+    pmu[owner[stored], rank[stored]] = constituents[stored]
+    return pmu, np.bincount(owner[stored], minlength=n_events).astype(np.int16)
+
+
+def generate_block(block, seed, settings):
+    """The jets of one block, signal and background shuffled together (JetArrays)."""
+    signal_seed, background_seed, rng = block_seeds(seed, block.index)
+    parts = []
+    for process, n, pythia_seed in (("signal", block.n_signal, signal_seed), ("background", block.n_background, background_seed)):
+        if n == 0:
+            continue
+        pmu, nobj, truth = ProcessJets(process, pythia_seed, settings).take(n)
+        parts.append(JetArrays(pmu, nobj, np.full(n, int(process == "signal"), np.int8), truth))
+    jets = JetArrays.concatenate(parts)
+    return jets.select(rng.permutation(len(jets)))
+
+
+def _generate_block_in_worker(args):
+    return generate_block(*args)
+
+
+def _ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def file_attributes(settings, n_jets, seed, signal_fraction, shard=None, num_shards=None):
+    """Attributes recorded in every generated file (and compared by ``merge``)."""
+    attrs = {f"generator_{k}": v for k, v in asdict(settings).items()}
+    attrs.update(
+        layout="pelican",
+        generator="kerasjet.data.generate",
+        pythia_version=metadata.version("pythia8mc"),
+        fastjet_version=metadata.version("fastjet"),
+        job_jets=n_jets,
+        seed=seed,
+        signal_fraction=signal_fraction,
+    )
+    if shard is not None:
+        attrs.update(shard=shard, num_shards=num_shards)
+    return attrs
+
+
+def generate(out, n_jets, seed, settings=GeneratorSettings(), signal_fraction=0.5, workers=1,
+             shard=None, num_shards=None, show_progress=True):
+    """Generate ``n_jets`` jets into ``out`` (PELICAN layout). Returns the number written.
+
+    With ``shard``/``num_shards`` only that shard's blocks of the ``n_jets`` job are written;
+    ``merge`` joins the shards into the file an unsharded job would have written.
+    """
+    _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards)
+    blocks = plan_blocks(n_jets, signal_fraction, settings.block_size)
+    if shard is not None:
+        blocks = shard_blocks(blocks, shard, num_shards)
+    n_out = sum(b.n_signal + b.n_background for b in blocks)
+    attrs = file_attributes(settings, n_jets, seed, signal_fraction, shard, num_shards)
+    tasks = [(block, seed, settings) for block in blocks]
+    with atomic_output(out) as tmp, PelicanWriter(tmp, n_out, settings.max_constituents, attrs) as writer, \
+            tqdm(total=n_out, unit="jet", desc=f"generating {os.path.basename(out)}", disable=not show_progress) as bar:
+        if workers == 1:
+            results = map(_generate_block_in_worker, tasks)
+            _drain(results, writer, bar)
+        else:
+            with ProcessPoolExecutor(workers, initializer=_ignore_sigint) as pool:
+                try:
+                    _drain(pool.map(_generate_block_in_worker, tasks), writer, bar)
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    return n_out
+
+
+def _drain(results, writer, bar):
+    for jets in results:
+        writer.append(jets)
+        bar.update(len(jets))
+
+
+def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards):
+    if n_jets <= 0:
+        raise KerasjetError(f"--jets must be positive (got {n_jets})")
+    if not 0.0 <= signal_fraction <= 1.0:
+        raise KerasjetError(f"--signal-fraction must lie in [0, 1] (got {signal_fraction})")
+    if workers < 1:
+        raise KerasjetError(f"--workers must be at least 1 (got {workers})")
+    if not 0 <= settings.pthat_min < settings.pthat_max:
+        raise KerasjetError(f"--pthat-min must be below --pthat-max (got {settings.pthat_min}, {settings.pthat_max})")
+    if settings.max_constituents <= 0:
+        raise KerasjetError(f"--max-constituents must be positive (got {settings.max_constituents})")
+    if (shard is None) != (num_shards is None):
+        raise KerasjetError("--shard and --num-shards go together")
+    if num_shards is not None and not (num_shards >= 1 and 0 <= shard < num_shards):
+        raise KerasjetError(f"--shard must lie in [0, --num-shards) (got {shard} of {num_shards})")
+
+
+SHARD_ATTRIBUTES = ("shard", "num_shards")
+
+
+def merge(out, shard_paths, show_progress=True):
+    """Join the shards of one sharded job into ``out``, identical to the unsharded output.
+
+    Every shard of the job must be given exactly once; their settings, seed and job size must
+    agree. Jets are streamed in shard order, a chunk at a time.
+    """
+    shards = {}
+    reference = None
+    for path in shard_paths:
+        attrs = read_attributes(path)
+        if not all(k in attrs for k in SHARD_ATTRIBUTES):
+            raise KerasjetError(f"{path}: not a shard (no 'shard'/'num_shards' attributes)")
+        job = {k: v for k, v in attrs.items() if k not in SHARD_ATTRIBUTES}
+        if reference is None:
+            reference, reference_path = job, path
+        elif job != reference:
+            key = next(k for k in sorted(set(job) | set(reference)) if job.get(k) != reference.get(k))
+            raise KerasjetError(f"{path}: attribute '{key}' differs from {reference_path} (shards of different jobs)")
+        if attrs["shard"] in shards:
+            raise KerasjetError(f"{path}: shard {attrs['shard']} given twice (also {shards[attrs['shard']]})")
+        shards[attrs["shard"]] = path
+        num_shards = attrs["num_shards"]
+    missing = sorted(set(range(num_shards)) - set(shards))
+    if missing:
+        raise KerasjetError(f"shard {missing[0]} of {num_shards} is missing")
+    n_jets = reference["job_jets"]
+    chunk = 10_000
+    with atomic_output(out) as tmp, PelicanWriter(tmp, n_jets, reference["generator_max_constituents"], reference) as writer, \
+            tqdm(total=n_jets, unit="jet", desc=f"merging into {os.path.basename(out)}", disable=not show_progress) as bar:
+        for shard in range(num_shards):
+            size = count_jets(shards[shard])
+            for start in range(0, size, chunk):
+                jets = read_jets(shards[shard], start, min(start + chunk, size))
+                writer.append(jets)
+                bar.update(len(jets))
+    return n_jets

@@ -1,0 +1,98 @@
+"""Model inputs from jet files: leading-N constituents, units, mask, and a streaming tf.data pipeline.
+
+Inputs to every model are
+
+    pmu   (B, N, 4) float32  the N leading constituents by pT, (E, px, py, pz) in units of
+                             ``momentum_scale`` GeV (default 1: GeV), zero padded
+    mask  (B, N)    float32  1 for a real constituent, 0 for padding
+
+with the label ``is_signal`` (B,) float32. N = 80 by default; firmware models use 16 or 32.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kerasjet import kinematics
+from kerasjet.data.io import count_jets, read_jets
+from kerasjet.errors import KerasjetError
+
+DEFAULT_CONSTITUENTS = 80
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How jets become model inputs: N constituent slots and the momentum unit in GeV."""
+
+    n_constituents: int = DEFAULT_CONSTITUENTS
+    momentum_scale: float = 1.0
+
+    def __post_init__(self):
+        if self.n_constituents <= 0:
+            raise KerasjetError(f"n_constituents must be positive (got {self.n_constituents})")
+        if not self.momentum_scale > 0:
+            raise KerasjetError(f"momentum_scale must be positive (got {self.momentum_scale})")
+
+
+def leading_constituents(pmu, nobj, spec):
+    """Keep the ``spec.n_constituents`` leading constituents by pT.
+
+    pmu (B, M, 4) GeV, nobj (B,) → (pmu (B, N, 4) float32 in units of spec.momentum_scale GeV,
+    mask (B, N) float32). Padding rows are zero whatever the input held there.
+    """
+    n = spec.n_constituents
+    valid = np.arange(pmu.shape[1])[None, :] < nobj[:, None]
+    pt = np.where(valid, kinematics.pt(pmu), -1.0)
+    order = np.argsort(-pt, axis=1, kind="stable")[:, :n]
+    out = np.take_along_axis(pmu, order[..., None], axis=1)
+    mask = np.take_along_axis(valid, order, axis=1)
+    if out.shape[1] < n:  # fewer stored slots than requested
+        pad = n - out.shape[1]
+        out = np.pad(out, ((0, 0), (0, pad), (0, 0)))
+        mask = np.pad(mask, ((0, 0), (0, pad)))
+    out = np.where(mask[..., None], out, 0.0) / spec.momentum_scale
+    return out.astype(np.float32), mask.astype(np.float32)
+
+
+def load_inputs(path, spec=InputSpec(), start=0, stop=None):
+    """All inputs of jets [start, stop) in memory: ({'pmu', 'mask'}, is_signal float32)."""
+    jets = read_jets(path, start, stop)
+    pmu, mask = leading_constituents(jets.pmu, jets.nobj, spec)
+    return {"pmu": pmu, "mask": mask}, jets.is_signal.astype(np.float32)
+
+
+def make_dataset(path, spec=InputSpec(), batch_size=512, shuffle=True, seed=0, start=0, stop=None, chunk_size=16384,
+                 first_pass=0):
+    """A ``tf.data.Dataset`` of ({'pmu', 'mask'}, label) batches streamed from ``path``.
+
+    The file is read ``chunk_size`` jets at a time, so a large file never sits in memory whole.
+    With ``shuffle`` the chunk order and the jets inside each chunk are permuted afresh on each
+    pass (epoch) k = first_pass, first_pass + 1, ... from a generator seeded by (seed, k): the
+    same seed gives the same batches, and a run resumed at epoch k sees what it would have seen.
+    """
+    import tensorflow as tf
+
+    total = count_jets(path)
+    stop = total if stop is None else min(stop, total)
+    if not 0 <= start < stop:
+        raise KerasjetError(f"{path}: empty jet range [{start}, {stop}) of {total} jets")
+    starts = np.arange(start, stop, chunk_size)
+    passes = iter(range(first_pass, 2**31))
+
+    def chunks():
+        rng = np.random.default_rng([seed, next(passes)])
+        for chunk_start in rng.permutation(starts) if shuffle else starts:
+            inputs, labels = load_inputs(path, spec, chunk_start, min(chunk_start + chunk_size, stop))
+            order = rng.permutation(len(labels)) if shuffle else np.arange(len(labels))
+            for i in range(0, len(order), batch_size):
+                rows = order[i : i + batch_size]
+                yield {"pmu": inputs["pmu"][rows], "mask": inputs["mask"][rows]}, labels[rows]
+
+    n = spec.n_constituents
+    signature = (
+        {"pmu": tf.TensorSpec((None, n, 4), tf.float32), "mask": tf.TensorSpec((None, n), tf.float32)},
+        tf.TensorSpec((None,), tf.float32),
+    )
+    dataset = tf.data.Dataset.from_generator(chunks, output_signature=signature)
+    n_batches = sum(-(-min(chunk_size, stop - s) // batch_size) for s in starts)
+    return dataset.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)
