@@ -8,6 +8,7 @@ mass cut. ``run_job`` trains one job (resumable), so the list can run here
 """
 
 import json
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -113,6 +114,11 @@ def run_job(study_dir, budget, index, verbose=2):
     return train(run_dir(study_dir, name, seed), config, verbose=verbose)
 
 
+def _limit_threads(threads):
+    """Pool initializer: TensorFlow threads of this worker (read when TensorFlow starts)."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+
+
 def _job_in_subprocess(args):
     import kerasjet  # noqa: F401  (allocator setting before TensorFlow)
 
@@ -124,8 +130,10 @@ def run_all(study_dir, budget, workers=1):
     indices = range(len(jobs(budget)))
     if workers == 1:
         return [run_job(study_dir, budget, i) for i in indices]
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    with ProcessPoolExecutor(workers) as pool:
+    # spawned, not forked: a forked child of a process that already runs TensorFlow deadlocks
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_limit_threads, initargs=(threads,)) as pool:
         return list(pool.map(_job_in_subprocess, [(study_dir, budget, i) for i in indices]))
 
 

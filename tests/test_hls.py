@@ -64,7 +64,8 @@ def error_line(argv, capsys):
     (dict(n_constituents=16), "key 'n_constituents' is 16 but the model takes N = 8"),
 ])
 def test_bad_configs_get_one_line(changes, message, tmp_path, capsys, jets_file):
-    path = write_config(tmp_path, test_data={"file": jets_file, "jets": 20}, output_dir=str(tmp_path / "prj"), **changes)
+    settings = {"test_data": {"file": jets_file, "jets": 20}, "output_dir": str(tmp_path / "prj"), **changes}
+    path = write_config(tmp_path, **settings)
     line = error_line(["convert", path], capsys)
     assert line.startswith("kerasjet: error:") and "config.yml" in line and message in line
     assert not (tmp_path / "prj").exists()

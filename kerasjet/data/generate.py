@@ -16,6 +16,7 @@ the output depends on the seed and the settings only — not on ``workers`` or o
 
 import math
 from importlib import metadata
+import multiprocessing
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
@@ -322,7 +323,9 @@ def generate(out, n_jets, seed, settings=GeneratorSettings(), signal_fraction=0.
             results = map(_generate_block_in_worker, tasks)
             _drain(results, writer, bar)
         else:
-            with ProcessPoolExecutor(workers, initializer=_ignore_sigint) as pool:
+            # spawned, not forked: safe when the caller (a notebook, a test) already runs TensorFlow
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_ignore_sigint) as pool:
                 try:
                     _drain(pool.map(_generate_block_in_worker, tasks), writer, bar)
                 except BaseException:

@@ -99,6 +99,10 @@ def hls_config(view, config, input_names):
         momentum_type = from_quantizer(quantizer).cpp() if quantizer is not None else precision.get("default", "ap_fixed<16,6>")
         names[input_names[0]]["Precision"]["result"] = momentum_type
         names[input_names[1]]["Precision"]["result"] = "ap_uint<1>"
+        if quantizer is None:  # float: the kerasjet layers derive their types from their inputs' when created,
+            for layer_config in names.values():  # before hls4ml infers any 'auto' type
+                layer_config["Precision"] = {var: momentum_type if kind == "auto" else kind
+                                             for var, kind in layer_config["Precision"].items()}
     else:
         first = [layer for layer in view.layers if layer.name.endswith("_input") or layer.name == "input_quantizer"]
         if first and hasattr(first[0], "quantizer"):

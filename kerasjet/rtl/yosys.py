@@ -42,8 +42,14 @@ def synthesize(project, top, family="xcup", dsp=True):
     design = sorted(p.name for p in source.glob(f"{top}*.v") if not p.name.endswith("_wrapper.v"))
     files = [f"src/static/{s}" for s in static] + [f"src/{d}" for d in design]
     # relative paths only: yowasp maps a private directory over /tmp
+    # -defer: lookup_table.v is elaborated only with each instance's memory file; its ROMs are
+    # then mapped to logic (synth_xilinx finds no LUTRAM mapping for a 16-entry ROM)
     script = "\n".join([
-        "read_verilog -sv " + " ".join(files),
+        "read_verilog -defer -sv " + " ".join(files),
+        f"hierarchy -top {top}",
+        "proc",
+        "memory -nomap",
+        "memory_map",
         f"synth_xilinx -family {family} -flatten -top {top} -noiopad -noclkbuf" + ("" if dsp else " -nodsp"),
         "tee -q -o yosys_stat.txt stat",
         "tee -q -o yosys_stat.json stat -json",
