@@ -47,9 +47,10 @@ class Budget:
 
 
 BUDGETS = {
-    # one go on a 2-core machine (see results/README.md for the measured wall time)
+    # three seeds, best two kept: about 7 h on 2 cores (three times single-seed's training)
     "default": Budget(train_jets=100_000, val_jets=20_000, test_jets=50_000, epochs=30, seeds=3, keep_best=2),
-    # Tables 1 and 2 with one seed each: the committed results/study (about 2 h on 2 cores)
+    # Tables 1 and 2 with one seed each: the committed results/study (2.5 h on 2 cores: 13 min
+    # of generation, 2 h 15 min of training)
     "single-seed": Budget(train_jets=100_000, val_jets=20_000, test_jets=50_000, epochs=30, seeds=1, keep_best=1),
     # the paper's protocol (25 seeds, best 5, 140 epochs) for a cluster
     "paper": Budget(train_jets=1_200_000, val_jets=400_000, test_jets=400_000, epochs=140, seeds=25, keep_best=5),
