@@ -80,22 +80,35 @@ def _elements(array):
     return list(array._vars.ravel())
 
 
-def _polynomial(coefficients, count, n_bar, fractional):
-    """Σ_k c_k (n/N̄)^k as a lookup table on the constituent count n (no multiplier).
+TABLE_BITS = 30  # significant bits of one lookup table entry (da4ml: 32-bit words)
 
-    coefficients (D+1,) exact; count: the FixedVariable n; fractional: bits of the exact result.
+
+def _polynomial(coefficients, count, n_bar, fractional, n_max):
+    """Σ_k c_k (n/N̄)^k as lookup tables on the constituent count n (no multiplier).
+
+    coefficients (D+1,) exact; count: the FixedVariable n; fractional: bits of the exact result;
+    n_max: the number of slots N (entries above it are unreachable and hold 0). da4ml stores a
+    table in 32-bit words, so an exact result wider than TABLE_BITS is split into a high table
+    (the value truncated to fit) and a low table (the exact remainder), added in the fabric.
     """
     coefficients = np.asarray(coefficients, np.float64)
     if not np.any(coefficients[1:]):
         return float(coefficients[0])
-
-    def table(n):
-        r = np.asarray(n, np.float64) / n_bar
-        return sum(c * r**k for k, c in enumerate(coefficients))
-
-    top = max(abs(table(np.arange(0, 2 * n_bar + 1))).max(), 2.0**-fractional)
+    n = np.arange(0, 2 ** int(np.ceil(np.log2(n_max + 1))), dtype=np.float64)
+    values = np.where(n <= n_max, sum(c * (n / n_bar) ** k for k, c in enumerate(coefficients)), 0.0)
+    top = max(np.abs(values).max(), 2.0**-fractional)
     integer = int(np.ceil(np.log2(top + 2.0**-fractional))) + 1
-    return _array([count], (1,)).apply(table).quantize(1, integer, fractional)._vars[0]
+    high_fractional = min(fractional, TABLE_BITS - integer)
+    high = np.floor(values * 2.0**high_fractional) / 2.0**high_fractional
+    parts = [(high, integer, high_fractional)]
+    if high_fractional < fractional:
+        parts.append((values - high, 1 - high_fractional, fractional))  # exact: 0 ≤ low < 2^-high_fractional
+    total = 0.0
+    for part, part_integer, part_fractional in parts:
+        lookup = dict(zip(n, part))
+        total = total + _array([count], (1,)).apply(lambda x, lookup=lookup: np.vectorize(lookup.__getitem__)(np.asarray(x, np.float64))) \
+            .quantize(1, part_integer, part_fractional)._vars[0]
+    return total
 
 
 def trace_nanopelican(model):
@@ -134,9 +147,9 @@ def trace_nanopelican(model):
     padding = mask * -1.0 + 1.0  # 1 on padding slots
     hidden = []
     for h in range(kernel.shape[1]):
-        bias = _polynomial(np.r_[w["bias"][h], w.get("multiplicity_bias", np.zeros((0, 1)))[:, h]], count, lineq2.n_bar, bias_bits)
+        bias = _polynomial(np.r_[w["bias"][h], w.get("multiplicity_bias", np.zeros((0, 1)))[:, h]], count, lineq2.n_bar, bias_bits, n)
         diag_bias = _polynomial(np.r_[w["diag_bias"][h], w.get("multiplicity_diag_bias", np.zeros((0, 1)))[:, h]], count,
-                                lineq2.n_bar, bias_bits)
+                                lineq2.n_bar, bias_bits, n)
         pair = partial(d_upper * kernel[0, h])[position.ravel()].reshape((n, n))  # symmetric: once per unordered pair
         row = partial(s * kernel[3, h] + (t * kernel[4, h] + bias))
         col = partial(s * kernel[2, h])
@@ -156,7 +169,7 @@ def trace_nanopelican(model):
 
     w0 = {k: np.asarray(v, np.float64) for k, v in lineq0.effective_weights().items()}
     out = _polynomial(np.r_[w0["bias"][0], w0.get("multiplicity_bias", np.zeros((0, 1)))[:, 0]], count, lineq0.n_bar,
-                      _fraction_of(w0, "bias") + k_shift * lineq0.multiplicity_degree)
+                      _fraction_of(w0, "bias") + k_shift * lineq0.multiplicity_degree, n)
     for h, relu in enumerate(hidden):
         total = np.sum(relu) * shift * shift
         trace = np.sum(_array([relu._vars[i, i] for i in range(n)], (n,))) * shift
