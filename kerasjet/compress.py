@@ -152,12 +152,22 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False):
     return quantized
 
 
+MIN_PRUNED_DENSE = 100  # Dense layers with fewer kernel weights (and the logit layer) stay dense
+
+
 def prunable(model, target_sparsity, steps):
-    """TFMOT pruning wrapper: PolynomialDecay from 0 to ``target_sparsity`` over ``steps`` steps."""
+    """TFMOT pruning wrapper: PolynomialDecay from 0 to ``target_sparsity`` over ``steps`` steps.
+
+    Wraps the LinEq layers and the Dense layers except the logit layer and those with fewer
+    than MIN_PRUNED_DENSE weights: pruning 70% of TopoDNN's 6→1 logit and 12→6 layers left
+    too few paths to the output, and its fine-tuning collapsed to AUC 0.5.
+    """
     schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target_sparsity, begin_step=0, end_step=max(1, steps), frequency=max(1, steps // 20))
 
     def wrap(layer):
-        if isinstance(layer, tfmot.sparsity.keras.PrunableLayer) or isinstance(layer, (tf.keras.layers.Dense, QDense)):
+        dense = isinstance(layer, (tf.keras.layers.Dense, QDense)) and layer.name != "logit" \
+            and int(np.prod(layer.kernel.shape)) >= MIN_PRUNED_DENSE
+        if isinstance(layer, tfmot.sparsity.keras.PrunableLayer) or dense:
             return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
         return layer
 

@@ -75,13 +75,13 @@ def test_float_model_within_tolerance(jets_file, tmp_path):
     from kerasjet.models import build_model, save_model
     from test_models import randomise
 
-    model = randomise(build_model("nanopelican", c_hidden=2, n_constituents=8))
+    model = randomise(build_model("nanopelican", c_hidden=2, n_constituents=8), np.random.default_rng(5))
     save_model(model, str(tmp_path / "float.keras"))
     path = write_config(tmp_path, model=str(tmp_path / "float.keras"), test_data={"file": jets_file, "jets": 300},
-                        output_dir=str(tmp_path / "prj"), precision={"default": "ap_fixed<24,12>"},
+                        output_dir=str(tmp_path / "prj"), precision={"default": "ap_fixed<32,12>"},
                         tolerance={"max_abs_diff": 0.05, "decision_agreement": 0.98, "auc_diff": 0.001})
     report, _ = deploy(load_config(path), verbose=False)
-    assert report["passed"], report
+    assert report["passed"], {k: report[k] for k in ("max_abs_diff", "decision_agreement", "auc_diff", "failed_checks")}
     assert 0 < report["max_abs_diff"] < 0.05  # float: close, not identical
 
 
