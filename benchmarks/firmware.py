@@ -1,7 +1,7 @@
 """The firmware table: latency and resources from the open RTL path, next to each model's AUC.
 
     python benchmarks/firmware.py [--study-dir data/study] [--results results/firmware] [--jets 1000]
-                                  [--verilator-max-n 16]
+                                  [--verilator-max-n 16] [--max-n 32]
 
 For nanoPELICAN C = 2 (8-bit and ternary) at N = 8, 16, 32 and the 8-bit hls4ml-style dense
 tagger (the shipped models/, see scripts/build_models.py): da4ml trace → pipeline at a 5 ns
@@ -50,12 +50,13 @@ def main():
     parser.add_argument("--results", default="results/firmware")
     parser.add_argument("--jets", type=int, default=1000)
     parser.add_argument("--verilator-max-n", type=int, default=16)
+    parser.add_argument("--max-n", type=int, default=32, help="leave out the rows with more constituents")
     args = parser.parse_args()
     test_file = data_files(args.study_dir, BUDGETS["single-seed"])["test"]
     work = os.path.join(args.study_dir, "firmware")
     os.makedirs(work, exist_ok=True)
     rows = []
-    for label, name, n in ROWS:
+    for label, name, n in [row for row in ROWS if row[2] <= args.max_n]:
         model_path = os.path.join(ROOT, "models", f"{name}.h5")
         project = os.path.join(work, name)
         report_path = os.path.join(project, "rtl_report.json")
