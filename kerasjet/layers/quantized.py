@@ -58,6 +58,20 @@ class _Quantized:
         return {name: None if getattr(self, name) is None else _serialize(getattr(self, name)) for name in self.quantizer_names}
 
 
+class _QuantizedLinEq(_Quantized):
+    """The quantized weights of a LinEq layer: kernel through kernel_quantizer, every bias
+    tensor through bias_quantizer."""
+
+    def effective_weights(self):
+        weights = {"kernel": apply_quantizer(self.kernel_quantizer, self.kernel)}
+        for name in self.weight_names[1:]:
+            weights[name] = apply_quantizer(self.bias_quantizer, getattr(self, name))
+        return weights
+
+    def _weights64(self):
+        return {k: tf.cast(v, tf.float64) for k, v in self.effective_weights().items()}
+
+
 @tf.keras.utils.register_keras_serializable(package="kerasjet")
 class QLorentzDot(_Quantized, LorentzDot):
     """[pmu (B, N, 4) GeV, mask] → d (B, 1, N, N) from quantized momenta, in a declared type.
@@ -104,7 +118,7 @@ def _polynomial_bias64(layer, bias, multiplicity_bias, mask):
 
 
 @tf.keras.utils.register_keras_serializable(package="kerasjet")
-class QLinEq2to2(_Quantized, LinEq2to2):
+class QLinEq2to2(_QuantizedLinEq, LinEq2to2):
     """Quantized nano LinEq2→2: weights through kernel/bias quantizers, output in a declared type.
 
     Same equation and weights as LinEq2to2 (nano basis), computed exactly in float64. With an
@@ -124,15 +138,9 @@ class QLinEq2to2(_Quantized, LinEq2to2):
                               "accumulator_quantizer": accumulator_quantizer})
         _check_n_bar(self)
 
-    def effective_weights(self):
-        weights = {"kernel": apply_quantizer(self.kernel_quantizer, self.kernel)}
-        for name in self.weight_names[1:]:
-            weights[name] = apply_quantizer(self.bias_quantizer, getattr(self, name))
-        return weights
-
     def call(self, inputs):
         x, mask = inputs
-        w = {k: tf.cast(v, tf.float64) for k, v in self.effective_weights().items()}
+        w = self._weights64()
         x = tf.cast(x, tf.float64)
         m = tf.cast(mask, tf.float64)
         n = tf.shape(x)[2]
@@ -159,7 +167,7 @@ class QLinEq2to2(_Quantized, LinEq2to2):
 
 
 @tf.keras.utils.register_keras_serializable(package="kerasjet")
-class QLinEq2to0(_Quantized, LinEq2to0):
+class QLinEq2to0(_QuantizedLinEq, LinEq2to0):
     """Quantized LinEq2→0: total and trace readout, exact in float64, output in a declared type."""
 
     quantizer_names = ("kernel_quantizer", "bias_quantizer", "output_quantizer")
@@ -169,15 +177,9 @@ class QLinEq2to0(_Quantized, LinEq2to0):
         self._set_quantizers({"kernel_quantizer": kernel_quantizer, "bias_quantizer": bias_quantizer, "output_quantizer": output_quantizer})
         _check_n_bar(self)
 
-    def effective_weights(self):
-        weights = {"kernel": apply_quantizer(self.kernel_quantizer, self.kernel)}
-        for name in self.weight_names[1:]:
-            weights[name] = apply_quantizer(self.bias_quantizer, getattr(self, name))
-        return weights
-
     def call(self, inputs):
         x, mask = inputs
-        w = {k: tf.cast(v, tf.float64) for k, v in self.effective_weights().items()}
+        w = self._weights64()
         x = tf.cast(x, tf.float64)
         total = tf.reduce_sum(x, axis=(2, 3)) / self.n_bar**2
         trace = tf.reduce_sum(tf.linalg.diag_part(x), axis=2) / self.n_bar
