@@ -2,13 +2,14 @@
 
 The traced arithmetic is the quantized Keras layers' arithmetic (kerasjet.layers.quantized,
 QKeras QDense/QActivation): exact sums and products; at each declared type of kerasjet's layers
-truncation with saturation (free in hardware), and where QKeras rounds (its activations),
+truncation (free in hardware) with saturation, and where QKeras rounds (its activations),
 rounding half to even with saturation (``round_half_even``: da4ml offers truncation and half-up
 rounding; the tie-to-even correction costs one extra bit). The structure is exploited:
 
 * d_ij is symmetric: each of the N(N+1)/2 products, and its weighted pair term, is computed once;
 * padding is applied to the 2N row and column terms, not to the N² pair values;
 * the multiplicity-dependent biases are lookup tables on the constituent count n;
+* the ReLU comes before the hidden type's saturation, which it makes one-sided (_hidden_relu);
 * constant weights are da4ml constant multiplications (shift-and-add; ternary codes with a
   power-of-two β become additions and subtractions);
 * widths follow from the trained ranges: the declared types of the quantizers.
@@ -162,8 +163,8 @@ def nanopelican_stages(model):
         col = partial(s * kernel[2, h])
         diag = partial(s * kernel[1, h] + (t * kernel[5, h] + diag_bias))
         # Padding: instead of zeroing N² outputs, push the row and column terms of padding slots
-        # down so far that every pre-activation they enter is negative: its ReLU is 0, as the
-        # Keras layer's zeroed output gives after the ReLU.
+        # down (by a power of two above any sum of the terms) so that every pre-activation they
+        # enter is ≤ 0: its ReLU is 0, as the Keras layer's zeroed output gives after the ReLU.
         big = 2.0 ** int(np.ceil(np.log2(sum(max(_highest(v), 0.0) for v in (pair, row, col, diag)) + 2.0**-16)))
         row = row - padding * big
         col = col - padding * big
