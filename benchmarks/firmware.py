@@ -58,20 +58,23 @@ def main():
     test_file = data_files(args.study_dir, BUDGETS["single-seed"])["test"]
     work = os.path.join(args.study_dir, "firmware")
     os.makedirs(work, exist_ok=True)
+
+    def check_jets(n):
+        return load_inputs(test_file, InputSpec(n), 0, args.jets)[0]
+
     rows = []
     for label, name, n in [row for row in ROWS if row[2] <= args.max_n and (args.only or "") in row[1]]:
         model_path = os.path.join(ROOT, "models", f"{name}.h5")
         project = os.path.join(work, name)
         report_path = os.path.join(project, "rtl_report.json")
-        inputs = load_inputs(test_file, InputSpec(n), 0, args.jets)[0]
         if not os.path.exists(report_path):
             print(f"== {label}, N = {n}")
-            build_rtl(load_model(model_path), inputs, project, verilator=n <= args.verilator_max_n)
+            build_rtl(load_model(model_path), check_jets(n), project, verilator=n <= args.verilator_max_n)
         with open(report_path) as f:
             report = json.load(f)
         if n <= args.verilator_max_n and "verilator_vs_emulation_mismatches" not in report:
             print(f"== {label}, N = {n}: the Verilator check of a row synthesised without it")
-            checked = build_rtl(load_model(model_path), inputs, project, synthesis=False)  # the same design, rewritten
+            checked = build_rtl(load_model(model_path), check_jets(n), project, synthesis=False)  # the same design, rewritten
             report = {**report, **checked, "resources": report["resources"], "timings": {**report["timings"], **checked["timings"]}}
             write_json(report, report_path)
         if args.only:

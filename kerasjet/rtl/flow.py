@@ -19,12 +19,13 @@ TOP = "kerasjet_rtl"
 
 
 def firmware_inputs(model, inputs):
-    """(da4ml input rows, Keras logits) for a quantized model on {'pmu', 'mask'} inputs."""
+    """(da4ml input rows, Keras logits, the firmware view of the model) for a quantized model on
+    {'pmu', 'mask'} inputs (kerasjet.hls.convert.firmware_view)."""
     from kerasjet.hls.convert import firmware_view
 
     view, arrays, _, keras = firmware_view(model, inputs)
     if len(arrays) > 1:  # nanoPELICAN: momenta already on the input type's grid, and the mask
-        return np.concatenate(arrays, axis=1), keras
+        return np.concatenate(arrays, axis=1), keras, view
     from qkeras import QActivation
 
     from kerasjet.quantizers import apply_quantizer
@@ -32,18 +33,17 @@ def firmware_inputs(model, inputs):
     # dense tagger: the firmware input is the features on the first quantizer's grid (rounded
     # and saturated as QKeras does), as the nanoPELICAN's is the momenta on theirs
     first = next(layer for layer in view.layers if isinstance(layer, QActivation))
-    return np.asarray(apply_quantizer(first.quantizer, arrays[0].astype(np.float32)), np.float64), keras
+    return np.asarray(apply_quantizer(first.quantizer, arrays[0].astype(np.float32)), np.float64), keras, view
 
 
-def trace(model, inputs):
-    """(input, output, CombLogic) for a quantized nanoPELICAN or dense tagger; inputs: a few
-    {'pmu', 'mask'} jets (the dense tagger is traced from its features on)."""
-    from kerasjet.hls.convert import firmware_view
+def trace(model, view):
+    """(input, output, CombLogic) for a quantized nanoPELICAN or dense tagger; view: the model's
+    firmware view (the dense tagger is traced from its features on)."""
     from kerasjet.rtl.trace import trace_dense, trace_nanopelican
 
     if any(layer.name == "lorentz_dot" for layer in model.layers):
         return trace_nanopelican(model)
-    return trace_dense(firmware_view(model, {k: v[:1] for k, v in inputs.items()})[0])
+    return trace_dense(view)
 
 
 def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, part="xcvu13p-flga2577-2-e", family="xcup",
@@ -54,11 +54,11 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
 
     say = print if verbose else (lambda *a, **k: None)
     timings = {}
+    data, keras, view = firmware_inputs(model, inputs)
     start = time.perf_counter()
-    _, _, comb = trace(model, inputs)
+    _, _, comb = trace(model, view)
     pipeline = to_pipeline(comb, latency_cutoff, verbose=False)
     timings["trace_and_pipeline_s"] = time.perf_counter() - start
-    data, keras = firmware_inputs(model, inputs)
     emulation = comb.predict(data)[:, 0]
     report = {"jets": len(keras), "pipeline_stages": len(pipeline.solutions), "clock_period_ns": clock_period,
               "latency_cutoff": latency_cutoff, "estimated_luts_da4ml": float(comb.cost), "register_bits": int(pipeline.reg_bits),
