@@ -112,6 +112,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="generator processes for missing files (default 2)")
     parser.add_argument("--reference", help="checkout of abogatskiy/PELICAN-nano: also train the reference")
     parser.add_argument("--reference-python", default=sys.executable, help="Python with PyTorch for the reference")
+    parser.add_argument("--only", choices=("kerasjet", "reference"), help="train only this side's runs (for running the two "
+                        "sides in parallel processes; a run without --only writes the table from the finished runs)")
     parser.add_argument("--out", default="results/parity", help="folder for parity.md and parity.json (default results/parity)")
     parser.add_argument("--tiny", action="store_true", help="a few hundred jets, one epoch, one seed (the test)")
     args = parser.parse_args()
@@ -126,7 +128,7 @@ def main():
         files = data_files(args.data, splits, args.workers)
         results = {}
         for name, (code, batchnorm) in SIDES.items():
-            if code == "reference" and not args.reference:
+            if (code == "reference" and not args.reference) or args.only not in (None, code):
                 continue
             runs = []
             for seed in seeds:
@@ -147,6 +149,8 @@ def main():
     budget = {"jets": ", ".join(f"{split} {jets} (seed {seed})" for split, (jets, seed) in splits.items()),
               "epochs": epochs, "batch_size": batch_size,
               "flags": " ".join(sys.argv[1:])}
+    if args.only:
+        return
     markdown = format_markdown(results, budget)
     os.makedirs(args.out, exist_ok=True)
     write_text(markdown, os.path.join(args.out, "parity.md"))

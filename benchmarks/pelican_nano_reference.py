@@ -15,6 +15,7 @@ kerasjet's own metrics.
 """
 
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -71,5 +72,7 @@ def train_reference(reference_dir, python, run_dir, files, seed, epochs, batchno
         subprocess.run([python, "-c", READ_PREDICTIONS, source, scores_file], check=True)
     saved = np.load(scores_file)
     metrics = evaluate_scores(saved["labels"], saved["scores"])
+    with open(os.path.join(run_dir, "reference.log")) as log:
+        counted = re.search(r"Number of parameters: (\d+)", log.read())
     return {"auc": metrics["auc"], "rejection_at_0.3": metrics["rejection_at_0.3"], "accuracy": metrics["accuracy"],
-            "seed": seed, "parameters": None}
+            "seed": seed, "parameters": int(counted.group(1)) if counted else None}

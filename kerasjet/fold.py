@@ -40,7 +40,10 @@ def _layer(model, name, required=True):
         return None
 
 
-def _batchnorm_affine(layer):
+def _normalization_affine(model, batchnorm_name, equivariant):
+    """(scale, shift) of the BatchNorm in front of an equivariant layer — its own input
+    normalisation, or a separate MaskedBatchNorm layer (with Dropout) — or None without one."""
+    layer = equivariant if equivariant.normalize_input else _layer(model, batchnorm_name, required=False)
     if layer is None:
         return None
     scale, shift = layer.affine()
@@ -84,7 +87,7 @@ def fold(model, momentum_scale=None):
         _add_term(hidden_bias[h], 0.0, bias[h])
         _add_term(hidden_diag_bias[h], 0.0, diag_bias[h])
 
-    bn_input = _batchnorm_affine(_layer(model, "bn_input", required=False))
+    bn_input = _normalization_affine(model, "bn_input", lineq2)
     if bn_input is not None:
         a, c = bn_input[0][0], bn_input[1][0]
         for b, (kind, source) in enumerate(NANO_BASIS):
@@ -98,7 +101,7 @@ def fold(model, momentum_scale=None):
     momentum_scale = model_scale if momentum_scale is None else float(momentum_scale)
     kernel = kernel * (momentum_scale / model_scale) ** 2
 
-    bn_hidden = _batchnorm_affine(_layer(model, "bn_hidden", required=False))
+    bn_hidden = _normalization_affine(model, "bn_hidden", lineq0)
     if bn_hidden is not None:
         a, c = bn_hidden
         for k in range(2):  # total (k = 2 indices), trace (k = 1)

@@ -225,3 +225,36 @@ def test_lineq2to0_and_batchnorm_gradients():
     np.testing.assert_allclose(tape.gradient(fast, x) * pairs, tape.gradient(naive, x) * pairs, rtol=1e-3, atol=1e-5)
     for got, want in zip(tape.gradient(fast, [bn.gamma, bn.beta, readout.kernel]), tape.gradient(naive, [gamma, beta, kernel])):
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer_class, kwargs", [(LinEq2to2, dict(basis="nano")), (LinEq2to2, dict(basis="full", scaled=True)),
+                                                 (LinEq2to0, {})])
+def test_input_normalization_equals_a_batchnorm_in_front(layer_class, kwargs):
+    """normalize_input computes MaskedBatchNorm → layer without writing the normalised array: the
+    same outputs in training and inference, the same moving statistics and the same gradients."""
+    x, mask = random_pairs(batch=4, channels=2, n=6)
+    x = tf.constant(x)
+    fused, separate, bn = layer_class(3, normalize_input=True, **kwargs), layer_class(3, **kwargs), MaskedBatchNorm()
+    fused([x, mask]), separate([x, mask]), bn([x, mask])
+    # random weights; N-scaling exponents near their initial values k (far from them the factors
+    # (n/N̄)^(α−k) and their gradients reach 1e4, beyond float32's agreement at rtol 1e-3)
+    layer_weights = [(w.numpy() + 0.1 * RNG.normal(size=w.shape) if "alpha" in w.name else RNG.normal(size=w.shape)).astype(np.float32)
+                     for w in separate.weights]
+    norm_weights = [np.array([1.3, 0.7], np.float32), np.array([0.2, -0.1], np.float32),
+                    np.array([0.1, -0.3], np.float32), np.array([2.0, 0.5], np.float32)]
+    separate.set_weights(layer_weights), bn.set_weights(norm_weights), fused.set_weights(layer_weights + norm_weights)
+    pairs = (mask[:, :, None] * mask[:, None, :])[:, None]
+    for training in (False, True):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            out_fused = fused([x, mask], training=training)
+            out_separate = separate([bn([x, mask], training=training), mask])
+            loss_fused, loss_separate = (tf.reduce_sum(tf.sin(out)) for out in (out_fused, out_separate))
+        np.testing.assert_allclose(out_fused, out_separate, rtol=1e-4, atol=1e-5)
+        got = tape.gradient(loss_fused, [x] + fused.trainable_weights)
+        want = tape.gradient(loss_separate, [x] + separate.trainable_weights + bn.trainable_weights)
+        np.testing.assert_allclose(got[0] * pairs, want[0] * pairs, rtol=1e-3, atol=1e-4)
+        for g, w in zip(got[1:], want[1:]):
+            np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(fused.moving_mean, bn.moving_mean, rtol=1e-5)
+    np.testing.assert_allclose(fused.moving_variance, bn.moving_variance, rtol=1e-5)

@@ -17,6 +17,12 @@ The nano basis is DESIGN.md's six aggregators, in its order; the full basis is t
 Scaled variant (the seed paper's Table 2): a source summed over k ≥ 1 indices is multiplied by
 (n/N̄)^(α_b − k) with a trainable α_b per basis element initialised to k (the unscaled layer).
 
+Input normalisation (``normalize_input``): the layer batch-normalises its own input over the real
+pairs (kerasjet.layers.normalization.PairNormalization) before its linear map. It is the same
+function as a MaskedBatchNorm layer in front, but the normalised array is never written: the
+scale multiplies the kernel, and the shift, a constant on real pairs, enters as biases polynomial
+in r = n/N̄ (the aggregate of a constant over k indices is the constant times r^k).
+
 Implementation: the row, column and constant terms form a rank-2 matrix
 [r_i m_i, m_i]·[m_j, c_j m_j], built with one small matmul that is already zero on padding,
 so no (B, C, N, N) broadcast or mask pass is needed; the δ_ij terms go in with one set_diag.
@@ -26,7 +32,8 @@ import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 
 from kerasjet.layers.masking import multiplicity
-from kerasjet.layers.pair_ops import assemble_pairs, pair_sums
+from kerasjet.layers.normalization import PairNormalization
+from kerasjet.layers.pair_ops import assemble_pairs, pair_moments, pair_sums
 
 N_BAR = 49.0
 
@@ -88,8 +95,9 @@ def multiplicity_scaling(n, alpha, summed, n_bar=N_BAR):
     return tf.where(summed[None, :] > 0, ratio ** (alpha[None, :] - summed[None, :]), 1.0)
 
 
-class _EquivariantLayer(tf.keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
-    """Shared parts: inputs [x, mask], initialisation, multiplicity scaling and biases, pruning.
+class _EquivariantLayer(PairNormalization, tf.keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
+    """Shared parts: inputs [x, mask], initialisation, multiplicity scaling and biases, input
+    normalisation, pruning.
 
     multiplicity_degree D > 0 adds biases polynomial in r = n/N̄: bias + Σ_{k=1..D} b_k r^k
     (weights ``multiplicity_bias`` (D, units), and for LinEq2→2 ``multiplicity_diag_bias``):
@@ -98,8 +106,10 @@ class _EquivariantLayer(tf.keras.layers.Layer, tfmot.sparsity.keras.PrunableLaye
     """
 
     def __init__(self, units, scaled=False, n_bar=N_BAR, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 multiplicity_degree=0, **kwargs):
+                 multiplicity_degree=0, normalize_input=False, momentum=0.99, epsilon=1e-3, **kwargs):
         super().__init__(**kwargs)
+        self.normalize_input = bool(normalize_input)
+        self._init_normalization(momentum, epsilon)
         self.units = int(units)
         self.scaled = bool(scaled)
         self.n_bar = float(n_bar)
@@ -126,6 +136,14 @@ class _EquivariantLayer(tf.keras.layers.Layer, tfmot.sparsity.keras.PrunableLaye
         r = multiplicity(mask)[:, None] / self.n_bar
         powers = tf.concat([r ** (k + 1) for k in range(self.multiplicity_degree)], axis=1)  # (B, D)
         return bias[None, :] + powers @ multiplicity_bias
+
+    def _input_affine(self, x, mask, training):
+        """(scale, shift) (C_in,) of the input normalisation, and the input's per-jet sums
+        (Σ_ij x, Σ_i x_ii) (B, C_in) when training computed them anyway (else None)."""
+        if not training:
+            return self.affine(), None
+        total, trace, squares = pair_moments(x)
+        return self.batch_affine(total, squares, mask), (total, trace)
 
     def get_prunable_weights(self):
         return [self.kernel]
@@ -156,6 +174,9 @@ class _EquivariantLayer(tf.keras.layers.Layer, tfmot.sparsity.keras.PrunableLaye
             kernel_initializer=tf.keras.initializers.serialize(self.kernel_initializer),
             bias_initializer=tf.keras.initializers.serialize(self.bias_initializer),
             multiplicity_degree=self.multiplicity_degree,
+            normalize_input=self.normalize_input,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
         )
         return config
 
@@ -187,14 +208,36 @@ class LinEq2to2(_EquivariantLayer):
         self.diag_bias = self.add_weight("diag_bias", shape=(self.units,), initializer="zeros")
         self._build_multiplicity_biases(("multiplicity_bias", "multiplicity_diag_bias"))
         self._build_scaling(SUMMED_INDICES[source] for _, source in self.elements)
+        if self.normalize_input:
+            self._build_normalization(c_in)
         super().build(input_shape)
 
-    def call(self, inputs):
+    def _shift_biases(self, shift, kernel, mask, scaling):
+        """(bias, diag_bias) terms (B, units) of a shift (C_in,) on the real pairs of the input:
+        element b sees shift·r^k_b (times its scaling factor when scaled)."""
+        r = multiplicity(mask) / self.n_bar
+        bias, diag_bias = 0.0, 0.0
+        for b, (kind, source) in enumerate(self.elements):
+            summed = SUMMED_INDICES[source]
+            factor = r**summed * (scaling[:, b] if scaling is not None and summed else 1.0)
+            term = factor[:, None] * tf.linalg.matvec(kernel[b], shift, transpose_a=True)[None, :]
+            if kind == "diag":
+                diag_bias += term
+            else:
+                bias += term
+        return bias, diag_bias
+
+    def call(self, inputs, training=None):
         x, mask = inputs
         sources = node_sources(x, {source for _, source in self.elements}, self.n_bar)
         scaling = self._scaling(mask)
         weights = self.effective_weights()
         kernel = weights["kernel"]
+        shift_bias = shift_diag_bias = 0.0
+        if self.normalize_input:
+            (scale, shift), _ = self._input_affine(x, mask, training)
+            shift_bias, shift_diag_bias = self._shift_biases(shift, kernel, mask, scaling)
+            kernel = kernel * scale[None, :, None]
         terms = {kind: 0.0 for kind in ("row", "col", "diag")}
         pair_kernels = {"x": tf.zeros((0, self.units)), "xT": tf.zeros((0, self.units))}
         for b, (kind, source) in enumerate(self.elements):
@@ -210,8 +253,8 @@ class LinEq2to2(_EquivariantLayer):
                 term = tf.einsum("bcn,ch->bhn", value, kernel[b])
             terms["row" if kind == "const" else kind] += term
         node_shape = tf.stack([tf.shape(x)[0], self.units, tf.shape(x)[2]])
-        bias = self._polynomial_bias(weights["bias"], weights.get("multiplicity_bias"), mask)
-        diag_bias = self._polynomial_bias(weights["diag_bias"], weights.get("multiplicity_diag_bias"), mask)
+        bias = self._polynomial_bias(weights["bias"], weights.get("multiplicity_bias"), mask) + shift_bias
+        diag_bias = self._polynomial_bias(weights["diag_bias"], weights.get("multiplicity_diag_bias"), mask) + shift_diag_bias
         row = tf.broadcast_to(terms["row"] + bias[..., None], node_shape)
         col = tf.broadcast_to(terms["col"], node_shape)
         diag = tf.broadcast_to(terms["diag"] + diag_bias[..., None], node_shape)
@@ -244,11 +287,19 @@ class LinEq2to0(_EquivariantLayer):
         self.bias = self.add_weight("bias", shape=(self.units,), initializer=self.bias_initializer)
         self._build_multiplicity_biases(("multiplicity_bias",))
         self._build_scaling(SUMMED_INDICES[source] for _, source in self.elements)
+        if self.normalize_input:
+            self._build_normalization(c_in)
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x, mask = inputs
-        total, trace = pair_sums(x)
+        if self.normalize_input:  # Σ_ij and Σ_i of scale·x + shift on the real pairs
+            (scale, shift), sums = self._input_affine(x, mask, training)
+            total, trace = pair_sums(x) if sums is None else sums
+            n = multiplicity(mask)[:, None]
+            total, trace = total * scale + shift * n * n, trace * scale + shift * n
+        else:
+            total, trace = pair_sums(x)
         total, trace = total / (self.n_bar * self.n_bar), trace / self.n_bar
         values = tf.stack([total, trace], axis=1)  # (B, 2, C)
         scaling = self._scaling(mask)

@@ -20,6 +20,11 @@ def _pairs_of(mask):
     return (mask[:, :, None] * mask[:, None, :])[:, None]
 
 
+def pair_count(mask):
+    """Real (i, j) pairs in a batch, Σ_b n_b² (at least 1), for a (B, N) mask."""
+    return tf.maximum(tf.reduce_sum(tf.square(tf.reduce_sum(mask, axis=1))), 1.0)
+
+
 def channel_sum(x):
     """Σ_b Σ_ij x_cij → (C,). Reducing the contiguous (i, j) axes first is much faster on a CPU."""
     return tf.reduce_sum(tf.reduce_sum(x, axis=(2, 3)), axis=0)
@@ -111,6 +116,29 @@ def pair_sums(x):
 
 
 @_fused
+def _moments_gradient(x, d_total, d_trace, d_squares):
+    n = tf.shape(x)[2]
+    out = d_total[:, :, None, None] + tf.eye(n, dtype=x.dtype)[None, None] * d_trace[:, :, None, None]
+    return out + 2.0 * x * d_squares[:, :, None, None]
+
+
+@tf.custom_gradient
+def pair_moments(x):
+    """(Σ_ij x_cij, Σ_i x_cii, Σ_ij x_cij²) of a (B, C, N, N) array → three (B, C) arrays.
+
+    What a normalisation of x over its real pairs needs (x is zero on padding); the gradient is
+    one fused write."""
+    total = tf.reduce_sum(x, axis=(2, 3))
+    trace = tf.reduce_sum(tf.linalg.diag_part(x), axis=2)
+    squares = tf.reduce_sum(tf.square(x), axis=(2, 3))
+
+    def gradient(d_total, d_trace, d_squares):
+        return _moments_gradient(x, d_total, d_trace, d_squares)
+
+    return (total, trace, squares), gradient
+
+
+@_fused
 def affine_pairs(x, scale, shift, mask):
     """scale_c x_cij + shift_c m_i m_j for x (B, C, N, N) zero on padding; scale, shift (C,)."""
     return x * scale[:, None, None] + _pairs_of(mask) * shift[:, None, None]
@@ -135,7 +163,7 @@ def masked_batch_norm(x, mask, gamma, beta, epsilon):
     gradient of y is the usual batch-norm gradient over the real pairs; its value at padding
     positions of x is unspecified (every kerasjet layer ignores those).
     """
-    count = tf.maximum(tf.reduce_sum(tf.square(tf.reduce_sum(mask, axis=1))), 1.0)
+    count = pair_count(mask)
     mean = channel_sum(x) / count
     variance = tf.maximum(_pair_dot(x, x) / count - tf.square(mean), 0.0)
     y = _batch_normalise(x, mask, gamma, beta, tf.stop_gradient(mean), tf.stop_gradient(variance), count, epsilon)

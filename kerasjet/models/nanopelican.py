@@ -15,36 +15,46 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dro
     """d → [BatchNorm → Dropout] → LinEq2→2 → ReLU → [BatchNorm → Dropout] → LinEq2→0 → logit.
 
     Inputs {'pmu': (B, N, 4) GeV, 'mask': (B, N)}; output (B, 1), the logit of "top".
-    Without BatchNorm the nano model has 10·c_hidden + 1 trainable parameters.
+    d_ij = p_i·p_j / momentum_scale² (GeV; training calibrates it on the data, kerasjet.train).
+    Without BatchNorm the nano model has 10·c_hidden + 1 trainable parameters. Without Dropout
+    each BatchNorm is the next equivariant layer's own input normalisation (the same function,
+    several times cheaper to train); with Dropout it is a MaskedBatchNorm layer.
     """
     pmu, mask = jet_inputs(n_constituents)
     x = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
-    if batchnorm:
-        x = MaskedBatchNorm(name="bn_input")([x, mask])
-    if dropout:
-        x = tf.keras.layers.Dropout(dropout, name="dropout_input")(x)
+    x = _normalise_and_drop(x, mask, batchnorm, dropout, "input")
     # Minkowski products of physical momenta are ≥ 0, so without BatchNorm a channel whose d_ij
     # weight starts negative would start dead; a small positive bias keeps every ReLU alive
     # on the many soft pairs (d ≈ 0) at initialisation.
     hidden_bias = "zeros" if batchnorm else tf.keras.initializers.Constant(INITIAL_HIDDEN_BIAS)
-    x = LinEq2to2(c_hidden, basis=basis, scaled=scaled, bias_initializer=hidden_bias, name="lineq_2to2")([x, mask])
+    fused = batchnorm and not dropout
+    x = LinEq2to2(c_hidden, basis=basis, scaled=scaled, bias_initializer=hidden_bias, normalize_input=fused,
+                  name="lineq_2to2")([x, mask])
     x = tf.keras.layers.ReLU(name="relu")(x)
-    if batchnorm:
-        x = MaskedBatchNorm(name="bn_hidden")([x, mask])
-    if dropout:
-        x = tf.keras.layers.Dropout(dropout, name="dropout_hidden")(x)
-    logit = LinEq2to0(1, scaled=scaled, name="lineq_2to0")([x, mask])
+    x = _normalise_and_drop(x, mask, batchnorm, dropout, "hidden")
+    logit = LinEq2to0(1, scaled=scaled, normalize_input=fused, name="lineq_2to0")([x, mask])
     default = f"nanopelican_c{c_hidden}{'_scaled' if scaled else ''}{'' if basis == 'nano' else '_' + basis}"
     return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or default)
+
+
+def _normalise_and_drop(x, mask, batchnorm, dropout, where):
+    """[MaskedBatchNorm →] Dropout on a pair array when there is dropout (else nothing: the
+    next layer normalises its own input)."""
+    if not dropout:
+        return x
+    if batchnorm:
+        x = MaskedBatchNorm(name=f"bn_{where}")([x, mask])
+    return tf.keras.layers.Dropout(dropout, name=f"dropout_{where}")(x)
 
 
 def with_constituents(model, n_constituents):
     """A trained float nanoPELICAN rebuilt for ``n_constituents`` slots with the same weights
     (nanoPELICAN's weights do not depend on N) and the same momentum unit."""
     lineq2 = model.get_layer("lineq_2to2")
+    dropout = [layer.rate for layer in model.layers if isinstance(layer, tf.keras.layers.Dropout)]
     rebuilt = nanopelican(lineq2.units, n_constituents, scaled=lineq2.scaled, basis=lineq2.basis,
-                          batchnorm=any(layer.name == "bn_input" for layer in model.layers),
-                          momentum_scale=model.get_layer("lorentz_dot").momentum_scale)
+                          batchnorm=lineq2.normalize_input or any(layer.name == "bn_input" for layer in model.layers),
+                          dropout=dropout[0] if dropout else 0.0, momentum_scale=model.get_layer("lorentz_dot").momentum_scale)
     rebuilt.set_weights(model.get_weights())
     return rebuilt
 
