@@ -55,6 +55,7 @@ def _link_files(run_dir, files):
 def train_reference(reference_dir, python, run_dir, files, seed, epochs, batchnorm, batch_size, nobj, learning_rate, dropout):
     """Train one reference seed in ``run_dir`` (skipped when its predictions exist) and return
     its test metrics, in the same keys as the kerasjet side."""
+    run_dir = os.path.abspath(run_dir)
     predictions = os.path.join(run_dir, "predict")
     scores_file = os.path.join(run_dir, "test_scores.npz")
     if not os.path.exists(scores_file):
