@@ -85,7 +85,7 @@ def test_nan_momenta_and_empty_jets(tmp_path, capsys):
     jets = random_jets()
     jets.pmu[3, 0, 1] = np.nan
     write_jets(str(tmp_path / "nan.h5"), jets)
-    assert "'Pmu' has NaN/inf momenta in jet 3" in error_of(["info", str(tmp_path / "nan.h5")], capsys)
+    assert "'Pmu' has NaN/inf momenta (jet 3)" in error_of(["info", str(tmp_path / "nan.h5")], capsys)
     jets = random_jets()
     jets.nobj[2] = 0
     write_jets(str(tmp_path / "empty.h5"), jets)
@@ -93,7 +93,7 @@ def test_nan_momenta_and_empty_jets(tmp_path, capsys):
     ref = random_jets()
     ref.pmu[4, 0, 2] = np.inf
     write_reference(tmp_path / "ref.h5", ref)
-    assert "ref.h5: dataset 'Pmu' has NaN/inf momenta in jet 4" in error_of(["info", str(tmp_path / "ref.h5")], capsys)
+    assert "ref.h5: dataset 'Pmu' has NaN/inf momenta (jet 4)" in error_of(["info", str(tmp_path / "ref.h5")], capsys)
 
 
 def test_bad_generate_arguments_leave_no_file(tmp_path, capsys):
