@@ -17,11 +17,11 @@ from kerasjet.files import PLOT_SUFFIXES, check_output_file, check_output_folder
 
 
 class _HelpFormatter(argparse.HelpFormatter):
-    """Appends '(default: X)' to an option's help unless it states its default already."""
+    """Appends '(default: X)' to an option's help unless it has none or states it already."""
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text or action.default is None or action.default is False or action.default == argparse.SUPPRESS \
+        if "(default:" in text or action.default is None or action.default is False or action.default == argparse.SUPPRESS \
                 or not action.option_strings:
             return text
         return f"{text} (default: %(default)s)"
@@ -347,7 +347,7 @@ def build_parser():
 
     p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")
     p.add_argument("--budget", default="default", choices=("default", "single-seed", "paper", "tiny"),
-                   help="jets, epochs and seeds (see kerasjet/study.py; default fits this 2-core machine)")
+                   help="jets, epochs and seeds (see kerasjet/study.py; 'default' fits this 2-core machine)")
     p.add_argument("--dir", default="data/study", help="data and run folder")
     p.add_argument("--results", default="results/study", help="where tables and plots go")
     p.add_argument("--workers", type=POSITIVE_INT, default=1, help="parallel jobs and generator processes")
