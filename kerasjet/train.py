@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from kerasjet.data.io import check_jet_file
 from kerasjet.data.pipeline import InputSpec, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
@@ -133,8 +132,8 @@ def train(run_dir, config, verbose=1, callbacks=()):
     """Train (or resume) the run in ``run_dir``; returns its summary dict.
 
     Extra Keras ``callbacks`` run after kerasjet's own (checkpointing, logging). Every jet of
-    ``config.train`` and ``config.val`` is validated first; config.json is written only when
-    training starts, and removed again if no epoch finishes.
+    ``config.train`` and ``config.val`` is validated first (by ``make_dataset``); config.json is
+    written only when training starts, and removed again if no epoch finishes.
     """
     created = not os.path.exists(run_dir)
     config_path = os.path.join(run_dir, "config.json")
@@ -146,8 +145,6 @@ def train(run_dir, config, verbose=1, callbacks=()):
     summary_path = os.path.join(run_dir, "summary.json")
     if os.path.exists(summary_path):
         return _read_json(summary_path)
-    for path in (config.train, config.val):
-        check_jet_file(path)
 
     tf.keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
