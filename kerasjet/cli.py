@@ -254,6 +254,8 @@ def cmd_demo(args):
     run_demo(args.data, args.jets, args.workers)
 
 
+RESUMABLE = ("no partial output file was kept; each run folder keeps the checkpoint of its last finished epoch "
+             "on purpose: the same command resumes from it")
 LAMBDA_HELP = ("load a model with Keras Lambda layers: their stored Python code runs on loading, "
                "so pass this only for files you trust")
 
@@ -307,7 +309,7 @@ def build_parser():
     p.add_argument("--no-batchnorm", action="store_true", help="drop the BatchNorm layers (10·C+1 parameters)")
     p.add_argument("--dropout", type=FRACTION, default=0.0, help="dropout rate, in [0, 1)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output: 0 none, 1 bar, 2 a line per epoch")
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=cmd_train, kept_on_interrupt=RESUMABLE)
 
     p = sub.add_parser("evaluate", help="accuracy, AUC and 1/εB of a model (or 'masscut') on a jet file")
     p.add_argument("model", help="a saved .keras/.h5 model, or 'masscut' for the jet-mass cut")
@@ -355,7 +357,7 @@ def build_parser():
     p.add_argument("--prepare-only", action="store_true", help="only generate the data files")
     p.add_argument("--job-index", type=NONNEGATIVE_INT, help="run only this job (a batch array task), ≥ 0")
     p.add_argument("--collect", action="store_true", help="only evaluate finished jobs and write the results")
-    p.set_defaults(func=cmd_study)
+    p.set_defaults(func=cmd_study, kept_on_interrupt=RESUMABLE)
 
     p = sub.add_parser("demo", help="the main job of `make demo` on the embedded default dataset")
     p.add_argument("--data", default="data/demo.h5", help="demo dataset, generated if missing")
@@ -377,7 +379,7 @@ def main(argv=None):
         print(f"kerasjet: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("kerasjet: interrupted; no partial output was kept", file=sys.stderr)
+        print(f"kerasjet: interrupted; {getattr(args, 'kept_on_interrupt', 'no partial output file was kept')}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()

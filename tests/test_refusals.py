@@ -121,6 +121,7 @@ def bad(jets_file, tmp_path_factory):
     (folder / "text.h5").write_text("not HDF5")
     os.makedirs(folder / "study" / "data")
     shutil.copy(folder / "nan.h5", folder / "study" / "data" / "test_300.h5")
+    shutil.copy(folder / "good.h5", folder / "study" / "data" / "train_300.h5")
     write_bad_models(folder)
     write_shards(folder)
     return folder
@@ -176,6 +177,7 @@ ROWS = [
     ("train-bad-test", f"{TRAIN} --test {{bad}}/label.h5", 2, ["label.h5", "0 or 1"]),
     ("compress-bad-train", f"compress {{bad}}/float.keras --train {{bad}}/negative_e.h5 --val {GOOD} --out {{out}}/q.h5", 2,
      ["negative_e.h5", "E < 0"]),
+    ("study-data-of-other-size", "study --budget tiny --dir {bad}/study --prepare-only", 2, ["train_300.h5", "holds 40 jets", "needs 300"]),
     ("study-bad-test-file", "study --budget tiny --dir {bad}/study --collect --results {out}/results", 2, ["test_300.h5", "NaN/inf"]),
     # 2. shards
     ("merge-num-shards", MERGE % "{bad}/s0of2.h5", 2, ["s0of2.h5", "attribute 'num_shards'"]),
@@ -281,3 +283,15 @@ def test_version_and_help_defaults_units(capsys):
                 assert f"(default: {action.default})" in text or "(default:" in (action.help or ""), (name, action.dest)
     generate_help = " ".join(subcommands["generate"].format_help().split())
     assert "window, GeV (default: 500.0)" in generate_help
+
+
+def test_interrupt_says_what_was_kept(bad, out, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("kerasjet.train.train", interrupted)
+    status, _, err = run_cli(TRAIN.format(bad=bad, out=out), capsys)
+    assert status == 130 and "keeps the checkpoint of its last finished epoch" in err and "same command resumes" in err
+    monkeypatch.setattr("kerasjet.data.generate.generate", interrupted)
+    status, _, err = run_cli(f"generate --jets 5 --out {out}/g.h5", capsys)
+    assert status == 130 and err == "kerasjet: interrupted; no partial output file was kept\n"
