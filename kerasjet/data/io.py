@@ -224,7 +224,13 @@ def _read_reference(f, rows):
 def validate_jets(jets, path, first_index=0):
     """Raise KerasjetError naming ``path``, the dataset and the first bad jet for anything a
     tagger must not see: labels other than 0/1, non-finite momenta, empty jets, ``Nobj``
-    disagreeing with the zero padding, E < 0 or E < |p⃗|·(1 − ENERGY_TOLERANCE) (E, p⃗ in GeV)."""
+    disagreeing with the zero padding, E < 0 or E < |p⃗|·(1 − ENERGY_TOLERANCE) (E, p⃗ in GeV).
+    Checked CHECK_CHUNK jets at a time, so the float64 work arrays stay small."""
+    for start in range(0, len(jets), CHECK_CHUNK):
+        _validate_chunk(jets.select(slice(start, start + CHECK_CHUNK)), path, first_index + start)
+
+
+def _validate_chunk(jets, path, first_index):
     slots = np.arange(jets.pmu.shape[1])[None, :]
     real = slots < jets.nobj[:, None]
     occupied = (jets.pmu != 0).any(axis=-1)
