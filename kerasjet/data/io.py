@@ -103,20 +103,19 @@ def _check_structure(f):
     consistency with their column lists (reference); reads no jets."""
     if detect_layout(f) == "reference":
         return _check_reference_blocks(f[REFERENCE_GROUP], f.filename)
-    expected = {"Pmu": ("(n, slots, 4)", "fiu"), "Nobj": ("(n,)", "iu"), "is_signal": ("(n,)", "iub"),
-                "truth_Pmu": ("(n, 4)", "fiu")}
     if not isinstance(f["Pmu"], h5py.Dataset) or f["Pmu"].ndim != 3:
         raise KerasjetError(f"{f.filename}: dataset 'Pmu' must have shape (n, slots, 4)")
     n, slots = f["Pmu"].shape[:2]
-    shapes = {"Pmu": (n, slots, 4), "Nobj": (n,), "is_signal": (n,), "truth_Pmu": (n, 4)}
-    for name, (shape_text, kinds) in expected.items():
+    # dataset: (shape, as stated in errors, accepted numpy dtype kinds, their name)
+    expected = {"Pmu": ((n, slots, 4), "(n, slots, 4)", "fiu", "numbers"), "Nobj": ((n,), "(n,)", "iu", "integers"),
+                "is_signal": ((n,), "(n,)", "iub", "integers"), "truth_Pmu": ((n, 4), "(n, 4)", "fiu", "numbers")}
+    for name, (shape, shape_text, kinds, kind_text) in expected.items():
         dataset = f[name]
-        if not isinstance(dataset, h5py.Dataset) or dataset.shape != shapes[name]:
-            shape = getattr(dataset, "shape", "a group")
-            raise KerasjetError(f"{f.filename}: dataset '{name}' has shape {shape}, expected {shape_text} with n = {n}")
+        if not isinstance(dataset, h5py.Dataset) or dataset.shape != shape:
+            found = getattr(dataset, "shape", "a group")
+            raise KerasjetError(f"{f.filename}: dataset '{name}' has shape {found}, expected {shape_text} with n = {n}")
         if dataset.dtype.kind not in kinds:
-            raise KerasjetError(f"{f.filename}: dataset '{name}' has dtype {dataset.dtype}, expected "
-                                f"{'integers' if kinds.startswith('i') else 'numbers'}")
+            raise KerasjetError(f"{f.filename}: dataset '{name}' has dtype {dataset.dtype}, expected {kind_text}")
     return n
 
 
