@@ -212,6 +212,7 @@ ROWS = [
     ("test-jets-zero", "convert hls_configs/nanopelican_c2_n16.yml --jets 0", 2, ["--jets", "positive"]),
     ("job-index-negative", "study --budget tiny --dir {out}/s --job-index -1", 2, ["--job-index", "≥ 0"]),
     # 5. models
+    ("compress-nan-loss", f"{COMPRESS} --epochs 1 --lr 1e30 --bits float --out {{out}}/q.keras", 2, ["no finite validation loss", "1e+30"]),
     ("quantized-into-keras", f"{COMPRESS} --bits 8 --out {{out}}/q.keras", 2, ["q.keras", "use .h5"]),
     ("lambda-h5", "evaluate {bad}/lambda.h5 {bad}/good.h5 --json {out}/m.json", 2, ["lambda.h5", "Lambda layer 'stored_code'", "--allow-lambda"]),
     ("lambda-keras", "fold {bad}/lambda.keras --json {out}/f.json", 2, ["lambda.keras", "Lambda layer", "--allow-lambda"]),
