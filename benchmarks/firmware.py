@@ -22,7 +22,8 @@ import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
 from kerasjet.evaluate import evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
-from kerasjet.models import build_model, load_model, save_model  # noqa: E402
+from kerasjet.models import load_model, save_model  # noqa: E402
+from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
 from kerasjet.study import BUDGETS, data_files, run_dir  # noqa: E402
@@ -39,9 +40,7 @@ def float_auc(study_dir, test_file, n, cache):
     path = os.path.join(cache, f"nanopelican_c2_float_n{n}.keras")
     if not os.path.exists(path):
         trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0), "best.keras"))
-        model = build_model("nanopelican", c_hidden=2, n_constituents=n)
-        model.set_weights(trained.get_weights())
-        save_model(model, path)
+        save_model(with_constituents(trained, n), path)
     return evaluate(path, test_file)[0]["auc"]
 
 

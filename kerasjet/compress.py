@@ -26,6 +26,9 @@ from kerasjet.fold import firmware_weights, fold
 from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range
 
 WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
+# the fixed-point unit of the firmware's momenta (GeV), whatever unit the float model was trained
+# in: folding re-expresses the trained weights in it (kerasjet.fold)
+FIRMWARE_MOMENTUM_SCALE = 100.0
 
 
 @dataclass
@@ -86,7 +89,7 @@ def folded_nanopelican(model, calibration, target=None):
     quarter of the hidden type's range)."""
     from kerasjet.models.nanopelican import nanopelican_folded
 
-    folded = fold(model)
+    folded = fold(model, momentum_scale=FIRMWARE_MOMENTUM_SCALE)
     n = int(model.input["pmu"].shape[1])
     c_hidden = len(folded["channels"])
     weights, degree = firmware_weights(folded)

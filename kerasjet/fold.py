@@ -59,8 +59,13 @@ def _add_term(terms, exponent, coefficient):
     terms[key] = terms.get(key, 0.0) + float(coefficient)
 
 
-def fold(model):
-    """The folded analytic form of a nanoPELICAN Keras model, as a JSON-ready dict."""
+def fold(model, momentum_scale=None):
+    """The folded analytic form of a nanoPELICAN Keras model, as a JSON-ready dict.
+
+    ``momentum_scale`` (GeV) re-expresses the form for momenta in that unit (the firmware's
+    fixed-point unit); by default the model's own unit. d_ij is linear in the unit squared, so
+    only the weights on d_ij and its sums change, by (momentum_scale / model's unit)².
+    """
     lineq2 = _layer(model, "lineq_2to2")
     lineq0 = _layer(model, "lineq_2to0")
     if lineq2.basis != "nano" or lineq2.kernel.shape[1] != 1:
@@ -89,6 +94,9 @@ def fold(model):
             for h in range(n_hidden):
                 _add_term(target[h], exponent, c * kernel[b, h])
         kernel = kernel * a
+    model_scale = _layer(model, "lorentz_dot").momentum_scale
+    momentum_scale = model_scale if momentum_scale is None else float(momentum_scale)
+    kernel = kernel * (momentum_scale / model_scale) ** 2
 
     bn_hidden = _batchnorm_affine(_layer(model, "bn_hidden", required=False))
     if bn_hidden is not None:
@@ -109,7 +117,7 @@ def fold(model):
             "kappa": readout[1, h] / scale,
         })
     folded = {
-        "momentum_scale": _layer(model, "lorentz_dot").momentum_scale,
+        "momentum_scale": momentum_scale,
         "n_bar": lineq2.n_bar,
         "scaled": bool(lineq2.scaled),
         "alpha_2to2": alpha2.tolist(),

@@ -20,10 +20,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from kerasjet.data.pipeline import InputSpec, make_dataset
+from kerasjet import kinematics
+from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
 from kerasjet.models import build_model, save_model
+
+# models whose input unit is calibrated on the training jets (their builders take momentum_scale)
+CALIBRATED_MODELS = ("nanopelican",)
+CALIBRATION_JETS = 8192
 
 PAPER_EPOCHS = 140
 WARMUP_EPOCHS, FIRST_CYCLE, CYCLE_GROWTH, COSINE_EPOCHS, DECAY_EPOCHS, DECAY_GAMMA = 4, 4, 2, 124, 12, 0.5
@@ -123,6 +128,42 @@ def _forget_failed_start(run_dir, created):
         os.remove(os.path.join(run_dir, "config.json"))
 
 
+def momentum_unit(pmu, mask):
+    """The unit s in which the products d_ij = p_i·p_j / s² of the real constituent pairs of
+    pmu (B, N, 4), mask (B, N) have unit root-mean-square, in the unit of pmu, to 4 significant
+    digits. Momenta written in another unit scale s with them: a model built with
+    ``momentum_scale=s`` sees the same d_ij whatever unit its inputs arrive in."""
+    sum_squares, pairs = 0.0, 0.0
+    for start in range(0, len(pmu), 1024):
+        p = np.asarray(pmu[start:start + 1024], np.float64) * np.asarray(mask[start:start + 1024], np.float64)[..., None]
+        d = kinematics.minkowski_dot(p[:, :, None, :], p[:, None, :, :])  # zero on padding
+        sum_squares += float(np.sum(d * d))
+        pairs += float(np.sum(np.sum(mask[start:start + 1024], axis=1, dtype=np.float64) ** 2))
+    rms = math.sqrt(sum_squares / max(pairs, 1.0))
+    if not rms > 0:
+        raise KerasjetError("no constituent pair with p_i·p_j ≠ 0 to calibrate the momentum unit on")
+    return float(f"{math.sqrt(rms):.4g}")
+
+
+def calibrate_momentum_scale(path, spec, jets=CALIBRATION_JETS):
+    """``momentum_unit`` of the first ``jets`` jets of ``path`` as the pipeline delivers them
+    (in units of ``spec.momentum_scale`` GeV)."""
+    inputs, _ = load_inputs(path, spec, 0, jets)
+    try:
+        return momentum_unit(inputs["pmu"], inputs["mask"])
+    except KerasjetError as err:
+        raise KerasjetError(f"{path}: {err}") from None
+
+
+def model_kwargs_for(config, spec):
+    """The builder's keyword arguments: the stored ones, plus for CALIBRATED_MODELS the momentum
+    unit calibrated on the training file when the run does not fix it."""
+    kwargs = dict(config.model_kwargs)
+    if config.model in CALIBRATED_MODELS and "momentum_scale" not in kwargs:
+        kwargs["momentum_scale"] = calibrate_momentum_scale(config.train, spec)
+    return kwargs
+
+
 def _read_json(path):
     with open(path) as f:
         return json.load(f)
@@ -151,7 +192,8 @@ def train(run_dir, config, verbose=1, callbacks=()):
     spec = config.input_spec()
     train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed)
     steps = len(train_data)
-    model = build_model(config.model, **config.model_kwargs)
+    model_kwargs = model_kwargs_for(config, spec)
+    model = build_model(config.model, **model_kwargs)
     optimizer = tf.keras.optimizers.Adam(PaperSchedule(config.learning_rate, steps, config.epochs))
     model.compile(optimizer, tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy"), tf.keras.metrics.AUC(from_logits=True, name="auc")])
@@ -188,6 +230,7 @@ def train(run_dir, config, verbose=1, callbacks=()):
         "epochs": config.epochs,
         "best_val_loss": final_state["best_val_loss"],
         "parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        **({"momentum_scale": model_kwargs["momentum_scale"]} if "momentum_scale" in model_kwargs else {}),
     }
     write_json(summary, summary_path)
     return summary

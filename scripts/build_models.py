@@ -29,21 +29,12 @@ import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import compress  # noqa: E402
 from kerasjet.evaluate import evaluate  # noqa: E402
 from kerasjet.models import build_model, load_model, save_model  # noqa: E402
+from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.study import BUDGETS, data_files, run_dir  # noqa: E402
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 NANO = [(c, n, "8") for c in (1, 2, 3, 10) for n in (16, 32)] + [(2, n, "ternary") for n in (8, 16, 32)] + [(2, 8, "8"), (2, 80, "8")]
 DENSE = [("8", "hls4ml_tagger_8bit.h5"), ("ternary", "hls4ml_tagger_bitlinear.h5")]
-
-
-def at_constituents(float_path, n):
-    """The trained float nanoPELICAN rebuilt for N constituent slots, same weights."""
-    trained = load_model(float_path)
-    layer = trained.get_layer("lineq_2to2")
-    model = build_model("nanopelican", c_hidden=layer.units, n_constituents=n,
-                        batchnorm=any(l.name == "bn_input" for l in trained.layers))
-    model.set_weights(trained.get_weights())
-    return model
 
 
 def main():
@@ -62,7 +53,7 @@ def main():
         path = os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{'8bit' if bits == '8' else bits}.h5")
         if not os.path.exists(path):
             print(f"== nanoPELICAN C={c} N={n} {bits}")
-            float_model = at_constituents(os.path.join(run_dir(args.study_dir, f"nanoPELICAN C={c}", 0), "best.keras"), n)
+            float_model = with_constituents(load_model(os.path.join(run_dir(args.study_dir, f"nanoPELICAN C={c}", 0), "best.keras")), n)
             save_model(compress(float_model, files["train"], files["val"], bits, epochs=args.epochs, train_jets=args.qat_jets), path)
         print(f"{os.path.basename(path)}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
     for bits, name in DENSE:

@@ -5,6 +5,7 @@ import pytest
 
 from kerasjet import kinematics
 from kerasjet.data.io import read_jets
+from kerasjet.data import pipeline
 from kerasjet.data.pipeline import InputSpec, leading_constituents, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 
@@ -40,7 +41,11 @@ def test_load_inputs_matches_file_order(jets_file):
     assert (np.diff(pt, axis=1) <= 0).all()
 
 
-def test_dataset_streams_every_jet_once_reproducibly(jets_file):
+@pytest.mark.parametrize("in_memory, batches", [(True, 5), (False, 6)])
+def test_dataset_gives_every_jet_once_reproducibly(jets_file, monkeypatch, in_memory, batches):
+    """In memory: 300 jets in batches of 64; streamed: three chunks of 100 jets, two batches each."""
+    if not in_memory:
+        monkeypatch.setattr(pipeline, "IN_MEMORY_BYTES", 0)
     spec = InputSpec(n_constituents=32)
     def collect(seed):
         ds = make_dataset(jets_file, spec, batch_size=64, seed=seed, chunk_size=100)
@@ -49,7 +54,7 @@ def test_dataset_streams_every_jet_once_reproducibly(jets_file):
     pmu_a, y_a, n_batches = collect(1)
     pmu_b, _, _ = collect(1)
     pmu_c, _, _ = collect(2)
-    assert n_batches == 6  # three chunks of 100 jets, two batches each
+    assert n_batches == batches
     assert pmu_a.shape == (300, 32, 4) and y_a.sum() == 150
     np.testing.assert_array_equal(pmu_a, pmu_b)
     assert not np.array_equal(pmu_a, pmu_c)

@@ -61,27 +61,30 @@ def load_inputs(path, spec=InputSpec(), start=0, stop=None):
     return {"pmu": pmu, "mask": mask}, jets.is_signal.astype(np.float32)
 
 
-def make_dataset(path, spec=InputSpec(), batch_size=512, shuffle=True, seed=0, start=0, stop=None, chunk_size=16384,
-                 first_pass=0):
-    """A ``tf.data.Dataset`` of ({'pmu', 'mask'}, label) batches streamed from ``path``.
+# jets whose model inputs fit in this many bytes are held in memory and shuffled as one set
+IN_MEMORY_BYTES = 2 << 30
 
-    The file is read ``chunk_size`` jets at a time, so a large file never sits in memory whole.
-    With ``shuffle`` the chunk order and the jets inside each chunk are permuted afresh on each
-    pass (epoch) k = first_pass, first_pass + 1, ... from a generator seeded by (seed, k): the
-    same seed gives the same batches, and a run resumed at epoch k sees what it would have seen.
-    Every jet of the file is validated first, so that a bad file is one KerasjetError here and
-    never an error inside the running pipeline (a TensorFlow traceback).
-    """
-    import tensorflow as tf
 
-    total = check_jet_file(path)
-    stop = total if stop is None else min(stop, total)
-    if not 0 <= start < stop:
-        raise KerasjetError(f"{path}: empty jet range [{start}, {stop}) of {total} jets")
-    starts = np.arange(start, stop, chunk_size)
+def _passes(path, spec, batch_size, shuffle, seed, start, stop, chunk_size, first_pass):
+    """A generator function over the batches of one pass (epoch) each time it is called: passes
+    first_pass, first_pass + 1, ... each shuffled by a generator seeded with (seed, pass)."""
     passes = iter(range(first_pass, 2**31))
+    bytes_per_jet = spec.n_constituents * 5 * 4
+    if (stop - start) * bytes_per_jet <= IN_MEMORY_BYTES:  # read once, shuffle every jet
+        inputs, labels = load_inputs(path, spec, start, stop)
 
-    def chunks():
+        def batches():
+            rng = np.random.default_rng([seed, next(passes)])
+            order = rng.permutation(len(labels)) if shuffle else np.arange(len(labels))
+            for i in range(0, len(order), batch_size):
+                rows = order[i : i + batch_size]
+                yield {"pmu": inputs["pmu"][rows], "mask": inputs["mask"][rows]}, labels[rows]
+
+        return batches, -(-(stop - start) // batch_size)
+
+    starts = np.arange(start, stop, chunk_size)
+
+    def chunked_batches():  # a chunk at a time: chunk order and jets within a chunk shuffled
         rng = np.random.default_rng([seed, next(passes)])
         for chunk_start in rng.permutation(starts) if shuffle else starts:
             inputs, labels = load_inputs(path, spec, chunk_start, min(chunk_start + chunk_size, stop))
@@ -90,11 +93,32 @@ def make_dataset(path, spec=InputSpec(), batch_size=512, shuffle=True, seed=0, s
                 rows = order[i : i + batch_size]
                 yield {"pmu": inputs["pmu"][rows], "mask": inputs["mask"][rows]}, labels[rows]
 
+    return chunked_batches, sum(-(-min(chunk_size, stop - s) // batch_size) for s in starts)
+
+
+def make_dataset(path, spec=InputSpec(), batch_size=512, shuffle=True, seed=0, start=0, stop=None, chunk_size=16384,
+                 first_pass=0):
+    """A ``tf.data.Dataset`` of ({'pmu', 'mask'}, label) batches of the jets [start, stop) of ``path``.
+
+    Jets whose inputs fit in IN_MEMORY_BYTES (2 GiB: 1.3M jets at N = 80) are read once and
+    every pass (epoch) shuffles all of them; larger files are streamed ``chunk_size`` jets at a
+    time, shuffling the chunk order and the jets inside each chunk. Pass k = first_pass,
+    first_pass + 1, ... is shuffled by a generator seeded with (seed, k): the same seed gives the
+    same batches, and a run resumed at epoch k sees what it would have seen. Every jet of the
+    file is validated first, so that a bad file is one KerasjetError here and never an error
+    inside the running pipeline (a TensorFlow traceback).
+    """
+    import tensorflow as tf
+
+    total = check_jet_file(path)
+    stop = total if stop is None else min(stop, total)
+    if not 0 <= start < stop:
+        raise KerasjetError(f"{path}: empty jet range [{start}, {stop}) of {total} jets")
+    batches, n_batches = _passes(path, spec, batch_size, shuffle, seed, start, stop, chunk_size, first_pass)
     n = spec.n_constituents
     signature = (
         {"pmu": tf.TensorSpec((None, n, 4), tf.float32), "mask": tf.TensorSpec((None, n), tf.float32)},
         tf.TensorSpec((None,), tf.float32),
     )
-    dataset = tf.data.Dataset.from_generator(chunks, output_signature=signature)
-    n_batches = sum(-(-min(chunk_size, stop - s) // batch_size) for s in starts)
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
     return dataset.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(2)

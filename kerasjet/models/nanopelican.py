@@ -38,6 +38,17 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dro
     return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or default)
 
 
+def with_constituents(model, n_constituents):
+    """A trained float nanoPELICAN rebuilt for ``n_constituents`` slots with the same weights
+    (nanoPELICAN's weights do not depend on N) and the same momentum unit."""
+    lineq2 = model.get_layer("lineq_2to2")
+    rebuilt = nanopelican(lineq2.units, n_constituents, scaled=lineq2.scaled, basis=lineq2.basis,
+                          batchnorm=any(layer.name == "bn_input" for layer in model.layers),
+                          momentum_scale=model.get_layer("lorentz_dot").momentum_scale)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
+
+
 def nanopelican_folded(c_hidden=2, n_constituents=80, n_bar=64.0, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE,
                        name=None):
     """The inference form of a trained nanoPELICAN: no BatchNorm or Dropout, biases polynomial in

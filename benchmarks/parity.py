@@ -1,0 +1,158 @@
+"""kerasjet's nanoPELICAN against the seed paper's own PyTorch code, same files, budget and seeds.
+
+    python benchmarks/parity.py [--data data/parity] [--seeds 5] [--epochs 16]
+                                [--reference DIR --reference-python PYTHON] [--tiny]
+
+The files: 60k training, 10k validation and 40k test jets generated with seeds 101, 102 and 103
+(seeds no other part of kerasjet uses), made here if missing. The budget: nanoPELICAN C = 2,
+N = 80 leading constituents, batch 512, --epochs epochs (default 16), peak learning rate 5e-3,
+dropout 0.05, the best epoch by validation loss; with and without BatchNorm.
+
+kerasjet trains every seed with ``kerasjet.train.train`` (resumable: a rerun skips finished
+seeds). The reference side runs only when --reference points at a checkout of
+abogatskiy/PELICAN-nano and --reference-python at a Python with PyTorch (an optional extra, never
+part of ``make test``): ``benchmarks/pelican_nano_reference.py`` drives it on the same files.
+
+Prints, and writes to --out (results/parity) as parity.md and parity.json: test AUC, 1/εB at
+εS = 0.3 and accuracy per seed, and mean ± standard deviation per side. --tiny runs the kerasjet
+side on a few hundred jets for one epoch (the test of this script).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
+import numpy as np  # noqa: E402
+
+from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.files import write_json, write_text  # noqa: E402
+
+SPLITS = {"train": (60_000, 101), "val": (10_000, 102), "test": (40_000, 103)}
+TINY_SPLITS = {"train": (400, 101), "val": (200, 102), "test": (200, 103)}
+N_CONSTITUENTS, BATCH_SIZE, LEARNING_RATE, DROPOUT = 80, 512, 5e-3, 0.05
+SIDES = {  # name → (code, BatchNorm)
+    "kerasjet, BatchNorm": ("kerasjet", True),
+    "kerasjet, no BatchNorm": ("kerasjet", False),
+    "PELICAN-nano, BatchNorm": ("reference", True),
+    "PELICAN-nano, no BatchNorm": ("reference", False),
+}
+METRICS = ("auc", "rejection_at_0.3", "accuracy")
+
+
+def data_files(data_dir, splits, workers):
+    """{split: path}, generating the files that are missing."""
+    from kerasjet.data.generate import generate
+
+    files = {}
+    for split, (jets, seed) in splits.items():
+        files[split] = os.path.join(data_dir, f"{split}_{jets}.h5")
+        if not os.path.exists(files[split]):
+            print(f"generating {split}: {jets} jets (seed {seed}) → {files[split]}")
+            generate(files[split], jets, seed, workers=workers)
+    return files
+
+
+def train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size):
+    """Train one kerasjet seed (resumable) and return its test metrics."""
+    from kerasjet.evaluate import evaluate
+    from kerasjet.train import RunConfig, train
+
+    config = RunConfig(model="nanopelican", model_kwargs=dict(c_hidden=2, n_constituents=N_CONSTITUENTS, dropout=DROPOUT,
+                                                                batchnorm=batchnorm),
+                       train=files["train"], val=files["val"], epochs=epochs, batch_size=batch_size,
+                       learning_rate=LEARNING_RATE, seed=seed)
+    summary = train(run_dir, config, verbose=0)
+    metrics = evaluate(os.path.join(run_dir, "best.keras"), files["test"])[0]
+    return {**{k: metrics[k] for k in METRICS}, "seed": seed, "parameters": metrics["parameters"],
+            "best_val_loss": summary["best_val_loss"]}
+
+
+def summarise(runs):
+    """{metric: [mean, std]} over seeds (std with ddof = 1; 0 for one seed)."""
+    out = {}
+    for key in METRICS:
+        values = np.array([r[key] for r in runs], np.float64)
+        out[key] = [float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0]
+    return out
+
+
+def format_markdown(results, budget):
+    """The per-seed and mean ± std table."""
+    seeds = sorted({r["seed"] for side in results.values() for r in side["runs"]})
+    lines = [
+        "# Training parity: kerasjet against the seed paper's PELICAN-nano code",
+        "",
+        f"Same files for both ({budget['jets']}), nanoPELICAN C = 2, N = {N_CONSTITUENTS}, batch {budget['batch_size']}, "
+        f"{budget['epochs']} epochs, peak learning rate {LEARNING_RATE:g}, dropout {DROPOUT}, best epoch by validation "
+        "loss. Cells: test AUC (1/εB at εS = 0.3). Written by `python benchmarks/parity.py`"
+        f"{' ' + budget['flags'] if budget['flags'] else ''}.",
+        "",
+        "| code | parameters | " + " | ".join(f"seed {s}" for s in seeds) + " | mean AUC | mean 1/εB | mean accuracy |",
+        "|---|---|" + "---|" * len(seeds) + "---|---|---|",
+    ]
+    for name, side in results.items():
+        by_seed = {r["seed"]: r for r in side["runs"]}
+        cells = [f"{by_seed[s]['auc']:.4f} ({by_seed[s]['rejection_at_0.3']:.0f})" if s in by_seed else "—" for s in seeds]
+        mean = side["mean_std"]
+        lines.append(f"| {name} | {side['runs'][0].get('parameters') or '—'} | " + " | ".join(cells)
+                     + f" | {mean['auc'][0]:.4f} ± {mean['auc'][1]:.4f} | {mean['rejection_at_0.3'][0]:.0f} ± "
+                     f"{mean['rejection_at_0.3'][1]:.0f} | {mean['accuracy'][0]:.4f} ± {mean['accuracy'][1]:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="data/parity", help="folder of the three jet files and the runs (default data/parity)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 1 … K per side (default 5)")
+    parser.add_argument("--epochs", type=int, default=16, help="training epochs (default 16)")
+    parser.add_argument("--workers", type=int, default=2, help="generator processes for missing files (default 2)")
+    parser.add_argument("--reference", help="checkout of abogatskiy/PELICAN-nano: also train the reference")
+    parser.add_argument("--reference-python", default=sys.executable, help="Python with PyTorch for the reference")
+    parser.add_argument("--out", default="results/parity", help="folder for parity.md and parity.json (default results/parity)")
+    parser.add_argument("--tiny", action="store_true", help="a few hundred jets, one epoch, one seed (the test)")
+    args = parser.parse_args()
+    if args.seeds < 1 or args.epochs < 1:
+        raise SystemExit("kerasjet: error: --seeds and --epochs must be at least 1")
+    if args.reference and not os.path.isfile(os.path.join(args.reference, "train_pelican_nano.py")):
+        raise SystemExit(f"kerasjet: error: {args.reference}: not a PELICAN-nano checkout (no train_pelican_nano.py)")
+    splits, seeds, epochs, batch_size = SPLITS, range(1, args.seeds + 1), args.epochs, BATCH_SIZE
+    if args.tiny:
+        splits, seeds, epochs, batch_size = TINY_SPLITS, range(1, 2), 1, 128
+    try:
+        files = data_files(args.data, splits, args.workers)
+        results = {}
+        for name, (code, batchnorm) in SIDES.items():
+            if code == "reference" and not args.reference:
+                continue
+            runs = []
+            for seed in seeds:
+                run_dir = os.path.join(args.data, "runs", f"{code}_{'bn' if batchnorm else 'nobn'}_{epochs}ep", f"seed_{seed}")
+                if code == "kerasjet":
+                    run = train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size)
+                else:
+                    from pelican_nano_reference import train_reference
+
+                    run = train_reference(args.reference, args.reference_python, run_dir, files, seed, epochs, batchnorm,
+                                          batch_size, N_CONSTITUENTS, LEARNING_RATE, DROPOUT)
+                print(f"{name}, seed {seed}: AUC {run['auc']:.4f}, 1/εB {run['rejection_at_0.3']:.0f}, accuracy {run['accuracy']:.4f}",
+                      flush=True)
+                runs.append(run)
+            results[name] = {"runs": runs, "mean_std": summarise(runs)}
+    except KerasjetError as err:
+        raise SystemExit(f"kerasjet: error: {err}") from None
+    budget = {"jets": ", ".join(f"{split} {jets} (seed {seed})" for split, (jets, seed) in splits.items()),
+              "epochs": epochs, "batch_size": batch_size,
+              "flags": " ".join(sys.argv[1:])}
+    markdown = format_markdown(results, budget)
+    os.makedirs(args.out, exist_ok=True)
+    write_text(markdown, os.path.join(args.out, "parity.md"))
+    write_json({"budget": budget, "sides": results}, os.path.join(args.out, "parity.json"))
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
