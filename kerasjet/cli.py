@@ -1,25 +1,84 @@
 """The ``kerasjet`` command line: one subcommand per pipeline stage.
 
-Errors in the user's input (files, keys, values) print one line ``kerasjet: error: ...`` and
-exit with status 2; an interrupt exits with 130 and leaves no partial output file.
+Errors in the user's input (files, keys, values, out-of-range numbers) print one line
+``kerasjet: error: ...`` and exit with status 2, before any work starts; an interrupt exits with
+130 and leaves no partial output file.
 """
 
 import argparse
 import json
+import math
 import os
 import sys
 
+from kerasjet import __version__
 from kerasjet.errors import KerasjetError
+from kerasjet.files import PLOT_SUFFIXES, check_output_file, check_output_folder
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+class _HelpFormatter(argparse.HelpFormatter):
+    """Appends '(default: X)' to an option's help unless it has none or states it already."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "(default:" in text or action.default is None or action.default is False or action.default == argparse.SUPPRESS \
+                or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other kerasjet error."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"kerasjet: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(convert, accept, rule):
+    """An argparse type: ``convert`` the text, then require a finite value with ``accept(value)``."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if convert is int else 'a number'}, got '{text}'") from None
+        if not (math.isfinite(value) and accept(value)):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    return parse
+
+
+POSITIVE_INT = _number(int, lambda v: v > 0, "positive")
+NONNEGATIVE_INT = _number(int, lambda v: v >= 0, "≥ 0")
+POSITIVE = _number(float, lambda v: v > 0, "positive")
+NONNEGATIVE = _number(float, lambda v: v >= 0, "≥ 0")
+FRACTION = _number(float, lambda v: 0 <= v < 1, "in [0, 1)")
+CLOSED_FRACTION = _number(float, lambda v: 0 <= v <= 1, "in [0, 1]")
+
+
+def _check_jets(*paths, both_classes=False):
+    """Validate every jet of each given file (None skipped) before any work."""
+    from kerasjet.data.io import check_jet_file
+
+    for path in paths:
+        if path is not None:
+            check_jet_file(path, both_classes=both_classes)
+
+
+def _model_label(path):
+    """A table row's name for a model file: its file name without extension, with the run folder
+    for a run's ``best.keras``; 'mass cut' for the mass cut."""
+    if path == "masscut":
+        return "mass cut"
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem == "best":
+        return f"{os.path.basename(os.path.dirname(os.path.abspath(path)))}/{stem}"
+    return stem
 
 
 def cmd_generate(args):
@@ -27,6 +86,7 @@ def cmd_generate(args):
 
     from kerasjet.data.generate import GeneratorSettings, generate
 
+    check_output_file(args.out)
     settings = replace(GeneratorSettings(), max_constituents=args.max_constituents,
                        pthat_min=args.pthat_min, pthat_max=args.pthat_max)
     n = generate(args.out, args.jets, args.seed, settings, args.signal_fraction, args.workers,
@@ -37,6 +97,7 @@ def cmd_generate(args):
 def cmd_merge(args):
     from kerasjet.data.generate import merge
 
+    check_output_file(args.out)
     n = merge(args.out, args.shards)
     print(f"wrote {n} jets to {args.out}")
 
@@ -44,6 +105,9 @@ def cmd_merge(args):
 def cmd_info(args):
     from kerasjet.data.summary import format_summary, plot_mass, summarize
 
+    if args.plot:
+        check_output_file(args.plot, PLOT_SUFFIXES)
+    _check_jets(args.file)
     summary, observables = summarize(args.file)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     if args.plot:
@@ -65,11 +129,12 @@ def cmd_train(args):
     from kerasjet.metrics import format_table
     from kerasjet.train import RunConfig, train, train_seeds
 
+    check_output_folder(args.out)
+    if args.keep_best > args.seeds:
+        raise KerasjetError(f"--keep-best must lie in [1, --seeds] (got {args.keep_best} of {args.seeds})")
+    _check_jets(args.test, both_classes=True)  # --train and --val: train() checks them
     config = RunConfig(model=args.model, model_kwargs=_model_kwargs(args), train=args.train, val=args.val,
                        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed)
-    for path in (args.train, args.val) + ((args.test,) if args.test else ()):
-        if not os.path.exists(path):
-            raise KerasjetError(f"{path}: no such file")
     if args.seeds == 1:
         summary = train(args.out, config, verbose=args.verbose)
         kept = [summary]
@@ -88,8 +153,13 @@ def cmd_evaluate(args):
     from kerasjet.files import write_json
     from kerasjet.metrics import format_table, plot_roc
 
-    metrics, labels, scores = evaluate(args.model, args.data)
-    name = "mass cut" if args.model == "masscut" else os.path.basename(os.path.dirname(os.path.abspath(args.model))) or args.model
+    if args.json:
+        check_output_file(args.json)
+    if args.roc:
+        check_output_file(args.roc, PLOT_SUFFIXES)
+    _check_jets(args.data, both_classes=True)
+    metrics, labels, scores = evaluate(args.model, args.data, allow_lambda=args.allow_lambda)
+    name = _model_label(args.model)
     print(format_table([(name, metrics)], title=f"{args.data} ({metrics['jets']} jets)"))
     print(f"1/εB at εS = 0.5: {metrics['rejection_at_0.5']:.1f}")
     if args.json:
@@ -104,7 +174,9 @@ def cmd_fold(args):
     from kerasjet.fold import fold, format_formula
     from kerasjet.models import load_model
 
-    folded = fold(load_model(args.model))
+    if args.json:
+        check_output_file(args.json)
+    folded = fold(load_model(args.model, allow_lambda=args.allow_lambda))
     print(format_formula(folded))
     if args.json:
         write_json(folded, args.json)
@@ -119,12 +191,14 @@ def cmd_study(args):
         for i, (name, seed) in enumerate(jobs(budget)):
             print(f"{i}\t{name}\tseed {seed}")
         return
+    check_output_folder(args.dir)
     if args.prepare_only:
         prepare_data(args.dir, budget, args.workers)
         return
     if args.job_index is not None:
         run_job(args.dir, budget, args.job_index)
         return
+    check_output_folder(args.results)
     if not args.collect:
         prepare_data(args.dir, budget, args.workers)
         run_all(args.dir, budget, args.workers)
@@ -138,17 +212,18 @@ def cmd_compress(args):
     from kerasjet.metrics import format_table
     from kerasjet.models import load_model, save_model
 
-    for path in (args.train, args.val) + ((args.test,) if args.test else ()):
-        if not os.path.exists(path):
-            raise KerasjetError(f"{path}: no such file")
-    model = load_model(args.model)
+    # QKeras layers reload only from HDF5: a quantized model in .keras would not load back
+    check_output_file(args.out, (".keras", ".h5") if args.bits == "float" else (".h5",))
+    _check_jets(args.train, args.val)
+    _check_jets(args.test, both_classes=True)
+    model = load_model(args.model, allow_lambda=args.allow_lambda)
     compressed = compress(model, args.train, args.val, args.bits, args.prune, args.epochs, args.lr, train_jets=args.train_jets)
     save_model(compressed, args.out)
     bits, nonzero = weight_summary(compressed)
     print(f"saved {args.out}: {bits:.2f} bits per weight, {nonzero} non-zero weights, kernel sparsity {sparsity(compressed):.2f}")
     if args.test:
-        rows = [("float", evaluate(args.model, args.test)[0]), (f"{args.bits}-bit" if args.bits.isdigit() else args.bits,
-                                                              evaluate(args.out, args.test)[0])]
+        rows = [("float", evaluate(args.model, args.test, allow_lambda=args.allow_lambda)[0]),
+                (f"{args.bits}-bit" if args.bits.isdigit() else args.bits, evaluate(args.out, args.test)[0])]
         print(format_table(rows, title=f"{args.test}"))
 
 
@@ -179,22 +254,29 @@ def cmd_demo(args):
     run_demo(args.data, args.jets, args.workers)
 
 
+RESUMABLE = ("no partial output file was kept; each run folder keeps the checkpoint of its last finished epoch "
+             "on purpose: the same command resumes from it")
+LAMBDA_HELP = ("load a model with Keras Lambda layers: their stored Python code runs on loading, "
+               "so pass this only for files you trust")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="kerasjet", description="Tiny symmetry-aware jet taggers, from Pythia8 jets to FPGA firmware.")
+    parser = _Parser(prog="kerasjet", description="Tiny symmetry-aware jet taggers, from Pythia8 jets to FPGA firmware.")
+    parser.add_argument("--version", action="version", version=f"kerasjet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("generate", help="generate top and QCD jets with Pythia8 + FastJet into an HDF5 file",
                        description="Generate top (signal) and QCD (background) jets following the Top Quark Tagging Reference Dataset recipe.")
-    p.add_argument("--jets", type=int, required=True, help="number of jets to write")
+    p.add_argument("--jets", type=POSITIVE_INT, required=True, help="number of jets to write")
     p.add_argument("--out", required=True, help="output HDF5 file (PELICAN layout)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="parallel processes (default 1); output does not depend on it")
-    p.add_argument("--max-constituents", type=_positive_int, default=200, help="constituent slots stored per jet (default 200)")
-    p.add_argument("--signal-fraction", type=float, default=0.5, help="exact fraction of top jets (default 0.5)")
-    p.add_argument("--pthat-min", type=float, default=500.0, help="lower end of the generated pTHat window in GeV (default 500)")
-    p.add_argument("--pthat-max", type=float, default=700.0, help="upper end of the generated pTHat window in GeV (default 700)")
-    p.add_argument("--shard", type=int, help="generate only this shard (0-based) of the job, for batch array jobs")
-    p.add_argument("--num-shards", type=_positive_int, help="number of shards the job is split into")
+    p.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="random seed, ≥ 0")
+    p.add_argument("--workers", type=POSITIVE_INT, default=1, help="parallel processes; output does not depend on it")
+    p.add_argument("--max-constituents", type=POSITIVE_INT, default=200, help="constituent slots stored per jet")
+    p.add_argument("--signal-fraction", type=CLOSED_FRACTION, default=0.5, help="exact fraction of top jets, in [0, 1]")
+    p.add_argument("--pthat-min", type=NONNEGATIVE, default=500.0, help="lower end of the generated pTHat window, GeV")
+    p.add_argument("--pthat-max", type=POSITIVE, default=700.0, help="upper end of the generated pTHat window, GeV")
+    p.add_argument("--shard", type=NONNEGATIVE_INT, help="generate only this shard (0-based) of the job, for batch array jobs")
+    p.add_argument("--num-shards", type=POSITIVE_INT, help="number of shards the job is split into")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("merge", help="join the shards of a sharded generate job into one file")
@@ -204,41 +286,43 @@ def build_parser():
 
     p = sub.add_parser("info", help="summarise a jet file: counts, multiplicity, jet pT and mass per class")
     p.add_argument("file", help="HDF5 jet file (PELICAN or reference layout)")
-    p.add_argument("--plot", help="write a jet-mass histogram of top and QCD jets to this PNG/PDF")
+    p.add_argument("--plot", help="write a jet-mass histogram of top and QCD jets to this PNG/PDF/SVG")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("train", help="train a tagger in the seed paper's regime (resumable, multi-seed)")
-    p.add_argument("--model", default="nanopelican", choices=("nanopelican", "lorentznet", "topodnn"))
+    p.add_argument("--model", default="nanopelican", choices=("nanopelican", "lorentznet", "topodnn"), help="model family")
     p.add_argument("--train", required=True, help="training jets (HDF5)")
     p.add_argument("--val", required=True, help="validation jets (HDF5), for the best checkpoint")
     p.add_argument("--test", help="test jets: evaluate the kept seeds on them and print the table")
-    p.add_argument("--out", required=True, help="run directory (an interrupted run resumes from it)")
-    p.add_argument("--epochs", type=_positive_int, default=140, help="epochs; the schedule keeps its shape (default 140)")
-    p.add_argument("--batch-size", type=_positive_int, default=512)
-    p.add_argument("--lr", type=float, default=5e-3, help="peak learning rate (default 5e-3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of a single run (default 0)")
-    p.add_argument("--seeds", type=_positive_int, default=1, help="train seeds 0..K-1 into OUT/seed_K")
-    p.add_argument("--keep-best", type=_positive_int, default=1, help="report the M seeds with the lowest validation loss")
-    p.add_argument("--n-constituents", type=_positive_int, default=80, help="constituent slots N (default 80)")
-    p.add_argument("--c-hidden", type=_positive_int, default=2, help="nanoPELICAN hidden channels (default 2)")
-    p.add_argument("--basis", default="nano", choices=("nano", "full"), help="LinEq2to2 basis (default nano)")
+    p.add_argument("--out", required=True, help="run folder (an interrupted run resumes from it)")
+    p.add_argument("--epochs", type=POSITIVE_INT, default=140, help="epochs; the schedule keeps its shape")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=512, help="jets per batch")
+    p.add_argument("--lr", type=POSITIVE, default=5e-3, help="peak learning rate, > 0")
+    p.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="seed of a single run, ≥ 0")
+    p.add_argument("--seeds", type=POSITIVE_INT, default=1, help="train seeds 0..K-1 into OUT/seed_K")
+    p.add_argument("--keep-best", type=POSITIVE_INT, default=1, help="report the M seeds with the lowest validation loss, M ≤ --seeds")
+    p.add_argument("--n-constituents", type=POSITIVE_INT, default=80, help="constituent slots N")
+    p.add_argument("--c-hidden", type=POSITIVE_INT, default=2, help="nanoPELICAN hidden channels")
+    p.add_argument("--basis", default="nano", choices=("nano", "full"), help="LinEq2to2 basis")
     p.add_argument("--scaled", action="store_true", help="multiplicity-scaled aggregators (Table 2)")
     p.add_argument("--no-batchnorm", action="store_true", help="drop the BatchNorm layers (10·C+1 parameters)")
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output (default 1: bar)")
-    p.set_defaults(func=cmd_train)
+    p.add_argument("--dropout", type=FRACTION, default=0.0, help="dropout rate, in [0, 1)")
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output: 0 none, 1 bar, 2 a line per epoch")
+    p.set_defaults(func=cmd_train, kept_on_interrupt=RESUMABLE)
 
     p = sub.add_parser("evaluate", help="accuracy, AUC and 1/εB of a model (or 'masscut') on a jet file")
-    p.add_argument("model", help="a saved .keras model, or 'masscut' for the jet-mass cut")
+    p.add_argument("model", help="a saved .keras/.h5 model, or 'masscut' for the jet-mass cut")
     p.add_argument("data", help="HDF5 jet file")
     p.add_argument("--json", help="write the metrics as JSON")
-    p.add_argument("--roc", help="write the ROC curve (1/εB against εS) to this PNG/PDF")
+    p.add_argument("--roc", help="write the ROC curve (1/εB against εS) to this PNG/PDF/SVG")
+    p.add_argument("--allow-lambda", action="store_true", help=LAMBDA_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("fold", help="fold BatchNorm and ReLU scale into nanoPELICAN and print its formula")
     p.add_argument("model", help="a saved nanoPELICAN .keras model")
     p.add_argument("--json", help="write the folded model as JSON")
+    p.add_argument("--allow-lambda", action="store_true", help=LAMBDA_HELP)
     p.set_defaults(func=cmd_fold)
 
     p = sub.add_parser("compress", help="quantize (QAT, BitLinear ternary) and/or prune a trained model")
@@ -246,52 +330,56 @@ def build_parser():
     p.add_argument("--train", required=True, help="jets for the fine-tuning")
     p.add_argument("--val", required=True, help="validation jets (best epoch)")
     p.add_argument("--test", help="evaluate float and compressed on these jets")
-    p.add_argument("--out", required=True, help="output model (.h5 for quantized models, .keras for float)")
-    p.add_argument("--bits", default="8", choices=("float", "16", "8", "6", "4", "ternary"), help="weight precision (default 8)")
-    p.add_argument("--prune", type=float, help="target sparsity of the kernels, e.g. 0.7")
-    p.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs (default 3)")
-    p.add_argument("--train-jets", type=_positive_int, help="fine-tune on the first jets of --train only")
-    p.add_argument("--lr", type=float, default=1e-3, help="fine-tuning learning rate (default 1e-3)")
+    p.add_argument("--out", required=True, help="output model: .h5 for quantized models, .keras or .h5 for --bits float")
+    p.add_argument("--bits", default="8", choices=("float", "16", "8", "6", "4", "ternary"), help="weight precision")
+    p.add_argument("--prune", type=FRACTION, help="target sparsity of the kernels, in [0, 1), e.g. 0.7 (default: no pruning)")
+    p.add_argument("--epochs", type=NONNEGATIVE_INT, default=3, help="fine-tuning epochs, ≥ 0")
+    p.add_argument("--train-jets", type=POSITIVE_INT, help="fine-tune on the first jets of --train only (default: all)")
+    p.add_argument("--lr", type=POSITIVE, default=1e-3, help="fine-tuning learning rate, > 0")
+    p.add_argument("--allow-lambda", action="store_true", help=LAMBDA_HELP)
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("convert", help="hls4ml project + C simulation of a model from its YAML (also: python convert.py)")
     p.add_argument("config", help="deployment YAML, e.g. hls_configs/nanopelican_c2_n16.yml")
-    p.add_argument("--reuse-factor", type=_positive_int, help="override the YAML's reuse_factor")
-    p.add_argument("--jets", type=_positive_int, help="override the number of test jets")
+    p.add_argument("--reuse-factor", type=POSITIVE_INT, help="override the YAML's reuse_factor (default: the YAML's)")
+    p.add_argument("--jets", type=POSITIVE_INT, help="override the number of test jets (default: the YAML's)")
     p.add_argument("--synth", action="store_true", help="also run C synthesis and logic synthesis (needs vitis_hls/vivado_hls)")
     p.add_argument("--rtl", action="store_true", help="also build the da4ml RTL, check it bit for bit and synthesise it with Yosys")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")
     p.add_argument("--budget", default="default", choices=("default", "single-seed", "paper", "tiny"),
-                   help="jets, epochs and seeds (see kerasjet/study.py; default fits this 2-core machine)")
-    p.add_argument("--dir", default="data/study", help="data and run directory (default data/study)")
-    p.add_argument("--results", default="results/study", help="where tables and plots go (default results/study)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="parallel jobs and generator processes")
+                   help="jets, epochs and seeds (see kerasjet/study.py; 'default' fits this 2-core machine)")
+    p.add_argument("--dir", default="data/study", help="data and run folder")
+    p.add_argument("--results", default="results/study", help="where tables and plots go")
+    p.add_argument("--workers", type=POSITIVE_INT, default=1, help="parallel jobs and generator processes")
     p.add_argument("--list-jobs", action="store_true", help="print the job list (one line per array task) and exit")
     p.add_argument("--prepare-only", action="store_true", help="only generate the data files")
-    p.add_argument("--job-index", type=int, help="run only this job (a batch array task)")
+    p.add_argument("--job-index", type=NONNEGATIVE_INT, help="run only this job (a batch array task), ≥ 0")
     p.add_argument("--collect", action="store_true", help="only evaluate finished jobs and write the results")
-    p.set_defaults(func=cmd_study)
+    p.set_defaults(func=cmd_study, kept_on_interrupt=RESUMABLE)
 
     p = sub.add_parser("demo", help="the main job of `make demo` on the embedded default dataset")
-    p.add_argument("--data", default="data/demo.h5", help="demo dataset, generated if missing (default data/demo.h5)")
-    p.add_argument("--jets", type=_positive_int, default=4000, help="jets in the demo dataset when it is generated (default 4000)")
-    p.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="generator processes (default: all cores)")
+    p.add_argument("--data", default="data/demo.h5", help="demo dataset, generated if missing")
+    p.add_argument("--jets", type=POSITIVE_INT, default=4000, help="jets in the demo dataset when it is generated")
+    p.add_argument("--workers", type=POSITIVE_INT, default=os.cpu_count() or 1, help="generator processes (default: all cores)")
     p.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; returns the exit status (2 for a refused input, 130 for an interrupt)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version or a usage error, already printed
+        return done.code
     try:
         args.func(args)
     except KerasjetError as err:
         print(f"kerasjet: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("kerasjet: interrupted; no partial output was kept", file=sys.stderr)
+        print(f"kerasjet: interrupted; {getattr(args, 'kept_on_interrupt', 'no partial output file was kept')}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()

@@ -193,7 +193,8 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
     """Fine-tune (QAT and/or pruning) with Adam and a cosine decay; keeps the best validation loss.
 
     ``train_jets`` limits the fine-tuning to the first jets of the file. Returns the model with
-    the best weights, pruning wrappers stripped.
+    the best weights, pruning wrappers stripped; KerasjetError if no epoch reached a finite
+    validation loss.
     """
     tf.keras.utils.set_random_seed(seed)
     spec = InputSpec(n_constituents=int(model.input["pmu"].shape[1]))
@@ -210,6 +211,9 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
                   tf.keras.losses.BinaryCrossentropy(from_logits=True))
     if epochs:
         model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+        if best.weights is None:
+            raise KerasjetError(f"{val_path}: the fine-tuning reached no finite validation loss (NaN/inf in every epoch; "
+                                f"learning rate {learning_rate:g} too high?); no model was written")
         model.set_weights(best.weights)
     return tfmot.sparsity.keras.strip_pruning(model) if prune_to else model
 

@@ -4,6 +4,7 @@ import numpy as np
 
 from kerasjet.data.io import read_jets
 from kerasjet.data.pipeline import InputSpec, load_inputs
+from kerasjet.errors import KerasjetError
 from kerasjet.metrics import evaluate_scores
 from kerasjet.models import load_model, n_constituents_of, trainable_parameters
 from kerasjet.models.masscut import mass_cut_scores
@@ -25,15 +26,24 @@ def mass_cut(data_path):
     return jets.is_signal, mass_cut_scores(jets.pmu, mask)
 
 
-def evaluate(model_path, data_path):
-    """(metrics dict, labels, scores) for a model file or the string 'masscut'."""
+def evaluate(model_path, data_path, allow_lambda=False):
+    """(metrics dict, labels, scores) for a model file or the string 'masscut'.
+
+    A jet whose score is NaN/inf cannot be ranked: KerasjetError naming the model, file and jet.
+    """
     if model_path == MASS_CUT:
         labels, scores = mass_cut(data_path)
         # the cut keeps jets within 30 GeV of the top mass for the accuracy figure
-        return evaluate_scores(labels, scores, threshold=-30.0, n_parameters=0), labels, scores
-    model = load_model(model_path)
-    labels, scores = model_scores(model, data_path)
-    return evaluate_scores(labels, scores, n_parameters=trainable_parameters(model)), labels, scores
+        threshold, n_parameters = -30.0, 0
+    else:
+        model = load_model(model_path, allow_lambda=allow_lambda)
+        labels, scores = model_scores(model, data_path)
+        threshold, n_parameters = 0.0, trainable_parameters(model)
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        raise KerasjetError(f"{model_path}: score {scores[bad][0]} for jet {int(np.argmax(bad))} of {data_path} "
+                            "(a NaN/inf score cannot be ranked)")
+    return evaluate_scores(labels, scores, threshold=threshold, n_parameters=n_parameters), labels, scores
 
 
 def aggregate(metric_dicts):

@@ -5,6 +5,8 @@ import json
 import math
 import os
 
+from kerasjet.errors import KerasjetError
+
 
 @contextlib.contextmanager
 def atomic_output(path):
@@ -46,3 +48,35 @@ def write_text(text, path):
     """Write a text file atomically."""
     with atomic_output(path) as tmp, open(tmp, "w") as f:
         f.write(text)
+
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _existing_ancestor(path):
+    """The nearest existing folder above ``path``; KerasjetError if that is a file."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise KerasjetError(f"{path}: '{parent}' is a file, not a folder")
+    if not os.access(parent, os.W_OK):
+        raise KerasjetError(f"{path}: folder '{parent}' is not writable")
+    return parent
+
+
+def check_output_file(path, suffixes=None):
+    """Refuse, before any work, an output file that cannot be written: an existing folder, a
+    parent that is a file, an unwritable folder or (with ``suffixes``) an unsupported extension."""
+    if os.path.isdir(path):
+        raise KerasjetError(f"{path}: is a folder; expected a file name")
+    if suffixes and os.path.splitext(path)[1].lower() not in suffixes:
+        raise KerasjetError(f"{path}: unsupported extension; use {', '.join(suffixes)}")
+    _existing_ancestor(path)
+
+
+def check_output_folder(path):
+    """Refuse, before any work, an output folder that is a file or lies below a file."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise KerasjetError(f"{path}: is a file; expected a folder")
+    _existing_ancestor(os.path.join(path, "x"))

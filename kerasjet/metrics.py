@@ -14,10 +14,12 @@ SIGNAL_EFFICIENCIES = (0.3, 0.5)
 def roc_curve(labels, scores):
     """(εB, εS) arrays over all distinct thresholds, from (0, 0) to (1, 1).
 
-    labels (n,) in {0, 1}; scores (n,). Tied scores move both efficiencies together.
+    labels (n,) in {0, 1}; scores (n,), no NaN (ValueError). Tied scores move both efficiencies together.
     """
     labels = np.asarray(labels).astype(bool).ravel()
     scores = np.asarray(scores, dtype=np.float64).ravel()
+    if np.isnan(scores).any():
+        raise ValueError("a NaN score cannot be ranked")
     order = np.argsort(-scores, kind="mergesort")
     scores, labels = scores[order], labels[order]
     last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]

@@ -85,14 +85,17 @@ DATA_SEEDS = {"train": 1, "val": 2, "test": 3}
 
 
 def prepare_data(study_dir, budget, workers):
-    """Generate the three files if missing (seeds 1, 2, 3)."""
+    """Generate the three files if missing (seeds 1, 2, 3); validate those already there."""
     from kerasjet.data.generate import generate
+    from kerasjet.data.io import check_jet_file
 
     for split, path in data_files(study_dir, budget).items():
+        n = getattr(budget, f"{split}_jets")
         if not os.path.exists(path):
-            n = getattr(budget, f"{split}_jets")
             print(f"generating {split}: {n} jets → {path}")
             generate(path, n, DATA_SEEDS[split], workers=workers)
+        elif (found := check_jet_file(path, both_classes=True)) != n:
+            raise KerasjetError(f"{path}: holds {found} jets, the budget needs {n}; remove it to regenerate")
 
 
 def run_dir(study_dir, name, seed):
@@ -144,7 +147,10 @@ def collect(study_dir, budget, results_dir, budget_name):
     from kerasjet.metrics import format_table, plot_roc
     from kerasjet.train import select_best
 
+    from kerasjet.data.io import check_jet_file
+
     files = data_files(study_dir, budget)
+    check_jet_file(files["test"], both_classes=True)
     os.makedirs(results_dir, exist_ok=True)
     rows, curves = {}, []
     metrics, labels, scores = evaluate("masscut", files["test"])

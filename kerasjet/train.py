@@ -14,6 +14,7 @@ epoch), ``state.json``, ``history.csv``, ``tensorboard/`` and, when done, ``summ
 import json
 import math
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -98,6 +99,35 @@ class _EpochState(tf.keras.callbacks.Callback):
         write_json({"epochs_done": epoch + 1, "best_val_loss": self.best_val_loss}, os.path.join(self.run_dir, "state.json"))
 
 
+class _StopOnNonFiniteLoss(tf.keras.callbacks.Callback):
+    """Stop at the first NaN/inf training loss with a KerasjetError naming the cause and what
+    was kept (the checkpoint of the last finished epoch, from which the run resumes)."""
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir, self.epoch = run_dir, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            kept = (f"the checkpoint after epoch {self.epoch} is kept: the same command resumes from it, a lower --lr "
+                    "needs a new run folder" if self.epoch else "no epoch finished, so nothing was kept")
+            raise KerasjetError(f"{self.run_dir}: training loss became {loss} in epoch {self.epoch + 1}, batch {batch + 1} "
+                                f"(learning rate too high for these inputs?); {kept}")
+
+
+def _forget_failed_start(run_dir, created):
+    """After a run that finished no epoch: remove what it wrote (the whole folder if this call
+    created it), so that a corrected command is not refused by a stale config.json."""
+    if created:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    elif os.path.exists(os.path.join(run_dir, "config.json")):
+        os.remove(os.path.join(run_dir, "config.json"))
+
+
 def momentum_unit(pmu, mask):
     """The unit s in which the products d_ij = p_i·p_j / s² of the real constituent pairs of
     pmu (B, N, 4), mask (B, N) have unit root-mean-square, in the unit of pmu, to 4 significant
@@ -142,17 +172,17 @@ def _read_json(path):
 def train(run_dir, config, verbose=1, callbacks=()):
     """Train (or resume) the run in ``run_dir``; returns its summary dict.
 
-    Extra Keras ``callbacks`` run after kerasjet's own (checkpointing, logging).
+    Extra Keras ``callbacks`` run after kerasjet's own (checkpointing, logging). Every jet of
+    ``config.train`` and ``config.val`` is validated first (by ``make_dataset``); config.json is
+    written only when training starts, and removed again if no epoch finishes.
     """
+    created = not os.path.exists(run_dir)
     config_path = os.path.join(run_dir, "config.json")
     if os.path.exists(config_path):
         stored = _read_json(config_path)
         if stored != json.loads(json.dumps(asdict(config))):
             key = next(k for k in stored if stored[k] != asdict(config).get(k))
             raise KerasjetError(f"{config_path}: '{key}' differs from this invocation; use a new run directory")
-    else:
-        os.makedirs(run_dir, exist_ok=True)
-        write_json(asdict(config), config_path)
     summary_path = os.path.join(run_dir, "summary.json")
     if os.path.exists(summary_path):
         return _read_json(summary_path)
@@ -177,13 +207,21 @@ def train(run_dir, config, verbose=1, callbacks=()):
         train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed, first_pass=state["epochs_done"])
     val_data = make_dataset(config.val, spec, config.batch_size, shuffle=False)
     callbacks = [
+        _StopOnNonFiniteLoss(run_dir),
         tf.keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=state["epochs_done"] > 0),
         tf.keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), write_graph=False, profile_batch=0),
         _EpochState(run_dir, checkpoint, state["best_val_loss"]),
         *callbacks,
     ]
-    model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=state["epochs_done"],
-              callbacks=callbacks, verbose=verbose)
+    os.makedirs(run_dir, exist_ok=True)
+    write_json(asdict(config), config_path)
+    try:
+        model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=state["epochs_done"],
+                  callbacks=callbacks, verbose=verbose)
+    except BaseException:
+        if not os.path.exists(state_path):
+            _forget_failed_start(run_dir, created)
+        raise
     final_state = _read_json(state_path)
     summary = {
         "run_dir": run_dir,

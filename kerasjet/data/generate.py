@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kerasjet import kinematics
-from kerasjet.data.io import JetArrays, PelicanWriter, count_jets, read_attributes, read_jets
+from kerasjet.data.io import JetArrays, PelicanWriter, check_jet_file, count_jets, read_attributes, read_jets
 from kerasjet.files import atomic_output
 from kerasjet.errors import KerasjetError
 
@@ -357,34 +357,54 @@ def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards):
         raise KerasjetError(f"--shard must lie in [0, --num-shards) (got {shard} of {num_shards})")
 
 
-SHARD_ATTRIBUTES = ("shard", "num_shards")
+def _shard_jets(attrs):
+    """Jets that shard ``attrs['shard']`` of its job must hold (its blocks of the job's plan)."""
+    blocks = plan_blocks(attrs["job_jets"], attrs["signal_fraction"], attrs["generator_block_size"])
+    return sum(b.n_signal + b.n_background for b in shard_blocks(blocks, attrs["shard"], attrs["num_shards"]))
+
+
+def _read_shards(shard_paths):
+    """(job attributes, {shard index: path}) after checking that the files are the shards of one
+    job, each exactly once, with the jets their blocks give; KerasjetError naming the file and
+    the attribute otherwise."""
+    shards, reference = {}, None
+    for path in shard_paths:
+        attrs = read_attributes(path)
+        if "shard" not in attrs or "num_shards" not in attrs:
+            raise KerasjetError(f"{path}: not a shard (no 'shard'/'num_shards' attributes)")
+        job = {k: v for k, v in attrs.items() if k != "shard"}
+        if reference is None:
+            reference, reference_path = job, path
+        elif job != reference:
+            key = next(k for k in sorted(set(job) | set(reference)) if job.get(k) != reference.get(k))
+            raise KerasjetError(f"{path}: attribute '{key}' is {job.get(key)!r}, {reference_path} has {reference.get(key)!r} "
+                                "(shards of different jobs or settings)")
+        if not 0 <= attrs["shard"] < attrs["num_shards"]:
+            raise KerasjetError(f"{path}: attribute 'shard' = {attrs['shard']} lies outside [0, num_shards = {attrs['num_shards']})")
+        if attrs["shard"] in shards:
+            raise KerasjetError(f"{path}: attribute 'shard' = {attrs['shard']} given twice (also {shards[attrs['shard']]})")
+        n = check_jet_file(path, allow_empty=True)
+        if n != _shard_jets(attrs):
+            raise KerasjetError(f"{path}: holds {n} jets, but shard {attrs['shard']} of {attrs['num_shards']} of this job "
+                                f"has {_shard_jets(attrs)} (overlapping or missing blocks)")
+        shards[attrs["shard"]] = path
+    missing = sorted(set(range(reference["num_shards"])) - set(shards))
+    if missing:
+        raise KerasjetError(f"shard {missing[0]} of {reference['num_shards']} is missing")
+    return {k: v for k, v in reference.items() if k != "num_shards"}, shards
 
 
 def merge(out, shard_paths, show_progress=True):
     """Join the shards of one sharded job into ``out``, identical to the unsharded output.
 
-    Every shard of the job must be given exactly once; their settings, seed and job size must
-    agree. Jets are streamed in shard order, a chunk at a time.
+    Every shard of the job must be given exactly once; their settings, seed, job size and
+    number of shards must agree, and each must hold exactly its blocks' jets (all checked, every
+    jet validated, before anything is written). Jets are streamed in shard order, a chunk at a time.
     """
-    shards = {}
-    reference = None
-    for path in shard_paths:
-        attrs = read_attributes(path)
-        if not all(k in attrs for k in SHARD_ATTRIBUTES):
-            raise KerasjetError(f"{path}: not a shard (no 'shard'/'num_shards' attributes)")
-        job = {k: v for k, v in attrs.items() if k not in SHARD_ATTRIBUTES}
-        if reference is None:
-            reference, reference_path = job, path
-        elif job != reference:
-            key = next(k for k in sorted(set(job) | set(reference)) if job.get(k) != reference.get(k))
-            raise KerasjetError(f"{path}: attribute '{key}' differs from {reference_path} (shards of different jobs)")
-        if attrs["shard"] in shards:
-            raise KerasjetError(f"{path}: shard {attrs['shard']} given twice (also {shards[attrs['shard']]})")
-        shards[attrs["shard"]] = path
-        num_shards = attrs["num_shards"]
-    missing = sorted(set(range(num_shards)) - set(shards))
-    if missing:
-        raise KerasjetError(f"shard {missing[0]} of {num_shards} is missing")
+    if any(os.path.abspath(out) == os.path.abspath(p) for p in shard_paths):
+        raise KerasjetError(f"{out}: the output is one of the shards")
+    reference, shards = _read_shards(shard_paths)
+    num_shards = len(shards)
     n_jets = reference["job_jets"]
     chunk = 10_000
     with atomic_output(out) as tmp, PelicanWriter(tmp, n_jets, reference["generator_max_constituents"], reference) as writer, \

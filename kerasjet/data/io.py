@@ -12,23 +12,33 @@ format): a group ``table`` holding ``axis0`` (column names) and blocks ``blockK_
 ``blockK_values``; columns ``E_i, PX_i, PY_i, PZ_i`` for i < 200, ``truthE, truthPX, truthPY,
 truthPZ``, ``ttv`` and ``is_signal_new``. It is read with h5py alone.
 
-Every read is validated: a missing file or dataset, an unknown layout, NaN/inf momenta and a jet
-without constituents raise :class:`KerasjetError` naming the file and the dataset or column.
+Every read is validated (:func:`validate_jets`, :func:`check_jet_file` for a whole file before any
+work): a missing file or dataset, an unknown layout, wrong shapes or dtypes, labels other than 0/1,
+``Nobj`` disagreeing with the zero padding, NaN/inf momenta, E < 0 or E < |p⃗| beyond
+``ENERGY_TOLERANCE``, a jet without constituents, inconsistent reference-layout blocks and HDF5
+read errors raise :class:`KerasjetError` naming the file and the dataset or column.
 Writers fill a temporary file that is renamed into place only when complete.
 """
 
+import contextlib
 import os
 from dataclasses import dataclass
 
 import h5py
 import numpy as np
 
-from kerasjet.errors import KerasjetError
+from kerasjet.errors import KerasjetError, first_line
 from kerasjet.files import atomic_output
 
 PELICAN_DATASETS = ("Pmu", "Nobj", "is_signal", "truth_Pmu")
 REFERENCE_GROUP = "table"
 REFERENCE_CONSTITUENTS = 200
+# a constituent must have E ≥ |p⃗|·(1 − ENERGY_TOLERANCE): float32 rounding of massless
+# constituents stays far below this (relative 1e-7), an unphysical momentum does not
+ENERGY_TOLERANCE = 1e-3
+CHECK_CHUNK = 5_000  # jets per read when a whole file is checked (≈ 32 MB of float64 momenta)
+# h5py's exceptions for a damaged file or object (its own errors derive from these)
+HDF5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
 
 
 @dataclass
@@ -62,6 +72,17 @@ def _open(path):
         raise KerasjetError(f"{path}: not a readable HDF5 file ({err})") from None
 
 
+@contextlib.contextmanager
+def _reading(path):
+    """An open h5py file whose read errors anywhere in the block become one KerasjetError."""
+    f = _open(path)
+    try:
+        with f:
+            yield f
+    except HDF5_ERRORS as err:
+        raise KerasjetError(f"{path}: HDF5 read error ({first_line(err)})") from None
+
+
 def detect_layout(h5file):
     """'pelican' or 'reference' for an open h5py file; KerasjetError otherwise."""
     if "Pmu" in h5file:
@@ -77,28 +98,79 @@ def detect_layout(h5file):
     )
 
 
+def _check_structure(f):
+    """Number of jets after checking the datasets' shapes and dtypes (PELICAN) or the blocks'
+    consistency with their column lists (reference); reads no jets."""
+    if detect_layout(f) == "reference":
+        return _check_reference_blocks(f[REFERENCE_GROUP], f.filename)
+    if not isinstance(f["Pmu"], h5py.Dataset) or f["Pmu"].ndim != 3:
+        raise KerasjetError(f"{f.filename}: dataset 'Pmu' must have shape (n, slots, 4)")
+    n, slots = f["Pmu"].shape[:2]
+    # dataset: (shape, as stated in errors, accepted numpy dtype kinds, their name)
+    expected = {"Pmu": ((n, slots, 4), "(n, slots, 4)", "fiu", "numbers"), "Nobj": ((n,), "(n,)", "iu", "integers"),
+                "is_signal": ((n,), "(n,)", "iub", "integers"), "truth_Pmu": ((n, 4), "(n, 4)", "fiu", "numbers")}
+    for name, (shape, shape_text, kinds, kind_text) in expected.items():
+        dataset = f[name]
+        if not isinstance(dataset, h5py.Dataset) or dataset.shape != shape:
+            found = getattr(dataset, "shape", "a group")
+            raise KerasjetError(f"{f.filename}: dataset '{name}' has shape {found}, expected {shape_text} with n = {n}")
+        if dataset.dtype.kind not in kinds:
+            raise KerasjetError(f"{f.filename}: dataset '{name}' has dtype {dataset.dtype}, expected {kind_text}")
+    return n
+
+
+def _check_reference_blocks(group, filename):
+    """Number of rows after checking every pandas block against its column list and axis1."""
+    n = len(group["axis1"])
+    k = 0
+    while f"block{k}_items" in group:
+        items, values = group[f"block{k}_items"], group[f"block{k}_values"]
+        if values.ndim != 2 or values.shape != (n, len(items)):
+            raise KerasjetError(f"{filename}: block 'block{k}_values' has shape {values.shape}, expected ({n}, {len(items)}) "
+                                f"from 'axis1' and 'block{k}_items'")
+        k += 1
+    return n
+
+
 def count_jets(path):
-    """Number of jets in a file of either layout, without reading them."""
-    with _open(path) as f:
-        if detect_layout(f) == "pelican":
-            return len(f["Nobj"])
-        return len(f[REFERENCE_GROUP]["axis1"])
+    """Number of jets in a file of either layout, after checking its structure (no jets read)."""
+    with _reading(path) as f:
+        return _check_structure(f)
 
 
 def read_jets(path, start=0, stop=None):
     """Read jets [start, stop) of a file in either layout, validated, as :class:`JetArrays`."""
-    with _open(path) as f:
+    with _reading(path) as f:
+        _check_structure(f)
         reader = _read_pelican if detect_layout(f) == "pelican" else _read_reference
         jets = reader(f, slice(start, stop))
     validate_jets(jets, path, first_index=start)
+    jets.is_signal = jets.is_signal.astype(np.int8)
     return jets
+
+
+def check_jet_file(path, both_classes=False, allow_empty=False, chunk=CHECK_CHUNK):
+    """Validate every jet of ``path``, ``chunk`` jets at a time (memory bounded), before any work.
+
+    ``both_classes``: the file must hold top (1) and QCD (0) jets, as a ROC needs. Returns the
+    number of jets; KerasjetError naming the file and the dataset otherwise.
+    """
+    n = count_jets(path)
+    if n == 0 and not allow_empty:
+        raise KerasjetError(f"{path}: the file holds no jets")
+    classes = set()
+    for start in range(0, n, chunk):
+        classes.update(np.unique(read_jets(path, start, min(start + chunk, n)).is_signal).tolist())
+    if both_classes and n and classes != {0, 1}:
+        raise KerasjetError(f"{path}: dataset 'is_signal' holds only label {classes.pop()}; a ROC needs top (1) and QCD (0) jets")
+    return n
 
 
 def _read_pelican(f, rows):
     return JetArrays(
         pmu=f["Pmu"][rows].astype(np.float32, copy=False),
         nobj=f["Nobj"][rows].astype(np.int32),
-        is_signal=f["is_signal"][rows].astype(np.int8),
+        is_signal=f["is_signal"][rows],
         truth_pmu=f["truth_Pmu"][rows].astype(np.float32, copy=False),
     )
 
@@ -109,7 +181,10 @@ def _reference_columns(group, filename):
     k = 0
     while f"block{k}_items" in group:
         for position, name in enumerate(group[f"block{k}_items"][()]):
-            columns[name.decode() if isinstance(name, bytes) else str(name)] = (f"block{k}_values", position)
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            if name in columns:
+                raise KerasjetError(f"{filename}: column '{name}' appears twice in group '{REFERENCE_GROUP}'")
+            columns[name] = (f"block{k}_values", position)
         k += 1
     if not columns:
         raise KerasjetError(f"{filename}: group '{REFERENCE_GROUP}' holds no pandas blocks")
@@ -141,28 +216,45 @@ def _read_reference(f, rows):
     # the reference files are zero padded after the last constituent
     nobj = (pmu[..., 0] > 0).sum(axis=1).astype(np.int32)
     truth = column_block(["truthE", "truthPX", "truthPY", "truthPZ"]).astype(np.float32)
-    is_signal = column_block(["is_signal_new"])[:, 0].astype(np.int8)
+    is_signal = column_block(["is_signal_new"])[:, 0]
     return JetArrays(pmu=pmu, nobj=nobj, is_signal=is_signal, truth_pmu=truth)
 
 
 def validate_jets(jets, path, first_index=0):
-    """Raise KerasjetError naming ``path`` and the dataset for non-finite momenta or empty jets."""
-    bad = ~np.isfinite(jets.pmu).all(axis=(1, 2))
-    if bad.any():
-        raise KerasjetError(f"{path}: dataset 'Pmu' has NaN/inf momenta in jet {first_index + int(np.argmax(bad))}")
-    bad = ~np.isfinite(jets.truth_pmu).all(axis=1)
-    if bad.any():
-        raise KerasjetError(f"{path}: dataset 'truth_Pmu' has NaN/inf in jet {first_index + int(np.argmax(bad))}")
-    empty = jets.nobj <= 0
-    if empty.any():
-        raise KerasjetError(f"{path}: dataset 'Nobj' has a jet with zero constituents (jet {first_index + int(np.argmax(empty))})")
-    if (jets.nobj > jets.pmu.shape[1]).any():
-        raise KerasjetError(f"{path}: dataset 'Nobj' exceeds the {jets.pmu.shape[1]} slots of 'Pmu'")
+    """Raise KerasjetError naming ``path``, the dataset and the first bad jet for anything a
+    tagger must not see: labels other than 0/1, non-finite momenta, empty jets, ``Nobj``
+    disagreeing with the zero padding, E < 0 or E < |p⃗|·(1 − ENERGY_TOLERANCE) (E, p⃗ in GeV).
+    Checked CHECK_CHUNK jets at a time, so the float64 work arrays stay small."""
+    for start in range(0, len(jets), CHECK_CHUNK):
+        _validate_chunk(jets.select(slice(start, start + CHECK_CHUNK)), path, first_index + start)
+
+
+def _validate_chunk(jets, path, first_index):
+    slots = np.arange(jets.pmu.shape[1])[None, :]
+    real = slots < jets.nobj[:, None]
+    occupied = (jets.pmu != 0).any(axis=-1)
+    pmu = jets.pmu.astype(np.float64)
+    energy, momentum = pmu[..., 0], np.linalg.norm(pmu[..., 1:], axis=-1)
+    checks = (
+        ("is_signal", (jets.is_signal != 0) & (jets.is_signal != 1), "has a label other than 0 or 1"),
+        ("Pmu", ~np.isfinite(jets.pmu).all(axis=(1, 2)), "has NaN/inf momenta"),
+        ("truth_Pmu", ~np.isfinite(jets.truth_pmu).all(axis=1), "has NaN/inf"),
+        ("Nobj", jets.nobj <= 0, "has a jet with zero constituents"),
+        ("Nobj", jets.nobj > jets.pmu.shape[1], f"exceeds the {jets.pmu.shape[1]} slots of 'Pmu'"),
+        ("Nobj", (real & ~occupied).any(axis=1), "counts an all-zero padding slot as a constituent"),
+        ("Nobj", (~real & occupied).any(axis=1), "leaves out a non-zero constituent slot"),
+        ("Pmu", (real & (energy < 0)).any(axis=1), "has a constituent with E < 0"),
+        ("Pmu", (real & (energy < momentum * (1 - ENERGY_TOLERANCE))).any(axis=1),
+         f"has a constituent with E < |p| (beyond the relative tolerance {ENERGY_TOLERANCE:g})"),
+    )
+    for dataset, bad, what in checks:
+        if bad.any():
+            raise KerasjetError(f"{path}: dataset '{dataset}' {what} (jet {first_index + int(np.argmax(bad))})")
 
 
 def read_attributes(path):
     """File attributes (generator settings, seed) as a plain dict."""
-    with _open(path) as f:
+    with _reading(path) as f:
         return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
 
 
@@ -178,9 +270,10 @@ class PelicanWriter:
         self.n_jets = n_jets
         self.position = 0
         self.file = h5py.File(path, "w")
-        chunk = max(1, min(n_jets, 256))
-        opts = dict(compression="gzip", compression_opts=1, shuffle=True)
-        self.file.create_dataset("Pmu", (n_jets, max_constituents, 4), np.float32, chunks=(chunk, max_constituents, 4), **opts)
+        # an empty file (a shard without blocks) cannot be chunked, so it is stored uncompressed
+        opts = dict(compression="gzip", compression_opts=1, shuffle=True) if n_jets else {}
+        chunks = (min(n_jets, 256), max_constituents, 4) if n_jets else None
+        self.file.create_dataset("Pmu", (n_jets, max_constituents, 4), np.float32, chunks=chunks, **opts)
         self.file.create_dataset("Nobj", (n_jets,), np.int16, **opts)
         self.file.create_dataset("is_signal", (n_jets,), np.int8, **opts)
         self.file.create_dataset("truth_Pmu", (n_jets, 4), np.float32, **opts)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kerasjet import kinematics
-from kerasjet.data.io import count_jets, read_jets
+from kerasjet.data.io import check_jet_file, read_jets
 from kerasjet.errors import KerasjetError
 
 DEFAULT_CONSTITUENTS = 80
@@ -104,11 +104,13 @@ def make_dataset(path, spec=InputSpec(), batch_size=512, shuffle=True, seed=0, s
     every pass (epoch) shuffles all of them; larger files are streamed ``chunk_size`` jets at a
     time, shuffling the chunk order and the jets inside each chunk. Pass k = first_pass,
     first_pass + 1, ... is shuffled by a generator seeded with (seed, k): the same seed gives the
-    same batches, and a run resumed at epoch k sees what it would have seen.
+    same batches, and a run resumed at epoch k sees what it would have seen. Every jet of the
+    file is validated first, so that a bad file is one KerasjetError here and never an error
+    inside the running pipeline (a TensorFlow traceback).
     """
     import tensorflow as tf
 
-    total = count_jets(path)
+    total = check_jet_file(path)
     stop = total if stop is None else min(stop, total)
     if not 0 <= start < stop:
         raise KerasjetError(f"{path}: empty jet range [{start}, {stop}) of {total} jets")

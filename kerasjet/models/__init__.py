@@ -1,7 +1,7 @@
 """Model builders by name: every Keras model takes {'pmu': (B, N, 4) GeV, 'mask': (B, N)} and
 returns a (B, 1) logit of "top"."""
 
-from kerasjet.errors import KerasjetError
+from kerasjet.errors import KerasjetError, first_line
 from kerasjet.models.lorentznet import lorentznet
 from kerasjet.models.mlp import hls4ml_tagger, topodnn
 from kerasjet.models.nanopelican import nanopelican
@@ -32,19 +32,61 @@ def custom_objects():
     return objects
 
 
-def load_model(path):
+MODEL_SUFFIXES = (".keras", ".h5")
+
+
+def _stored_architecture(path):
+    """The model's JSON architecture as stored: config.json of a .keras zip, the attribute
+    'model_config' of a legacy .h5 file; read without building (or running) anything."""
+    import json
+    import zipfile
+
+    import h5py
+
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json"))
+    with h5py.File(path, "r") as f:
+        text = f.attrs["model_config"]
+    return json.loads(text.decode() if isinstance(text, bytes) else text)
+
+
+def _lambda_layers(config):
+    """Names of the Keras Lambda layers anywhere in an architecture (nested models included)."""
+    if isinstance(config, dict):
+        own = [config.get("config", {}).get("name", "?")] if config.get("class_name") == "Lambda" else []
+        return own + [name for value in config.values() for name in _lambda_layers(value)]
+    if isinstance(config, list):
+        return [name for value in config for name in _lambda_layers(value)]
+    return []
+
+
+def load_model(path, allow_lambda=False):
     """A saved kerasjet model, float (.keras) or quantized (.h5, the format QKeras layers reload
-    from), its custom objects registered; KerasjetError if unreadable."""
+    from), its custom objects registered; KerasjetError if unreadable.
+
+    Keras Lambda layers store Python code that runs when the model is loaded (legacy .h5) or
+    called: a model holding one is refused unless ``allow_lambda``.
+    """
     import os
 
     import tensorflow as tf
 
-    if not os.path.exists(path):
+    if not os.path.isfile(path):
         raise KerasjetError(f"{path}: no such model file")
+    if os.path.splitext(path)[1] not in MODEL_SUFFIXES:
+        raise KerasjetError(f"{path}: model files end in .keras (float) or .h5 (quantized)")
     try:
-        return tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
-    except (OSError, ValueError, TypeError, KeyError) as err:
-        raise KerasjetError(f"{path}: not a loadable Keras model ({str(err).splitlines()[0]})") from None
+        lambdas = _lambda_layers(_stored_architecture(path))
+    except Exception as err:  # any damage to the file: one line, no traceback
+        raise KerasjetError(f"{path}: not a loadable Keras model ({first_line(err)})") from None
+    if lambdas and not allow_lambda:
+        raise KerasjetError(f"{path}: holds the Lambda layer '{lambdas[0]}', whose stored Python code would run on "
+                            "loading; refused (pass --allow-lambda only for a file you trust)")
+    try:
+        return tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False, safe_mode=not allow_lambda)
+    except Exception as err:
+        raise KerasjetError(f"{path}: not a loadable Keras model ({first_line(err)})") from None
 
 
 def save_model(model, path):

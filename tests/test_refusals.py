@@ -1,0 +1,298 @@
+"""Bad inputs, one row each: the command is refused with one line ``kerasjet: error: ...`` naming
+the file or option, a non-zero exit, no traceback, and no output file appears or changes.
+
+The bad files are built once, in a temporary folder, from the first 40 jets of the session's
+generated file; the CLI runs in-process. Only the corrected-command test trains (one tiny epoch).
+"""
+
+import os
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasjet.cli import build_parser, main
+from kerasjet.data.generate import generate
+from kerasjet.data.io import JetArrays, read_jets, write_jets
+from kerasjet.models import build_model, save_model
+
+from conftest import SMALL_BLOCKS
+from test_io import write_reference
+
+N_JETS = 40
+
+
+def mutated(jets, change):
+    """A copy of ``jets`` after ``change(copy)``."""
+    copy = JetArrays(jets.pmu.copy(), jets.nobj.copy(), jets.is_signal.copy(), jets.truth_pmu.copy())
+    change(copy)
+    return copy
+
+
+def _set(array, index, value):
+    array[index] = value
+
+
+def _drop_slot(jets, jet):
+    jets.pmu[jet] = 0
+    jets.nobj[jet] = 0
+
+
+# bad jet files that differ from the good one in one place: name → change of a copy
+JET_CHANGES = {
+    "nan.h5": lambda j: _set(j.pmu, (3, 0, 1), np.nan),
+    "truth_nan.h5": lambda j: _set(j.truth_pmu, (5, 2), np.inf),
+    "negative_e.h5": lambda j: _set(j.pmu, (2, 1, 0), -j.pmu[2, 1, 0]),
+    "spacelike.h5": lambda j: _set(j.pmu, (1, 0, 0), 0.5 * j.pmu[1, 0, 0]),
+    "label.h5": lambda j: _set(j.is_signal, 4, 2),
+    "nobj_counts_padding.h5": lambda j: _set(j.nobj, 5, j.nobj[5] + 1),
+    "nobj_misses_slot.h5": lambda j: _set(j.nobj, 6, j.nobj[6] - 1),
+    "zero_constituents.h5": lambda j: _drop_slot(j, 7),
+}
+
+
+def write_raw(path, jets, **replace):
+    """The PELICAN datasets written with h5py as given (``replace`` overrides one), Pmu in
+    chunks of 10 jets so that a damaged chunk can sit anywhere in the file."""
+    data = {"Pmu": jets.pmu, "Nobj": jets.nobj, "is_signal": jets.is_signal, "truth_Pmu": jets.truth_pmu, **replace}
+    with h5py.File(path, "w") as f:
+        for name, value in data.items():
+            chunks = (10,) + value.shape[1:] if name == "Pmu" else None
+            f.create_dataset(name, data=value, chunks=chunks, compression="gzip" if chunks else None)
+
+
+def damage_last_chunk(path):
+    """Overwrite the middle of the last compressed chunk of 'Pmu': the header stays readable."""
+    with h5py.File(path, "r") as f:
+        info = f["Pmu"].id.get_chunk_info(f["Pmu"].id.get_num_chunks() - 1)
+    with open(path, "r+b") as f:
+        f.seek(info.byte_offset + info.size // 2)
+        f.write(b"\xff" * 64)
+
+
+def write_bad_models(folder):
+    """A model with a Lambda layer (.h5 and .keras), a model whose scores are NaN, a truncated one."""
+    inputs = {"pmu": tf.keras.Input((8, 4), name="pmu"), "mask": tf.keras.Input((8,), name="mask")}
+    total = tf.keras.layers.Lambda(lambda p: tf.reduce_sum(p, axis=(1, 2)), name="stored_code")(inputs["pmu"])
+    lambda_model = tf.keras.Model(inputs, tf.keras.layers.Reshape((1,))(total))
+    lambda_model.save(folder / "lambda.h5")
+    lambda_model.save(folder / "lambda.keras")
+    model = build_model("nanopelican", c_hidden=1, n_constituents=8)
+    save_model(model, str(folder / "float.keras"))
+    model.weights[-1].assign(np.full(model.weights[-1].shape, np.nan, np.float32))
+    save_model(model, str(folder / "nan_scores.keras"))
+    (folder / "truncated.keras").write_bytes((folder / "float.keras").read_bytes()[:400])
+
+
+def write_shards(folder):
+    """Shards of a 40-jet job (blocks of 20) split 3 ways (shard 0 has no block) and shard 0 of
+    a 2-way split; copies with a changed setting and with a wrong shard index."""
+    for shard, num_shards in ((0, 3), (1, 3), (2, 3), (0, 2)):
+        generate(str(folder / f"s{shard}of{num_shards}.h5"), N_JETS, seed=5, settings=SMALL_BLOCKS, shard=shard,
+                 num_shards=num_shards, show_progress=False)
+    for name, key, value in (("radius.h5", "generator_jet_radius", 1.0), ("relabelled.h5", "shard", 0)):
+        shutil.copy(folder / ("s2of3.h5" if key != "shard" else "s1of3.h5"), folder / name)
+        with h5py.File(folder / name, "a") as f:
+            f.attrs[key] = value
+
+
+@pytest.fixture(scope="module")
+def bad(jets_file, tmp_path_factory):
+    """The folder of good and bad inputs."""
+    folder = tmp_path_factory.mktemp("bad")
+    jets = read_jets(jets_file, 0, N_JETS)
+    write_jets(str(folder / "good.h5"), jets)
+    for name, change in JET_CHANGES.items():
+        write_jets(str(folder / name), mutated(jets, change))
+    write_jets(str(folder / "empty.h5"), jets.select(slice(0, 0)))
+    write_jets(str(folder / "qcd_only.h5"), jets.select(jets.is_signal == 0))
+    write_raw(folder / "pmu_shape.h5", jets, Pmu=jets.pmu[..., :3])
+    write_raw(folder / "nobj_length.h5", jets, Nobj=jets.nobj[:-1])
+    write_raw(folder / "float_nobj.h5", jets, Nobj=jets.nobj.astype(np.float32))
+    write_raw(folder / "damaged.h5", jets)
+    damage_last_chunk(folder / "damaged.h5")
+    write_reference(folder / "reference.h5", jets.select(slice(0, 10)))
+    with h5py.File(folder / "reference.h5", "a") as f:
+        items = f["table/block0_items"][:-1]
+        del f["table/block0_items"]
+        f["table/block0_items"] = items
+    (folder / "text.h5").write_text("not HDF5")
+    os.makedirs(folder / "study" / "data")
+    shutil.copy(folder / "nan.h5", folder / "study" / "data" / "test_300.h5")
+    shutil.copy(folder / "good.h5", folder / "study" / "data" / "train_300.h5")
+    write_bad_models(folder)
+    write_shards(folder)
+    return folder
+
+
+@pytest.fixture
+def out(tmp_path):
+    """An output folder holding a file and a folder that a bad output path may point at."""
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    (tmp_path / "folder").mkdir()
+    return tmp_path
+
+
+def snapshot(*folders):
+    """(every file below the folders with its size and modification time, every folder)."""
+    files, dirs = {}, set()
+    for folder in folders:
+        for root, _, names in os.walk(folder):
+            dirs.add(root)
+            for name in names:
+                stat = os.stat(os.path.join(root, name))
+                files[os.path.join(root, name)] = (stat.st_size, stat.st_mtime_ns)
+    return files, dirs
+
+
+GOOD = "{bad}/good.h5"
+TRAIN = f"train --train {GOOD} --val {GOOD} --out {{out}}/run --epochs 1 --batch-size 16 --n-constituents 8 --c-hidden 1 --verbose 0"
+COMPRESS = f"compress {{bad}}/float.keras --train {GOOD} --val {GOOD} --epochs 0"
+INFO = "info {bad}/%s --plot {out}/mass.png"
+MERGE = "merge {bad}/s0of3.h5 {bad}/s1of3.h5 %s --out {out}/merged.h5"
+
+# (id, command, exit status, words the one-line error must contain)
+ROWS = [
+    # 1. jet files: every dataset checked before any work
+    ("nan-momenta", INFO % "nan.h5", 2, ["nan.h5", "'Pmu'", "NaN/inf", "jet 3"]),
+    ("nan-truth", INFO % "truth_nan.h5", 2, ["truth_nan.h5", "'truth_Pmu'", "jet 5"]),
+    ("negative-energy", INFO % "negative_e.h5", 2, ["negative_e.h5", "E < 0", "jet 2"]),
+    ("energy-below-momentum", INFO % "spacelike.h5", 2, ["spacelike.h5", "E < |p|", "tolerance", "jet 1"]),
+    ("label-not-0-or-1", INFO % "label.h5", 2, ["label.h5", "'is_signal'", "0 or 1", "jet 4"]),
+    ("nobj-counts-padding", INFO % "nobj_counts_padding.h5", 2, ["'Nobj'", "padding slot", "jet 5"]),
+    ("nobj-misses-constituent", INFO % "nobj_misses_slot.h5", 2, ["'Nobj'", "leaves out", "jet 6"]),
+    ("zero-constituents", INFO % "zero_constituents.h5", 2, ["'Nobj'", "zero constituents", "jet 7"]),
+    ("empty-file", INFO % "empty.h5", 2, ["empty.h5", "no jets"]),
+    ("pmu-shape", INFO % "pmu_shape.h5", 2, ["pmu_shape.h5", "'Pmu'", "shape"]),
+    ("nobj-length", INFO % "nobj_length.h5", 2, ["'Nobj'", "(39,)", "n = 40"]),
+    ("nobj-dtype", INFO % "float_nobj.h5", 2, ["'Nobj'", "float32", "integers"]),
+    ("damaged-chunk", INFO % "damaged.h5", 2, ["damaged.h5", "HDF5 read error"]),
+    ("reference-blocks", INFO % "reference.h5", 2, ["reference.h5", "block0_values", "block0_items"]),
+    ("not-hdf5", INFO % "text.h5", 2, ["text.h5", "not a readable HDF5 file"]),
+    ("missing-file", INFO % "nope.h5", 2, ["nope.h5", "no such file"]),
+    ("one-class-roc", "evaluate masscut {bad}/qcd_only.h5 --json {out}/m.json", 2, ["qcd_only.h5", "a ROC needs"]),
+    ("train-bad-val", f"train --train {GOOD} --val {{bad}}/nan.h5 --out {{out}}/run", 2, ["nan.h5", "NaN/inf"]),
+    ("train-bad-test", f"{TRAIN} --test {{bad}}/label.h5", 2, ["label.h5", "0 or 1"]),
+    ("compress-bad-train", f"compress {{bad}}/float.keras --train {{bad}}/negative_e.h5 --val {GOOD} --out {{out}}/q.h5", 2,
+     ["negative_e.h5", "E < 0"]),
+    ("study-data-of-other-size", "study --budget tiny --dir {bad}/study --prepare-only", 2, ["train_300.h5", "holds 40 jets", "needs 300"]),
+    ("study-bad-test-file", "study --budget tiny --dir {bad}/study --collect --results {out}/results", 2, ["test_300.h5", "NaN/inf"]),
+    # 2. shards
+    ("merge-num-shards", MERGE % "{bad}/s0of2.h5", 2, ["s0of2.h5", "attribute 'num_shards'"]),
+    ("merge-duplicate", MERGE % "{bad}/s1of3.h5", 2, ["s1of3.h5", "attribute 'shard'", "given twice"]),
+    ("merge-mixed-settings", MERGE % "{bad}/radius.h5", 2, ["radius.h5", "attribute 'generator_jet_radius'"]),
+    ("merge-wrong-blocks", "merge {bad}/relabelled.h5 {bad}/s1of3.h5 {bad}/s2of3.h5 --out {out}/merged.h5", 2,
+     ["relabelled.h5", "holds 20 jets", "has 0"]),
+    ("merge-missing", "merge {bad}/s0of3.h5 {bad}/s1of3.h5 --out {out}/merged.h5", 2, ["shard 2 of 3 is missing"]),
+    ("merge-into-a-shard", "merge {bad}/s0of3.h5 {bad}/s1of3.h5 {bad}/s2of3.h5 --out {bad}/s2of3.h5", 2, ["output is one of the shards"]),
+    # 3. output paths, checked before any work
+    ("plot-extension", INFO % "good.h5" + "x", 2, ["mass.pngx", "unsupported extension"]),
+    ("output-is-folder", "evaluate masscut {bad}/good.h5 --json {out}/folder", 2, ["folder", "is a folder"]),
+    ("parent-is-file", "evaluate masscut {bad}/good.h5 --roc {out}/blocker/roc.png", 2, ["blocker", "is a file, not a folder"]),
+    ("generate-into-folder", "generate --jets 5 --out {out}/folder", 2, ["folder", "is a folder"]),
+    ("run-folder-is-file", f"train --train {GOOD} --val {GOOD} --out {{out}}/blocker", 2, ["blocker", "expected a folder"]),
+    ("study-dir-is-file", "study --budget tiny --dir {out}/blocker --collect --results {out}/results", 2, ["blocker", "expected a folder"]),
+    ("fold-json-parent-file", "fold {bad}/float.keras --json {out}/blocker/f.json", 2, ["blocker", "is a file"]),
+    # 4. numbers
+    ("seed-negative", "generate --jets 5 --seed -1 --out {out}/g.h5", 2, ["--seed", "≥ 0", "-1"]),
+    ("jets-zero", "generate --jets 0 --out {out}/g.h5", 2, ["--jets", "positive"]),
+    ("signal-fraction", "generate --jets 5 --signal-fraction 1.5 --out {out}/g.h5", 2, ["--signal-fraction", "[0, 1]"]),
+    ("pthat-nan", "generate --jets 5 --pthat-min nan --out {out}/g.h5", 2, ["--pthat-min", "nan"]),
+    ("shard-range", "generate --jets 5 --shard 3 --num-shards 2 --out {out}/g.h5", 2, ["--shard must lie"]),
+    ("lr-zero", f"{TRAIN} --lr 0", 2, ["--lr", "positive"]),
+    ("lr-not-a-number", f"{TRAIN} --lr fast", 2, ["--lr", "expected a number", "fast"]),
+    ("dropout-one", f"{TRAIN} --dropout 1", 2, ["--dropout", "[0, 1)"]),
+    ("epochs-zero", f"{TRAIN} --epochs 0", 2, ["--epochs", "positive"]),
+    ("keep-best-above-seeds", f"{TRAIN} --seeds 2 --keep-best 3", 2, ["--keep-best", "3 of 2"]),
+    ("sparsity-one", f"{COMPRESS} --prune 1 --out {{out}}/q.h5", 2, ["--prune", "[0, 1)"]),
+    ("compress-epochs-negative", f"{COMPRESS} --epochs -1 --out {{out}}/q.h5", 2, ["--epochs", "≥ 0"]),
+    ("compress-lr-inf", f"{COMPRESS} --lr inf --out {{out}}/q.h5", 2, ["--lr", "inf"]),
+    ("test-jets-zero", "convert hls_configs/nanopelican_c2_n16.yml --jets 0", 2, ["--jets", "positive"]),
+    ("job-index-negative", "study --budget tiny --dir {out}/s --job-index -1", 2, ["--job-index", "≥ 0"]),
+    # 5. models
+    ("compress-nan-loss", f"{COMPRESS} --epochs 1 --lr 1e30 --bits float --out {{out}}/q.keras", 2, ["no finite validation loss", "1e+30"]),
+    ("quantized-into-keras", f"{COMPRESS} --bits 8 --out {{out}}/q.keras", 2, ["q.keras", "use .h5"]),
+    ("lambda-h5", "evaluate {bad}/lambda.h5 {bad}/good.h5 --json {out}/m.json", 2, ["lambda.h5", "Lambda layer 'stored_code'", "--allow-lambda"]),
+    ("lambda-keras", "fold {bad}/lambda.keras --json {out}/f.json", 2, ["lambda.keras", "Lambda layer", "--allow-lambda"]),
+    ("truncated-model", "evaluate {bad}/truncated.keras {bad}/good.h5 --json {out}/m.json", 2, ["truncated.keras", "not a loadable Keras model"]),
+    ("model-extension", "evaluate {out}/blocker {bad}/good.h5", 2, ["blocker", "model files end in .keras"]),
+    ("jets-file-as-model", "evaluate {bad}/good.h5 {bad}/good.h5", 2, ["good.h5", "not a loadable Keras model"]),
+    ("nan-scores", "evaluate {bad}/nan_scores.keras {bad}/good.h5 --json {out}/m.json", 2, ["nan_scores.keras", "nan", "cannot be ranked"]),
+]
+
+
+def run_cli(command, capsys):
+    """(exit status, stdout, stderr) of the CLI run in-process on a command line."""
+    capsys.readouterr()
+    status = main(command.split())
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize("command,status,words", [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
+def test_refused(command, status, words, bad, out, capsys):
+    before = snapshot(bad, out)
+    got, _, err = run_cli(command.format(bad=bad, out=out), capsys)
+    lines = err.strip().splitlines()
+    assert got == status and "Traceback" not in err
+    assert len(lines) == 1 and lines[0].startswith("kerasjet: error: "), err
+    for word in words:
+        assert word in lines[0]
+    assert snapshot(bad, out) == before  # no output appeared or changed
+
+
+def test_nan_loss_then_the_corrected_command_trains_and_models_load_back(bad, out, capsys):
+    """A NaN loss stops training with one line and leaves no run folder that would refuse the
+    corrected command; that command trains (the one tiny epoch of this module), and the model
+    it writes, and a compressed .keras copy, load back in `evaluate`, each row named by model."""
+    before = snapshot(bad, out)
+    status, _, err = run_cli(f"{TRAIN} --lr 1e30".format(bad=bad, out=out), capsys)
+    assert status == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "training loss became" in err and "nothing was kept" in err
+    assert snapshot(bad, out) == before
+    assert run_cli(TRAIN.format(bad=bad, out=out), capsys)[0] == 0
+    status, table, _ = run_cli(f"evaluate {out}/run/best.keras {bad}/good.h5", capsys)
+    assert status == 0 and "| run/best |" in table
+    assert run_cli(f"{COMPRESS} --bits float --out {out}/small.keras".format(bad=bad), capsys)[0] == 0
+    status, table, _ = run_cli(f"evaluate {out}/small.keras {bad}/good.h5", capsys)
+    assert status == 0 and "| small |" in table
+
+
+def test_empty_shard_is_valid_and_merges(bad, out, capsys):
+    """More shards than blocks: shard 0 of 3 holds no jets, is a valid file, and merging works."""
+    with h5py.File(bad / "s0of3.h5") as f:
+        assert f["Pmu"].shape == (0, 200, 4)
+    status, stdout, _ = run_cli(f"merge {bad}/s2of3.h5 {bad}/s0of3.h5 {bad}/s1of3.h5 --out {out}/merged.h5", capsys)
+    assert status == 0 and "wrote 40 jets" in stdout
+    assert len(read_jets(str(out / "merged.h5"))) == N_JETS
+
+
+def test_lambda_model_loads_with_the_explicit_flag(bad, capsys):
+    status, table, _ = run_cli(f"evaluate {bad}/lambda.h5 {bad}/good.h5 --allow-lambda", capsys)
+    assert status == 0 and "| lambda |" in table
+
+
+def test_version_and_help_defaults_units(capsys):
+    assert run_cli("--version", capsys)[:2] == (0, f"kerasjet {__import__('kerasjet').__version__}\n")
+    subcommands = build_parser()._subparsers._group_actions[0].choices
+    for name, parser in subcommands.items():
+        text = " ".join(parser.format_help().split())
+        for action in parser._actions:
+            if action.option_strings and action.default is not None and action.default is not False and action.dest != "help":
+                assert f"(default: {action.default})" in text or "(default:" in (action.help or ""), (name, action.dest)
+    generate_help = " ".join(subcommands["generate"].format_help().split())
+    assert "window, GeV (default: 500.0)" in generate_help
+
+
+def test_interrupt_says_what_was_kept(bad, out, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("kerasjet.train.train", interrupted)
+    status, _, err = run_cli(TRAIN.format(bad=bad, out=out), capsys)
+    assert status == 130 and "keeps the checkpoint of its last finished epoch" in err and "same command resumes" in err
+    monkeypatch.setattr("kerasjet.data.generate.generate", interrupted)
+    status, _, err = run_cli(f"generate --jets 5 --out {out}/g.h5", capsys)
+    assert status == 130 and err == "kerasjet: interrupted; no partial output file was kept\n"
