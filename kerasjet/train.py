@@ -61,6 +61,33 @@ class PaperSchedule(tf.keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "steps_per_epoch": self.steps_per_epoch, "epochs": self.epochs}
 
 
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class WarmupCosine(tf.keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up over ``warmup_epochs`` to the peak, then one cosine down to peak/100 at the
+    end of ``epochs`` (the learning rate against the optimizer step)."""
+
+    def __init__(self, peak, steps_per_epoch, epochs, warmup_epochs=1.0):
+        self.peak = float(peak)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.epochs = float(epochs)
+        self.warmup_epochs = float(warmup_epochs)
+
+    def __call__(self, step):
+        e = tf.cast(step, tf.float32) / self.steps_per_epoch
+        floor = self.peak * MINIMUM_RATIO
+        warmup = self.peak * (e + 1.0 / self.steps_per_epoch) / self.warmup_epochs
+        progress = tf.clip_by_value((e - self.warmup_epochs) / max(self.epochs - self.warmup_epochs, 1e-9), 0.0, 1.0)
+        cosine = floor + 0.5 * (self.peak - floor) * (1.0 + tf.cos(math.pi * progress))
+        return tf.where(e < self.warmup_epochs, warmup, cosine)
+
+    def get_config(self):
+        return {"peak": self.peak, "steps_per_epoch": self.steps_per_epoch, "epochs": self.epochs,
+                "warmup_epochs": self.warmup_epochs}
+
+
+SCHEDULES = ("paper", "cosine")
+
+
 @dataclass
 class RunConfig:
     """Everything that defines a training run (stored as the run's config.json)."""
@@ -73,6 +100,7 @@ class RunConfig:
     batch_size: int = 512
     learning_rate: float = 5e-3
     seed: int = 0
+    schedule: str = "paper"
     extra: dict = field(default_factory=dict)
 
     def input_spec(self):
@@ -164,6 +192,15 @@ def model_kwargs_for(config, spec):
     return kwargs
 
 
+def learning_rate_schedule(config, steps_per_epoch):
+    """The run's learning rate against the optimizer step."""
+    if config.schedule == "paper":
+        return PaperSchedule(config.learning_rate, steps_per_epoch, config.epochs)
+    if config.schedule == "cosine":
+        return WarmupCosine(config.learning_rate, steps_per_epoch, config.epochs)
+    raise KerasjetError(f"schedule '{config.schedule}' is not one of {', '.join(SCHEDULES)}")
+
+
 def _read_json(path):
     with open(path) as f:
         return json.load(f)
@@ -194,7 +231,7 @@ def train(run_dir, config, verbose=1, callbacks=()):
     steps = len(train_data)
     model_kwargs = model_kwargs_for(config, spec)
     model = build_model(config.model, **model_kwargs)
-    optimizer = tf.keras.optimizers.Adam(PaperSchedule(config.learning_rate, steps, config.epochs))
+    optimizer = tf.keras.optimizers.Adam(learning_rate_schedule(config, steps))
     model.compile(optimizer, tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy"), tf.keras.metrics.AUC(from_logits=True, name="auc")])
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)

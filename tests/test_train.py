@@ -8,7 +8,7 @@ from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import fold, folded_logits
 from kerasjet.models import build_model, load_model
-from kerasjet.train import PaperSchedule, RunConfig, calibrate_momentum_scale, momentum_unit, select_best, train
+from kerasjet.train import PaperSchedule, RunConfig, WarmupCosine, calibrate_momentum_scale, momentum_unit, select_best, train
 
 
 def lr_at(schedule, epoch):
@@ -109,3 +109,12 @@ def test_model_without_batchnorm_learns(thousand_jets):
     model.compile(tf.keras.optimizers.Adam(5e-3), tf.keras.losses.BinaryCrossentropy(from_logits=True))
     history = model.fit(inputs, labels, batch_size=128, epochs=38, verbose=0)  # 8 batches an epoch
     assert history.history["loss"][-1] < 0.40
+
+
+def test_warmup_cosine_shape():
+    schedule = WarmupCosine(1e-2, steps_per_epoch=50, epochs=16, warmup_epochs=1)
+    assert lr_at(schedule, 0) < 1e-3
+    assert lr_at(schedule, 0.5) == pytest.approx(5e-3, rel=0.05)  # half-way up the warm-up
+    assert lr_at(schedule, 1) == pytest.approx(1e-2, rel=1e-3)
+    assert lr_at(schedule, 8.5) == pytest.approx(0.5e-2 + 0.5e-4, rel=1e-3)  # half-way down the cosine
+    assert lr_at(schedule, 16) == pytest.approx(1e-4, rel=1e-3)  # peak/100 at the end
