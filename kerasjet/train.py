@@ -25,10 +25,12 @@ from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
 from kerasjet.models import build_model, save_model
+from kerasjet.models.nanopelican import initialise_from_data
 
 # models whose input unit is calibrated on the training jets (their builders take momentum_scale)
 CALIBRATED_MODELS = ("nanopelican",)
 CALIBRATION_JETS = 8192
+INITIALISATION_JETS = 2048
 
 PAPER_EPOCHS = 140
 WARMUP_EPOCHS, FIRST_CYCLE, CYCLE_GROWTH, COSINE_EPOCHS, DECAY_EPOCHS, DECAY_GAMMA = 4, 4, 2, 124, 12, 0.5
@@ -231,6 +233,8 @@ def train(run_dir, config, verbose=1, callbacks=()):
     steps = len(train_data)
     model_kwargs = model_kwargs_for(config, spec)
     model = build_model(config.model, **model_kwargs)
+    if config.model == "nanopelican" and not model_kwargs.get("batchnorm", True):
+        initialise_from_data(model, load_inputs(config.train, spec, 0, INITIALISATION_JETS)[0])
     optimizer = tf.keras.optimizers.Adam(learning_rate_schedule(config, steps))
     model.compile(optimizer, tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy"), tf.keras.metrics.AUC(from_logits=True, name="auc")])

@@ -3,6 +3,8 @@
 import tensorflow as tf
 
 from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot, MaskedBatchNorm
+from kerasjet.layers.masking import multiplicity
+from kerasjet.layers.pair_ops import pair_count, pair_moments
 from kerasjet.models.inputs import jet_inputs
 
 # d_ij in units of (100 GeV)²: O(1) for the hard pairs of a 600 GeV jet
@@ -45,6 +47,42 @@ def _normalise_and_drop(x, mask, batchnorm, dropout, where):
     if batchnorm:
         x = MaskedBatchNorm(name=f"bn_{where}")([x, mask])
     return tf.keras.layers.Dropout(dropout, name=f"dropout_{where}")(x)
+
+
+def _standardisation(x, mask):
+    """(scale, shift) (C,) per channel that standardise a pair array (B, C, N, N) over its real
+    pairs: scale·x + shift has mean 0 and variance 1 there."""
+    total, _, squares = pair_moments(x)
+    count = pair_count(mask)
+    mean = tf.reduce_sum(total, axis=0) / count
+    std = tf.sqrt(tf.maximum(tf.reduce_sum(squares, axis=0) / count - tf.square(mean), 1e-12))
+    return 1.0 / std, -mean / std
+
+
+def initialise_from_data(model, inputs):
+    """Start a nanoPELICAN without BatchNorm where a BatchNorm model starts (a data-dependent
+    initialisation): the LinEq2→2 weights see d_ij standardised over the real pairs of
+    ``inputs`` ({'pmu', 'mask'}, a few thousand jets), and the LinEq2→0 weights each hidden channel
+    standardised. The multiplicity-dependent shift a BatchNorm adds is replaced by its mean over
+    the jets, the only constant this model has. Without it the hidden ReLUs start open on almost
+    every pair, and training stays on the mass-like solution (kerasjet.train calls this)."""
+    lineq2, lineq0, mask = model.get_layer("lineq_2to2"), model.get_layer("lineq_2to0"), inputs["mask"]
+    if lineq2.normalize_input or lineq0.normalize_input or any(layer.name.startswith("bn_") for layer in model.layers):
+        raise ValueError(f"model '{model.name}' has BatchNorm: it needs no data-dependent initialisation")
+    d = model.get_layer("lorentz_dot")([inputs["pmu"], mask])
+    scale, shift = _standardisation(d, mask)
+    bias, diag_bias = lineq2._shift_biases(shift, lineq2.kernel, mask, lineq2._scaling(mask))
+    lineq2.kernel.assign(lineq2.kernel * scale[None, :, None])
+    lineq2.bias.assign(lineq2.bias + tf.reduce_mean(bias, axis=0))
+    lineq2.diag_bias.assign(lineq2.diag_bias + tf.reduce_mean(diag_bias, axis=0))
+    hidden = model.get_layer("relu")(lineq2([d, mask]))
+    scale, shift = _standardisation(hidden, mask)
+    r = multiplicity(mask) / lineq0.n_bar
+    # the readout sums the shift over n² pairs (total) and n diagonal entries (trace)
+    shift_readout = (tf.reduce_mean(r * r) * tf.linalg.matvec(lineq0.kernel[0], shift, transpose_a=True)
+                     + tf.reduce_mean(r) * tf.linalg.matvec(lineq0.kernel[1], shift, transpose_a=True))
+    lineq0.bias.assign(lineq0.bias + shift_readout)
+    lineq0.kernel.assign(lineq0.kernel * scale[None, :, None])
 
 
 def with_constituents(model, n_constituents):
