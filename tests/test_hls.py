@@ -62,7 +62,7 @@ def test_float_model_within_tolerance(jets_file, tmp_path):
     model = randomise(build_model("nanopelican", c_hidden=2, n_constituents=8), np.random.default_rng(5))
     save_model(model, str(tmp_path / "float.keras"))
     path = write_config(tmp_path, {"KerasModel": str(tmp_path / "float.keras"), "kerasjet.test_data": {"file": jets_file, "jets": 300},
-                                   "OutputDir": str(tmp_path / "prj"), "HLSConfig.Model.Precision": "ap_fixed<32,12>",
+                                   "OutputDir": str(tmp_path / "prj"), "HLSConfig.Model.Precision.default": "ap_fixed<32,12>",
                                    "kerasjet.tolerance": {"max_abs_diff": 0.05, "decision_agreement": 0.98, "auc_diff": 0.001}})
     report, _ = deploy(load_config(path), verbose=False)
     assert report["passed"], {k: report[k] for k in ("max_abs_diff", "decision_agreement", "auc_diff", "failed_checks")}

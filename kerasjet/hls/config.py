@@ -8,7 +8,9 @@
     ClockPeriod: 5.0                     # ns
     IOType: io_parallel                  # the kerasjet layers have no io_stream form
     HLSConfig:
-      Model: {Precision: ap_fixed<16,6>, ReuseFactor: 1}      # default type; reuse factor of every layer
+      Model:                             # types: default, and per variable ('auto': inferred)
+        Precision: {default: ap_fixed<16,6>, result: auto, accum: auto}
+        ReuseFactor: 1                   # of every layer
       LayerName: {lineq_2to2: {Precision: {result: ap_fixed<16,6>}, ReuseFactor: 2}}   # optional
     kerasjet:                            # what hls4ml has no key for
       description: "..."
@@ -50,7 +52,7 @@ SCHEMA = {
     "Part": (str, True),
     "ClockPeriod": (NUMBER, True),
     "IOType": (str, True),
-    "HLSConfig": ({"Model": ({"Precision": (str, True), "ReuseFactor": (int, True), "Strategy": (str, False)}, True),
+    "HLSConfig": ({"Model": ({"Precision": ((str, dict), True), "ReuseFactor": (int, True), "Strategy": (str, False)}, True),
                    "LayerName": (dict, False)}, True),
     "kerasjet": ({
         "description": (str, False),
@@ -135,7 +137,14 @@ def _check_values(raw, path):
             _fail(path, key, f"must be one of {', '.join(allowed)}, got '{value}'{WHY_NOT.get(value, '')}")
     _positive(raw["ClockPeriod"], path, "ClockPeriod")
     model = raw["HLSConfig"]["Model"]
-    check_precision(model["Precision"], path, "HLSConfig.Model.Precision")
+    precision = model["Precision"]
+    if isinstance(precision, dict):
+        if "default" not in precision:
+            _fail(path, "HLSConfig.Model.Precision.default", "missing")
+        for var, text in precision.items():
+            check_precision(text, path, f"HLSConfig.Model.Precision.{var}", auto=var != "default")
+    else:
+        check_precision(precision, path, "HLSConfig.Model.Precision")
     if model["ReuseFactor"] < 1:
         _fail(path, "HLSConfig.Model.ReuseFactor", f"must be at least 1, got {model['ReuseFactor']}")
     _check_layers(raw["HLSConfig"].get("LayerName", {}), path)

@@ -1,0 +1,213 @@
+"""kerasjet models through hls4ml's own API, YAML reader and introspection (issue 14).
+
+Converting is cheap and compiling (g++) is not: every model × backend × granularity is
+converted and its resolved types checked (no 'auto' left; a quantized model's types do not
+depend on the granularity); a few representative combinations are compiled and compared with
+Keras jet by jet; the README's script runs as written."""
+
+import filecmp
+import os
+import re
+
+import numpy as np
+import pytest
+
+import hls4ml
+import kerasjet.hls
+from kerasjet.data.pipeline import InputSpec, load_inputs
+from kerasjet.errors import KerasjetError
+from kerasjet.hls.layers import KJ_LAYERS
+from kerasjet.models import build_model, load_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BACKENDS = ("Vivado", "Vitis")
+GRANULARITIES = ("model", "type", "name")
+
+
+def _random_float(model, seed):
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        weight.assign(rng.normal(0.0, 0.3, weight.shape).astype(np.float32))
+    return model
+
+
+def _float_nanopelican(n, basis="nano"):
+    """An inference-form (folded) float nanoPELICAN C=2 with random weights."""
+    import tensorflow as tf
+
+    from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot
+    from kerasjet.models.inputs import jet_inputs
+
+    pmu, mask = jet_inputs(n)
+    x = LorentzDot(name="lorentz_dot")([pmu, mask])
+    x = LinEq2to2(2, n_bar=64.0, multiplicity_degree=2, basis=basis, name="lineq_2to2")([x, mask])
+    x = tf.keras.layers.ReLU(name="relu")(x)
+    logit = LinEq2to0(1, n_bar=64.0, multiplicity_degree=2, name="lineq_2to0")([x, mask])
+    return _random_float(tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=f"float_{basis}_n{n}"), n)
+
+
+# name → (builder, quantized): one float and one quantized model per layer type at N = 8 and 16
+MODELS = {
+    **{f"c2_n{n}_{kind}": (lambda n=n, kind=kind: load_model(os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_{kind}.h5")), True)
+       for n in (8, 16) for kind in ("8bit", "ternary")},
+    **{f"float_nano_n{n}": (lambda n=n: _float_nanopelican(n), False) for n in (8, 16)},
+    **{f"float_full_n{n}": (lambda n=n: _float_nanopelican(n, "full"), False) for n in (8, 16)},
+    "dense_8bit_n16": (lambda: load_model(os.path.join(ROOT, "models", "hls4ml_tagger_8bit.h5")), True),
+    "dense_bitlinear_n16": (lambda: load_model(os.path.join(ROOT, "models", "hls4ml_tagger_bitlinear.h5")), True),
+    **{f"dense_float_n{n}": (lambda n=n: _random_float(build_model("hls4ml_tagger", n_constituents=n), n), False) for n in (8, 16)},
+}
+_CACHE = {}
+
+
+def model_for(name):
+    if name not in _CACHE:
+        _CACHE[name] = kerasjet.hls.for_hls4ml(MODELS[name][0]())
+    return _CACHE[name]
+
+
+def convert(model, backend, granularity, output_dir, **config_options):
+    """The plain script: hls4ml's config, then its converter."""
+    config = hls4ml.utils.config_from_keras_model(model, granularity=granularity, backend=backend, **config_options)
+    return hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend=backend, io_type="io_parallel",
+                                                      output_dir=str(output_dir))
+
+
+def resolved_types(hls_model):
+    """{layer: {type: precision}} of the graph inputs and the kerasjet layers."""
+    return {node.name: {name: str(t.precision) for name, t in node.types.items()} for node in hls_model.graph.values()
+            if isinstance(node, KJ_LAYERS) or node.name in hls_model.inputs}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", MODELS)
+def test_plain_conversion_resolves_every_type(name, backend, tmp_path):
+    """Each granularity converts; no type is left 'auto'; a quantized model's types (inputs,
+    kerasjet layers) are the same at every granularity: they come from its quantizers."""
+    model = model_for(name)
+    types = {g: resolved_types(convert(model, backend, g, tmp_path / g)) for g in GRANULARITIES}
+    for granularity, layers in types.items():
+        assert layers and not any("Unspecified" in p or p == "auto" for v in layers.values() for p in v.values()), (granularity, layers)
+    if MODELS[name][1]:
+        assert types["model"] == types["type"] == types["name"]
+    if name.startswith("c2"):  # the quantized momenta and mask types
+        assert types["name"]["mask"]["result_t"] == "uint<1>" and "RND_CONV,SAT" in types["name"]["pmu"]["result_t"]
+
+
+def test_plain_conversion_writes_the_extension_sources(tmp_path):
+    hls_model = convert(model_for("float_full_n8"), "Vitis", "name", tmp_path / "prj")
+    hls_model.write()
+    firmware = tmp_path / "prj" / "firmware"
+    assert (firmware / "nnet_utils" / "nnet_kerasjet.h").exists()
+    source = (firmware / "kerasjet.cpp").read_text() if (firmware / "kerasjet.cpp").exists() else (firmware / "myproject.cpp").read_text()
+    for call in ("nnet::lorentz_dot<", "nnet::lineq2to2<", "nnet::lineq2to0<"):
+        assert call in source
+    assert "full_basis = true" in (firmware / "parameters.h").read_text()
+
+
+@pytest.fixture(scope="module")
+def jets(jets_file):
+    return {n: load_inputs(jets_file, InputSpec(n), 0, 300)[0] for n in (8, 16)}
+
+
+@pytest.mark.parametrize("name, backend, granularity", [
+    ("c2_n8_8bit", "Vivado", "model"),
+    ("c2_n8_ternary", "Vitis", "type"),
+    ("dense_8bit_n16", "Vitis", "name"),
+])
+def test_plain_csim_is_bit_exact(name, backend, granularity, jets, tmp_path):
+    model = model_for(name)
+    inputs = jets[int(model.inputs[0].shape[1])]
+    hls_model = convert(model, backend, granularity, tmp_path / "prj")
+    hls_model.compile()
+    arrays = kerasjet.hls.firmware_inputs(model, inputs)
+    csim = np.asarray(hls_model.predict(arrays if len(arrays) > 1 else arrays[0])).reshape(-1)
+    keras = model.predict(inputs, verbose=0).reshape(-1)
+    np.testing.assert_array_equal(csim, keras)
+    assert len(np.unique(keras)) > 50
+
+
+def test_plain_csim_of_a_float_model_is_close(jets, tmp_path):
+    """Float model, 'auto' types from a wide default precision (the README's advice)."""
+    model = model_for("float_nano_n8")
+    hls_model = convert(model, "Vivado", "name", tmp_path / "prj", default_precision="ap_fixed<32,12>")
+    hls_model.compile()
+    csim = np.asarray(hls_model.predict(kerasjet.hls.firmware_inputs(model, jets[8]))).reshape(-1)
+    keras = model.predict(jets[8], verbose=0).reshape(-1)
+    assert np.max(np.abs(csim - keras)) < 0.01 * max(1.0, np.max(np.abs(keras)))
+    assert np.mean((csim > 0) == (keras > 0)) > 0.97
+
+
+def test_io_stream_is_refused_in_one_line(tmp_path):
+    model = model_for("c2_n8_8bit")
+    config = hls4ml.utils.config_from_keras_model(model, granularity="name")
+    with pytest.raises(KerasjetError) as refusal:
+        hls4ml.converters.convert_from_keras_model(model, hls_config=config, io_type="io_stream", output_dir=str(tmp_path))
+    assert "\n" not in str(refusal.value) and "io_type='io_parallel' only, got 'io_stream'" in str(refusal.value)
+
+
+def test_batchnorm_model_needs_calibration_jets():
+    with pytest.raises(KerasjetError, match="has BatchNorm layers: fold it"):
+        kerasjet.hls.for_hls4ml(load_model(os.path.join(ROOT, "models", "nanopelican_c2.keras")))
+
+
+def test_convert_from_config_writes_the_same_project(jets_file, tmp_path):
+    """hls4ml's YAML reader and converter on a shipped YAML give the firmware/ that convert.py
+    (kerasjet.hls.convert.deploy) writes, file for file."""
+    from kerasjet.hls.config import load_config
+    from kerasjet.hls.convert import deploy
+
+    path = os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_ternary.yml")
+    report, _ = deploy(load_config(path), test_file=jets_file, jets=50, output_dir=str(tmp_path / "kerasjet"), verbose=False)
+    assert report["passed"]
+    yaml_config = hls4ml.converters.parse_yaml_config(path)
+    assert yaml_config["OutputDir"] == os.path.join(ROOT, "hls_projects", "nanopelican_c2_n8_ternary")  # against the YAML's folder
+    yaml_config["OutputDir"] = str(tmp_path / "hls4ml")
+    hls4ml.converters.convert_from_config(yaml_config).write()
+    ours, theirs = tmp_path / "kerasjet" / "firmware", tmp_path / "hls4ml" / "firmware"
+    files = sorted(str(p.relative_to(ours)) for p in ours.rglob("*") if p.is_file() and "ap_types" not in p.parts)
+    assert files == sorted(str(p.relative_to(theirs)) for p in theirs.rglob("*") if p.is_file() and "ap_types" not in p.parts)
+    _, mismatch, errors = filecmp.cmpfiles(ours, theirs, files, shallow=False)
+    assert not mismatch and not errors, mismatch
+
+
+def test_introspection(tmp_path):
+    """hls4ml.utils.plot_model and hls4ml.model.profiling on a converted kerasjet model."""
+    pytest.importorskip("pydot", reason="hls4ml.utils.plot_model needs pydot/graphviz, not installed here")
+    pytest.importorskip("seaborn", reason="hls4ml.model.profiling imports seaborn, not installed here")
+    from hls4ml.model import profiling
+
+    model = model_for("c2_n8_8bit")
+    hls_model = convert(model, "Vivado", "name", tmp_path / "prj")
+    hls4ml.utils.plot_model(hls_model, show_shapes=True, show_precision=True, to_file=str(tmp_path / "model.png"))
+    assert (tmp_path / "model.png").exists()
+    profiling.types_hlsmodel(hls_model)
+    profiling.weights_hlsmodel(hls_model, fmt="summary", plot=None)
+
+
+def readme_script():
+    text = open(os.path.join(ROOT, "README.md")).read()
+    section = text[text.index("## Using kerasjet layers from plain hls4ml"):]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def test_readme_script_runs_as_written(jets_file, tmp_path, monkeypatch, capsys):
+    """The README's script, run from a folder laid out like the repository (models/, data/demo.h5)."""
+    (tmp_path / "data").mkdir()
+    os.symlink(jets_file, tmp_path / "data" / "demo.h5")
+    os.symlink(os.path.join(ROOT, "models"), tmp_path / "models")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(readme_script(), "README.md", "exec"), {"__name__": "__main__"})
+    assert "bit-exact: True" in capsys.readouterr().out
+
+
+def test_hls4ml_command_line_with_the_extension(tmp_path, monkeypatch):
+    """`python -m kerasjet.hls convert -c CONFIG.yml`: hls4ml 1.3's own command line, extension loaded."""
+    import runpy
+    import sys
+
+    text = open(os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml")).read()
+    text = re.sub(r"OutputDir: .*", f"OutputDir: !kerasjet_path {tmp_path / 'prj'}", text).replace("../models/", f"{ROOT}/models/")
+    (tmp_path / "config.yml").write_text(text)
+    monkeypatch.setattr(sys, "argv", ["hls4ml", "convert", "-c", str(tmp_path / "config.yml")])
+    runpy.run_module("kerasjet.hls", run_name="__main__")
+    assert "nnet::lineq2to2<" in (tmp_path / "prj" / "firmware" / "kerasjet.cpp").read_text()
