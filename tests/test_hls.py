@@ -38,16 +38,17 @@ def test_csim_is_bit_exact(path, reuse_factor, thousand_jets, tmp_path):
     shutil.rmtree(tmp_path / "prj")
 
 
-def write_config(tmp_path, changes, name="nanopelican_c2_n8_8bit.yml"):
-    """A copy of a shipped YAML in tmp_path with ``changes`` ({'dotted.key': value}; None deletes)."""
-    config = read_yaml(os.path.join(ROOT, "hls_configs", name))
+def write_config(tmp_path, changes, config=None):
+    """config.yml in tmp_path: ``config`` (default: the shipped N = 8 8-bit YAML, read) with
+    ``changes`` ({'dotted.key': value}; None deletes the key)."""
+    config = config or read_yaml(os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml"))
     for dotted, value in changes.items():
         *parents, last = dotted.split(".")
         mapping = config
         for key in parents:
             mapping = mapping.setdefault(key, {})
         if value is None:
-            mapping.pop(last, None)
+            mapping.pop(last)
         else:
             mapping[last] = value
     path = tmp_path / "config.yml"

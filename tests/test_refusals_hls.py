@@ -8,11 +8,11 @@ import runpy
 import sys
 
 import pytest
-import yaml
 
 from kerasjet.cli import main
 from kerasjet.errors import KerasjetError
 from kerasjet.hls.config import read_yaml
+from test_hls import write_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml")
@@ -21,7 +21,7 @@ BASE = os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml")
 ROWS = [
     ("unknown-key", {"HLSConfig.Model.ReuseFactr": 2}, [], 2, "HLSConfig.Model.ReuseFactr: unknown key"),
     ("unknown-top-key", {"reuse_factor": 2}, [], 2, "reuse_factor: unknown key"),
-    ("wrong-type", {"HLSConfig.Model.ReuseFactor": "two"}, [], 2, "HLSConfig.Model.ReuseFactor: must be a integer"),
+    ("wrong-type", {"HLSConfig.Model.ReuseFactor": "two"}, [], 2, "HLSConfig.Model.ReuseFactor: must be an integer"),
     ("missing-key", {"OutputDir": None}, [], 2, "OutputDir: missing"),
     ("negative-clock", {"ClockPeriod": -1}, [], 2, "ClockPeriod: must be a finite positive number"),
     ("nan-clock", {"ClockPeriod": float("nan")}, [], 2, "ClockPeriod: must be a finite positive number"),
@@ -58,7 +58,7 @@ ROWS = [
     ("rtl-nan-cutoff", {"kerasjet.rtl": {"latency_cutoff": float("nan")}}, [], 2, "kerasjet.rtl.latency_cutoff: must be a finite"),
     ("rtl-family", {"kerasjet.rtl": {"family": "stratix"}}, [], 2, "kerasjet.rtl.family: must be one of xcup, xcu, xc7"),
     ("rtl-unknown", {"kerasjet.rtl": {"clock": 5}}, [], 2, "kerasjet.rtl.clock: unknown key"),
-    ("rtl-type", {"kerasjet.rtl": {"jets": "many"}}, [], 2, "kerasjet.rtl.jets: must be a integer"),
+    ("rtl-type", {"kerasjet.rtl": {"jets": "many"}}, [], 2, "kerasjet.rtl.jets: must be an integer"),
 ]
 
 # (id, file content as bytes or None for a folder, words)
@@ -88,21 +88,6 @@ def snapshot(folder):
     return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.name != "config.yml"}
 
 
-def write(tmp_path, config, changes):
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        mapping = config
-        for key in parents:
-            mapping = mapping.setdefault(key, {})
-        if value is None:
-            mapping.pop(last)
-        else:
-            mapping[last] = value
-    path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True))
-    return str(path)
-
-
 def refused(argv, capsys):
     """(exit status, stderr lines) of kerasjet convert, in-process."""
     status = main(["convert", *argv])
@@ -112,7 +97,7 @@ def refused(argv, capsys):
 @pytest.mark.parametrize("changes, extra, status, words", [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
 def test_bad_config_is_one_line(changes, extra, status, words, work, capsys):
     tmp_path, config = work
-    path = write(tmp_path, config, changes)
+    path = write_config(tmp_path, changes, config)
     before = snapshot(tmp_path)
     code, err = refused([path, *extra], capsys)
     assert code == status and len(err) == 1, err
@@ -145,7 +130,7 @@ def test_failed_rebuild_leaves_no_old_report(work, capsys, monkeypatch):
 
     monkeypatch.setattr(hls4ml.converters, "convert_from_config", broken)
     tmp_path, config = work
-    code, err = refused([write(tmp_path, config, {})], capsys)
+    code, err = refused([write_config(tmp_path, {}, config)], capsys)
     assert code == 2 and err == ["kerasjet: error: conversion failed"]
     assert not (tmp_path / "prj" / "report.json").exists()
 
@@ -160,14 +145,14 @@ def test_synth_without_the_tool_fails(work, capsys, monkeypatch):
     monkeypatch.setattr(kerasjet.hls.convert, "deploy", lambda *a, **k: (report, None))
     monkeypatch.setenv("PATH", "/nonexistent")
     tmp_path, config = work
-    code, err = refused([write(tmp_path, config, {}), "--synth"], capsys)
+    code, err = refused([write_config(tmp_path, {}, config), "--synth"], capsys)
     assert code == 2 and len(err) == 1 and "vivado_hls not on PATH" in err[0] and "--synth" in err[0], err
 
 
 def test_convert_py_is_the_same_command(work, capsys, monkeypatch):
     """convert.py CONFIG.yml goes through the same checks (run in-process)."""
     tmp_path, config = work
-    path = write(tmp_path, config, {"ClockPeriod": 0})
+    path = write_config(tmp_path, {"ClockPeriod": 0}, config)
     monkeypatch.setattr(sys, "argv", ["convert.py", path])
     with pytest.raises(SystemExit) as exit_:
         runpy.run_path(os.path.join(ROOT, "convert.py"), run_name="__main__")

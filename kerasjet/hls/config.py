@@ -74,9 +74,9 @@ def _fail(path, key, what):
 
 def _type_name(kind):
     if kind == NUMBER:
-        return "number"
+        return "a number"
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({str: "string", int: "integer", bool: "boolean", dict: "mapping"}[k] for k in kinds)
+    return " or ".join({str: "a string", int: "an integer", bool: "a boolean", dict: "a mapping"}[k] for k in kinds)
 
 
 def _check(mapping, schema, where, path):
@@ -96,7 +96,7 @@ def _check(mapping, schema, where, path):
         if isinstance(kind, dict):
             _check(value, kind, name, path)
         elif isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-            _fail(path, name, f"must be a {_type_name(kind)}, got {value!r}")
+            _fail(path, name, f"must be {_type_name(kind)}, got {value!r}")
 
 
 def check_precision(text, path, key, auto=False):
