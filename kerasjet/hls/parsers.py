@@ -114,7 +114,7 @@ def parse_lineq2to0(keras_layer, input_names, input_shapes, data_reader):
 
 def parse_unsupported(keras_layer, input_names, input_shapes, data_reader):
     raise KerasjetError(f"layer '{keras_layer['config']['name']}' ({keras_layer['class_name']}) has no firmware form: "
-                        "fold the model first (kerasjet.compress.folded_nanopelican absorbs BatchNorm)")
+                        "fold the model first (kerasjet.hls.for_hls4ml(model, calibration_jets) absorbs BatchNorm)")
 
 
 HANDLERS = {
