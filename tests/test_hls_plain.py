@@ -179,18 +179,32 @@ def test_convert_from_config_writes_the_same_project(jets_file, tmp_path):
     assert not mismatch and not errors, mismatch
 
 
-def test_introspection(tmp_path):
-    """hls4ml.utils.plot_model and hls4ml.model.profiling on a converted kerasjet model."""
-    pytest.importorskip("pydot", reason="hls4ml.utils.plot_model needs pydot/graphviz, not installed here")
-    pytest.importorskip("seaborn", reason="hls4ml.model.profiling imports seaborn, not installed here")
-    from hls4ml.model import profiling
-
-    model = model_for("c2_n8_8bit")
-    hls_model = convert(model, "Vivado", "name", tmp_path / "prj")
+def test_plot_model(tmp_path):
+    pytest.importorskip("pydot", reason="hls4ml.utils.plot_model needs pydot and graphviz, not installed here")
+    hls_model = convert(model_for("c2_n8_8bit"), "Vivado", "name", tmp_path / "prj")
     hls4ml.utils.plot_model(hls_model, show_shapes=True, show_precision=True, to_file=str(tmp_path / "model.png"))
     assert (tmp_path / "model.png").exists()
-    profiling.types_hlsmodel(hls_model)
-    profiling.weights_hlsmodel(hls_model, fmt="summary", plot=None)
+
+
+def test_profiling_reads_the_kerasjet_layers(tmp_path, monkeypatch):
+    """hls4ml.model.profiling's type and weight tables (it imports seaborn for its plots only; a
+    stand-in module serves where seaborn is not installed)."""
+    import sys
+    import types
+
+    if "seaborn" not in sys.modules:
+        try:
+            import seaborn  # noqa: F401
+        except ImportError:
+            monkeypatch.setitem(sys.modules, "seaborn", types.ModuleType("seaborn"))
+    from hls4ml.model import profiling
+
+    hls_model = convert(model_for("float_full_n8"), "Vivado", "name", tmp_path / "prj")
+    weight_types = profiling.types_hlsmodel(hls_model)
+    assert {"lineq_2to2/w", "lineq_2to2/b", "lineq_2to0/w", "lineq_2to0/b"} <= set(weight_types["layer"])
+    weights = profiling.weights_hlsmodel(hls_model, fmt="summary", plot="boxplot")
+    assert {row["weight"] for row in weights} >= {"lineq_2to2/w", "lineq_2to2/b"}
+    assert set(profiling.activation_types_hlsmodel(hls_model)["layer"]) >= {"lorentz_dot", "lineq_2to2", "lineq_2to0"}
 
 
 def readme_script():

@@ -69,14 +69,14 @@ class KJLorentzDot(_KJLayer):
 class _KJEquivariant(_KJLayer):
     """Shared: polynomial-bias arrays, weight formats, derived types."""
 
-    def _add_weights(self, names):
+    def _add_weights(self):
+        """Two weight arrays, as hls4ml's profiling and writers expect: the kernel and the biases
+        (polynomial coefficients; LinEq2to2 appends its diagonal bias's, kerasjet.hls.parsers)."""
         ternary_shift = self.get_attr("ternary_shift")
         weight = self.get_attr("weight_fixed")
         precision = IntegerPrecisionType(2, True) if ternary_shift is not None else weight.hls()
         self.add_weights_variable(name="weight", var_name="w{index}", data="weight", precision=precision)
-        for name, data in names:
-            self.add_weights_variable(name=name, var_name=f"{name[0]}{{index}}" if name == "bias" else "bd{index}", data=data,
-                                      precision=self.get_attr("bias_fixed").hls())
+        self.add_weights_variable(name="bias", var_name="b{index}", data="bias", precision=self.get_attr("bias_fixed").hls())
 
     def infer_types(self):
         weight_format = WeightFormat(self.get_attr("weight_fixed"), self.get_attr("ternary_shift"))
@@ -97,14 +97,14 @@ class KJLinEq2to2(_KJEquivariant):
     _expected_attributes = [
         Attribute("n_particles"), Attribute("n_in"), Attribute("n_out"), Attribute("log2_nbar"), Attribute("degree"),
         Attribute("full_basis", value_type=bool), ConfigurableAttribute("reuse_factor", default=1),
-        WeightAttribute("weight"), WeightAttribute("bias"), WeightAttribute("diag_bias"), TypeAttribute("result"),
+        WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("result"),
     ]
 
     def initialize(self):
         self._check_io_type()
         n = self.get_attr("n_particles")
         self.add_output_variable([self.get_attr("n_out"), n, n], precision=self.get_attr("result_precision"))
-        self._add_weights((("bias", "bias"), ("diag_bias", "diag_bias")))
+        self._add_weights()
 
     def terms(self):
         return 15 if self.get_attr("full_basis") else 6
@@ -135,7 +135,7 @@ class KJLinEq2to0(_KJEquivariant):
     def initialize(self):
         self._check_io_type()
         self.add_output_variable([self.get_attr("n_out")], precision=self.get_attr("result_precision"))
-        self._add_weights((("bias", "bias"),))
+        self._add_weights()
 
 
 def polynomial_bias(bias, multiplicity_bias, units):

@@ -101,8 +101,9 @@ def parse_lineq2to2(keras_layer, input_names, input_shapes, data_reader):
     layer["full_basis"] = source.basis == "full"
     accumulator = getattr(source, "accumulator_quantizer", None)
     layer["accumulator_fixed"] = from_quantizer(accumulator) if accumulator is not None else None
-    layer["diag_bias_data"] = polynomial_bias(source.effective_weights()["diag_bias"],
-                                              source.effective_weights().get("multiplicity_diag_bias"), layer["n_out"])
+    diagonal = polynomial_bias(source.effective_weights()["diag_bias"], source.effective_weights().get("multiplicity_diag_bias"),
+                               layer["n_out"])
+    layer["bias_data"] = np.concatenate([layer["bias_data"], diagonal])  # the diagonal bias's coefficients follow
     n = layer["n_particles"]
     return layer, [None, layer["n_out"], n, n]
 
