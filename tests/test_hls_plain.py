@@ -150,9 +150,15 @@ def test_io_stream_is_refused_in_one_line(tmp_path):
     assert "\n" not in str(refusal.value) and "io_type='io_parallel' only, got 'io_stream'" in str(refusal.value)
 
 
-def test_batchnorm_model_needs_calibration_jets():
+def test_shipped_float_model_with_calibration_jets(jets_file, tmp_path):
+    """The trained float nanoPELICAN (BatchNorm, N̄ = 49, N = 80) converts once folded on
+    calibration jets; without them it is refused in one line."""
+    model = load_model(os.path.join(ROOT, "models", "nanopelican_c2.keras"))
     with pytest.raises(KerasjetError, match="has BatchNorm layers: fold it"):
-        kerasjet.hls.for_hls4ml(load_model(os.path.join(ROOT, "models", "nanopelican_c2.keras")))
+        kerasjet.hls.for_hls4ml(model)
+    folded = kerasjet.hls.for_hls4ml(model, load_inputs(jets_file, InputSpec(80), 0, 300)[0])
+    types = resolved_types(convert(folded, "Vitis", "name", tmp_path / "prj", default_precision="ap_fixed<32,12>"))
+    assert types["lineq_2to2"]["accum_t"] and not any("Unspecified" in p for v in types.values() for p in v.values())
 
 
 def test_convert_from_config_writes_the_same_project(jets_file, tmp_path):
