@@ -17,7 +17,7 @@ what only kerasjet knows:
 
 from hls4ml.model.layers import Input
 from hls4ml.model.optimizer import OptimizerPass
-from hls4ml.model.types import IntegerPrecisionType, UnspecifiedPrecisionType
+from hls4ml.model.types import IntegerPrecisionType
 
 from kerasjet.hls.layers import KJ_LAYERS, KJLorentzDot
 from kerasjet.hls.types import QKERAS_MODES
@@ -52,6 +52,8 @@ def _explicit(node):
 
 
 class KerasjetUpstreamInputs(OptimizerPass):
+    """An upstream-features Input replaces the graph inputs its Keras layer read."""
+
     def match(self, node):
         return isinstance(node, Input) and any(name in node.model.graph for name in node.get_attr("replaces_inputs") or ())
 
@@ -65,6 +67,8 @@ class KerasjetUpstreamInputs(OptimizerPass):
 
 
 class KerasjetInputTypes(OptimizerPass):
+    """Graph inputs take the type the quantized model defines (unless configured explicitly)."""
+
     def match(self, node):
         if not isinstance(node, Input) or _explicit(node):
             return False
@@ -77,6 +81,8 @@ class KerasjetInputTypes(OptimizerPass):
 
 
 class KerasjetInferPrecision(OptimizerPass):
+    """A kerasjet layer's internal types, once hls4ml knows its input type."""
+
     def match(self, node):
         return isinstance(node, KJ_LAYERS) and not node.types_inferred() and node.input_known()
 
