@@ -1,6 +1,7 @@
 """hls4ml deployment: every shipped config with N ≤ 32 through the C simulation at reuse factor
-1 and 2 (bit-exact for quantized models), a float model within tolerance, bad configs, the
-extension's registration, and the synthesis-report parser."""
+1 and 2 (bit-exact for quantized models), a float model within tolerance, the extension's
+registration, the synthesis path and its report parser. Bad configs: tests/test_refusals_hls.py;
+hls4ml's own API, YAML and introspection: tests/test_hls_plain.py."""
 
 import glob
 import os
@@ -10,13 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
-from kerasjet.cli import main
-from kerasjet.hls.config import load_config
+from kerasjet.hls.config import load_config, read_yaml
 from kerasjet.hls.convert import deploy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "hls_configs", "*.yml")))
-SMALL = [c for c in CONFIGS if yaml.safe_load(open(c))["n_constituents"] <= 32]
+SMALL = [c for c in CONFIGS if read_yaml(c)["kerasjet"]["n_constituents"] <= 32]
 
 
 def test_every_model_has_a_config():
@@ -38,37 +38,22 @@ def test_csim_is_bit_exact(path, reuse_factor, thousand_jets, tmp_path):
     shutil.rmtree(tmp_path / "prj")
 
 
-def write_config(tmp_path, **changes):
-    config = yaml.safe_load(open(os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml")))
-    config.update(changes)
+def write_config(tmp_path, changes, config=None):
+    """config.yml in tmp_path: ``config`` (default: the shipped N = 8 8-bit YAML, read) with
+    ``changes`` ({'dotted.key': value}; None deletes the key)."""
+    config = config or read_yaml(os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml"))
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        mapping = config
+        for key in parents:
+            mapping = mapping.setdefault(key, {})
+        if value is None:
+            mapping.pop(last)
+        else:
+            mapping[last] = value
     path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump({k: v for k, v in config.items() if v is not None}))
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
     return str(path)
-
-
-def error_line(argv, capsys):
-    status = main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert status != 0 and len(err) == 1, err
-    return err[0]
-
-
-@pytest.mark.parametrize("changes, message", [
-    (dict(reuse_fator=2), "unknown key 'reuse_fator'"),
-    (dict(reuse_factor="two"), "key 'reuse_factor' must be a int"),
-    (dict(clock_period=-1), "key 'clock_period' must be positive"),
-    (dict(model="models/nope.h5"), "key 'model': no such file"),
-    (dict(backend="Quartus"), "key 'backend' must be one of Vivado, Vitis"),
-    (dict(test_data={"jets": 10}), "missing key 'test_data.file'"),
-    (dict(reuse_factor=7), "key 'reuse_factor' = 7 does not divide the 144 multiplications of layer 'lorentz_dot'"),
-    (dict(n_constituents=16), "key 'n_constituents' is 16 but the model takes N = 8"),
-])
-def test_bad_configs_get_one_line(changes, message, tmp_path, capsys, jets_file):
-    settings = {"test_data": {"file": jets_file, "jets": 20}, "output_dir": str(tmp_path / "prj"), **changes}
-    path = write_config(tmp_path, **settings)
-    line = error_line(["convert", path], capsys)
-    assert line.startswith("kerasjet: error:") and "config.yml" in line and message in line
-    assert not (tmp_path / "prj").exists()
 
 
 def test_float_model_within_tolerance(jets_file, tmp_path):
@@ -77,9 +62,9 @@ def test_float_model_within_tolerance(jets_file, tmp_path):
 
     model = randomise(build_model("nanopelican", c_hidden=2, n_constituents=8), np.random.default_rng(5))
     save_model(model, str(tmp_path / "float.keras"))
-    path = write_config(tmp_path, model=str(tmp_path / "float.keras"), test_data={"file": jets_file, "jets": 300},
-                        output_dir=str(tmp_path / "prj"), precision={"default": "ap_fixed<32,12>"},
-                        tolerance={"max_abs_diff": 0.05, "decision_agreement": 0.98, "auc_diff": 0.001})
+    path = write_config(tmp_path, {"KerasModel": str(tmp_path / "float.keras"), "kerasjet.test_data": {"file": jets_file, "jets": 300},
+                                   "OutputDir": str(tmp_path / "prj"), "HLSConfig.Model.Precision.default": "ap_fixed<32,12>",
+                                   "kerasjet.tolerance": {"max_abs_diff": 0.05, "decision_agreement": 0.98, "auc_diff": 0.001}})
     report, _ = deploy(load_config(path), verbose=False)
     assert report["passed"], {k: report[k] for k in ("max_abs_diff", "decision_agreement", "auc_diff", "failed_checks")}
     assert 0 < report["max_abs_diff"] < 0.05  # float: close, not identical
@@ -90,7 +75,7 @@ def test_registration_is_idempotent(jets_file, tmp_path):
 
     kerasjet.hls.register()
     kerasjet.hls.register()
-    report, _ = deploy(load_config(write_config(tmp_path, test_data={"file": jets_file, "jets": 50})),
+    report, _ = deploy(load_config(write_config(tmp_path, {"kerasjet.test_data": {"file": jets_file, "jets": 50}})),
                        output_dir=str(tmp_path / "prj"), verbose=False)
     assert report["passed"]
 
@@ -113,9 +98,33 @@ def test_vivado_flow_at_low_reuse(reuse_factor, jets_file, tmp_path):
 
     config = load_config(os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml"))
     if tool_available(config["backend"]) is None:
-        assert synthesize(None, str(tmp_path), config["backend"]) is None
         pytest.skip(f"{config['backend']} HLS (vivado_hls / vitis-run) is not on PATH")
     report, hls_model = deploy(config, test_file=jets_file, jets=100, reuse_factor=reuse_factor, output_dir=str(tmp_path / "prj"),
                                verbose=False)
     synthesis = synthesize(hls_model, str(tmp_path / "prj"), config["backend"], cosim=False)
     assert synthesis["latency_cycles"][1] > 0 and synthesis["interval_cycles"][0] >= 1
+
+
+def test_synthesis_reaches_the_tool(tmp_path, monkeypatch):
+    """--synth runs hls4ml's build(csim=False, synth=True, ...) through the backend's tool: a
+    stand-in vivado_hls on PATH records its command line and writes no report, which is then
+    one clear error."""
+    import hls4ml
+
+    from kerasjet.errors import KerasjetError
+    from kerasjet.hls.convert import for_hls4ml
+    from kerasjet.hls.synthesis import synthesize
+    from kerasjet.models import load_model
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "vivado_hls").write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/called\n')
+    (tools / "vivado_hls").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    model = for_hls4ml(load_model(os.path.join(ROOT, "models", "nanopelican_c2_n8_8bit.h5")))
+    hls_model = hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / "prj"), backend="Vivado",
+                                                           hls_config=hls4ml.utils.config_from_keras_model(model, granularity="name"))
+    hls_model.write()
+    with pytest.raises(KerasjetError, match="no C synthesis report"):
+        synthesize(hls_model, str(tmp_path / "prj"), "Vivado", cosim=False)
+    assert "csim=False synth=True cosim=False" in (tmp_path / "called").read_text()

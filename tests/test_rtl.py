@@ -10,7 +10,7 @@ import yaml
 
 from kerasjet.cli import main
 from kerasjet.data.pipeline import InputSpec, load_inputs
-from kerasjet.hls.config import load_config
+from kerasjet.hls.config import load_config, read_yaml
 from kerasjet.hls.convert import deploy
 from kerasjet.models import load_model
 from kerasjet.rtl.flow import build_rtl, csim_outputs
@@ -98,15 +98,15 @@ def test_stat_parser_on_a_stored_yosys_report():
 
 
 @pytest.mark.parametrize("rtl, message", [
-    ({"clock_period": 0}, "key 'rtl.clock_period' must be positive"),
-    ({"latency_cutoff": -2}, "key 'rtl.latency_cutoff' must be positive"),
-    ({"family": "stratix"}, "key 'rtl.family' must be one of xcup, xcu, xc7"),
-    ({"clock": 5}, "unknown key 'rtl.clock'"),
-    ({"jets": "many"}, "key 'rtl.jets' must be a int"),
+    ({"clock_period": 0}, "kerasjet.rtl.clock_period: must be a finite positive number"),
+    ({"latency_cutoff": -2}, "kerasjet.rtl.latency_cutoff: must be a finite positive number"),
+    ({"family": "stratix"}, "kerasjet.rtl.family: must be one of xcup, xcu, xc7"),
+    ({"clock": 5}, "kerasjet.rtl.clock: unknown key"),
+    ({"jets": "many"}, "kerasjet.rtl.jets: must be an integer"),
 ])
 def test_bad_rtl_config(rtl, message, tmp_path, capsys):
-    config = yaml.safe_load(open(CONFIG))
-    config["rtl"] = rtl
+    config = read_yaml(CONFIG)
+    config["kerasjet"]["rtl"] = rtl
     path = tmp_path / "bad.yml"
     path.write_text(yaml.safe_dump(config))
     assert main(["convert", str(path), "--rtl"]) == 2

@@ -7,7 +7,7 @@ Converts the model (hls4ml project + C simulation check, as convert.py), then ru
 co-simulation, export and logic synthesis with the backend's tool (vivado_hls, or vitis-run for
 Vitis), and optionally an out-of-context Vivado synthesis with a timing summary
 (vivado/ooc_synth.tcl). Prints and writes <output_dir>/synthesis.json: latency (cycles, ns),
-II, LUT, FF, DSP, BRAM. Without the tools on PATH it says so and exits 0 after the C simulation.
+II, LUT, FF, DSP, BRAM. Without the tools on PATH it says so before converting and exits 2.
 
     python vivado/run_flow.py --parse <project_dir>
 
@@ -32,7 +32,7 @@ def main():
     parser.add_argument("--ooc", action="store_true", help="also out-of-context Vivado synthesis with timing")
     parser.add_argument("--parse", metavar="PROJECT_DIR", help="only parse an existing project's reports")
     args = parser.parse_args()
-    from kerasjet.hls.synthesis import out_of_context_timing, parse_reports, synthesize
+    from kerasjet.hls.synthesis import out_of_context_timing, parse_reports, require_tool, synthesize
 
     try:
         if args.parse:
@@ -44,13 +44,13 @@ def main():
         from kerasjet.hls.convert import deploy, format_report
 
         config = load_config(args.config)
+        require_tool(config["backend"])
         report, hls_model = deploy(config, reuse_factor=args.reuse_factor)
         print(format_report(report))
         result = synthesize(hls_model, report["output_dir"], config["backend"], cosim=not args.no_cosim)
-        if result is not None:
-            if args.ooc:
-                result["out_of_context"] = out_of_context_timing(report["output_dir"], config["part"], config["clock_period"])
-            print(json.dumps(result, indent=2))
+        if args.ooc:
+            result["out_of_context"] = out_of_context_timing(report["output_dir"], config["part"], config["clock_period"])
+        print(json.dumps(result, indent=2))
         return 0 if report["passed"] else 1
     except KerasjetError as err:
         print(f"run_flow: error: {err}", file=sys.stderr)

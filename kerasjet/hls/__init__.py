@@ -2,24 +2,43 @@
 
 Importing this package registers, once per process, for the Vivado and Vitis backends:
 the Keras handlers (kerasjet.hls.parsers; QDense learns BitLinear weights, kerasjet.hls.quantizers),
-the IR layers (kerasjet.hls.layers), their config
-and function templates (kerasjet.hls.templates) and the C++ header nnet_utils/nnet_kerasjet.h.
+the IR layers (kerasjet.hls.layers), their config and function templates (kerasjet.hls.templates),
+the C++ header nnet_utils/nnet_kerasjet.h, the precision-inference passes (kerasjet.hls.passes)
+and the YAML tags of hls_configs/*.yml (kerasjet.hls.config). After that, hls4ml's own API —
+``config_from_keras_model``, ``convert_from_keras_model``, ``convert_from_config`` — converts
+kerasjet models in the form ``for_hls4ml`` gives (list inputs: hls4ml 1.3 reads no dict inputs);
+``firmware_inputs`` gives the arrays their C simulation takes.
 """
 
 import os
 
 import hls4ml
 from hls4ml.converters.keras_v2_to_hls import get_layer_handlers
+from hls4ml.model.flow.flow import update_flow
 from hls4ml.model.layers import register_layer
-from hls4ml.model.optimizer import get_available_passes
+from hls4ml.model.optimizer import get_available_passes, register_pass
 
+from kerasjet.hls.config import register_yaml_tags
+from kerasjet.hls.convert import firmware_inputs, for_hls4ml
 from kerasjet.hls.layers import IR_LAYERS
 from kerasjet.hls.parsers import HANDLERS
+from kerasjet.hls.passes import BACKEND_FLOW, BACKEND_PASSES, FIRST_FLOW, GENERIC_PASSES
 from kerasjet.hls.quantizers import register_qdense_handler
 from kerasjet.hls.templates import TEMPLATES
 
 BACKENDS = ("Vivado", "Vitis")
 HEADER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nnet_utils", "nnet_kerasjet.h")
+
+
+def _register_passes():
+    available = get_available_passes()
+    for name, cls in GENERIC_PASSES.items():
+        if name not in available:
+            update_flow(FIRST_FLOW, add_optimizers=[register_pass(name, cls)])
+    vivado = hls4ml.backends.get_backend("Vivado")
+    for name, cls in BACKEND_PASSES.items():
+        if f"vivado:{name}" not in available:
+            vivado.register_pass(name, cls, flow=BACKEND_FLOW)
 
 
 def register():
@@ -38,6 +57,9 @@ def register():
             if f"{backend.name.lower()}:{template().get_name()}" not in available:
                 backend.register_template(template)
         backend.register_source(HEADER_PATH)
+    _register_passes()
+    register_yaml_tags()
 
 
 register()
+__all__ = ["firmware_inputs", "for_hls4ml", "register"]

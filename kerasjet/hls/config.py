@@ -1,114 +1,255 @@
-"""The deployment YAML (hls_configs/*.yml): schema, defaults, validation.
+"""The deployment YAML (hls_configs/*.yml): an hls4ml configuration plus one ``kerasjet:`` section.
 
-    n_constituents: 16                         # N, the constituent slots of the model's input
-    model: models/nanopelican_c2_n16_8bit.h5   # Keras model; paths are relative to the repository root
-    backend: Vivado                            # Vivado | Vitis
-    part: xcvu13p-flga2577-2-e
-    clock_period: 5.0                          # ns
-    io_type: io_parallel
-    reuse_factor: 1                            # every layer; must divide each layer's multiplications
-    precision:                                 # optional: types of float models / overrides
-      default: ap_fixed<16,6>
-      layers: {lineq_2to2: {result: ap_fixed<16,6>}}
-    output_dir: hls_projects/nanopelican_c2_n16
-    test_data: {file: data/demo.h5, jets: 2000}
-    tolerance: {max_abs_diff: 0.0, decision_agreement: 1.0, auc_diff: 0.001}
-    rtl: {...}                                 # the da4ml section (kerasjet.rtl)
+    KerasModel: !kerasjet_model ../models/nanopelican_c2_n16_8bit.h5
+    OutputDir: !kerasjet_path ../hls_projects/nanopelican_c2_n16_8bit
+    ProjectName: kerasjet
+    Backend: Vivado                      # Vivado | Vitis
+    Part: xcvu13p-flga2577-2-e
+    ClockPeriod: 5.0                     # ns
+    IOType: io_parallel                  # the kerasjet layers have no io_stream form
+    HLSConfig:
+      Model:                             # types: default, and per variable ('auto': inferred)
+        Precision: {default: ap_fixed<16,6>, result: auto, accum: auto}
+        ReuseFactor: 1                   # of every layer
+      LayerName: {lineq_2to2: {Precision: {result: ap_fixed<16,6>}, ReuseFactor: 2}}   # optional
+    kerasjet:                            # what hls4ml has no key for
+      description: "..."
+      n_constituents: 16                 # N, the constituent slots of the model's input
+      test_data: {file: ../data/demo.h5, jets: 2000}
+      tolerance: {max_abs_diff: 0.0, decision_agreement: 1.0, auc_diff: 0.001}
+      rtl: {...}                         # the da4ml section (kerasjet.rtl.config)
 
-Any unknown key, wrong type or impossible value is a KerasjetError naming the file and the key.
+Relative paths resolve against the YAML's folder. ``import kerasjet.hls`` teaches hls4ml's YAML
+reader (yaml.safe_load) the two tags, so that its ``convert_from_config`` reads the file the same
+way: ``!kerasjet_path`` is a path, ``!kerasjet_model`` a kerasjet model file loaded as
+``kerasjet.hls.for_hls4ml`` shapes it (hls4ml's own KerasH5 key cannot read the models' dict
+inputs). Untagged paths are resolved against the YAML's folder by kerasjet only. Every key is checked: an
+unknown or duplicate key, a wrong type or an impossible value is a KerasjetError
+``<file>: <key>: <what>``.
 """
 
+import math
 import os
+import re
 
 import yaml
 
 from kerasjet.errors import KerasjetError
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PATH_TAG = "!kerasjet_path"
+MODEL_TAG = "!kerasjet_model"
 
 NUMBER = (int, float)
+PRECISION = re.compile(r"^(ap_u?fixed<\s*(?P<w>\d+)\s*,\s*-?\d+\s*(,\s*AP_(RND|RND_ZERO|RND_MIN_INF|RND_INF|RND_CONV|TRN|TRN_ZERO)\s*"
+                       r"(,\s*AP_(SAT|SAT_ZERO|SAT_SYM|WRAP)\s*)?)?>|ap_u?int<\s*(?P<iw>\d+)\s*>)$")
+LAYER_SCHEMA = {"Precision": ((str, dict), False), "ReuseFactor": (int, False)}
 SCHEMA = {
-    "model": (str, True),
-    "n_constituents": (int, True),
-    "description": (str, False),
-    "backend": (str, False),
-    "part": (str, False),
-    "clock_period": (NUMBER, False),
-    "io_type": (str, False),
-    "reuse_factor": (int, False),
-    "precision": ({"default": (str, False), "layers": (dict, False)}, False),
-    "output_dir": (str, True),
-    "test_data": ({"file": (str, True), "jets": (int, False)}, True),
-    "tolerance": ({"max_abs_diff": (NUMBER, False), "decision_agreement": (NUMBER, False), "auc_diff": (NUMBER, False)}, False),
-    "rtl": ({"clock_period": (NUMBER, False), "latency_cutoff": (NUMBER, False), "part": (str, False), "family": (str, False),
-             "output_dir": (str, False), "jets": (int, False), "synthesis": (bool, False)}, False),
+    "KerasModel": (str, True),
+    "OutputDir": (str, True),
+    "ProjectName": (str, True),
+    "Backend": (str, True),
+    "Part": (str, True),
+    "ClockPeriod": (NUMBER, True),
+    "IOType": (str, True),
+    "HLSConfig": ({"Model": ({"Precision": ((str, dict), True), "ReuseFactor": (int, True), "Strategy": (str, False)}, True),
+                   "LayerName": (dict, False)}, True),
+    "kerasjet": ({
+        "description": (str, False),
+        "n_constituents": (int, True),
+        "test_data": ({"file": (str, True), "jets": (int, False)}, True),
+        "tolerance": ({"max_abs_diff": (NUMBER, False), "decision_agreement": (NUMBER, False), "auc_diff": (NUMBER, False)}, False),
+        "rtl": ({"clock_period": (NUMBER, False), "latency_cutoff": (NUMBER, False), "part": (str, False), "family": (str, False),
+                 "output_dir": (str, False), "jets": (int, False), "synthesis": (bool, False)}, False),
+    }, True),
 }
-DEFAULTS = {
-    "backend": "Vivado",
-    "part": "xcvu13p-flga2577-2-e",
-    "clock_period": 5.0,
-    "io_type": "io_parallel",
-    "reuse_factor": 1,
-    "precision": {},
-    "tolerance": {"max_abs_diff": 0.0, "decision_agreement": 1.0, "auc_diff": 0.001},
-    "rtl": {},
-}
-CHOICES = {"backend": ("Vivado", "Vitis"), "io_type": ("io_parallel",)}
+CHOICES = {"Backend": ("Vivado", "Vitis"), "IOType": ("io_parallel",), "HLSConfig.Model.Strategy": ("Latency", "Resource")}
+WHY_NOT = {"io_stream": " (the kerasjet layers' pair arrays (C, N, N) have no streaming form)"}
+TOLERANCE_DEFAULTS = {"max_abs_diff": 0.0, "decision_agreement": 1.0, "auc_diff": 0.001}
+
+
+def _fail(path, key, what):
+    raise KerasjetError(f"{path}: {key}: {what}")
+
+
+def _type_name(kind):
+    if kind == NUMBER:
+        return "a number"
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({str: "a string", int: "an integer", bool: "a boolean", dict: "a mapping"}[k] for k in kinds)
 
 
 def _check(mapping, schema, where, path):
+    """Unknown keys, missing keys and wrong types of ``mapping`` against ``schema``."""
     if not isinstance(mapping, dict):
-        raise KerasjetError(f"{path}: '{where or 'the file'}' must be a mapping")
+        _fail(path, where or "the file", "must be a mapping")
     for key in mapping:
         if key not in schema:
-            raise KerasjetError(f"{path}: unknown key '{where + '.' if where else ''}{key}' (allowed: {', '.join(schema)})")
+            _fail(path, f"{where}.{key}" if where else str(key), f"unknown key (allowed: {', '.join(schema)})")
     for key, (kind, required) in schema.items():
         name = f"{where}.{key}" if where else key
         if key not in mapping:
             if required:
-                raise KerasjetError(f"{path}: missing key '{name}'")
+                _fail(path, name, "missing")
             continue
         value = mapping[key]
         if isinstance(kind, dict):
             _check(value, kind, name, path)
         elif isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-            expected = kind.__name__ if isinstance(kind, type) else "number"
-            raise KerasjetError(f"{path}: key '{name}' must be a {expected}, got {value!r}")
+            _fail(path, name, f"must be {_type_name(kind)}, got {value!r}")
 
 
-def resolve(path):
-    """A path from the YAML: absolute, or relative to the repository root."""
-    return path if os.path.isabs(path) else os.path.join(REPOSITORY, path)
+def check_precision(text, path, key, auto=False):
+    """KerasjetError unless ``text`` is ap_fixed<W,I>, ap_ufixed<W,I> (optional rounding and
+    saturation modes), ap_int<W> or ap_uint<W> with 1 ≤ W ≤ 1024 (or 'auto' where allowed)."""
+    if auto and text == "auto":
+        return
+    match = PRECISION.match(str(text).replace(" ", ""))
+    width = match and int(match.group("w") or match.group("iw"))
+    if not match or not 1 <= width <= 1024:
+        _fail(path, key, f"'{text}' is not a precision: expected ap_fixed<W,I>, ap_ufixed<W,I>, ap_int<W> or ap_uint<W> "
+                         f"with 1 ≤ W ≤ 1024{' (or auto)' if auto else ''}")
+
+
+def _positive(value, path, key, allow_zero=False):
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        _fail(path, key, f"must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value}")
+
+
+def _check_layers(layers, path):
+    for name, settings in layers.items():
+        where = f"HLSConfig.LayerName.{name}"
+        _check(settings, LAYER_SCHEMA, where, path)
+        precision = settings.get("Precision", {})
+        for var, text in (precision.items() if isinstance(precision, dict) else [("", precision)]):
+            check_precision(text, path, f"{where}.Precision{'.' + var if var else ''}", auto=True)
+        if "ReuseFactor" in settings and settings["ReuseFactor"] < 1:
+            _fail(path, f"{where}.ReuseFactor", f"must be at least 1, got {settings['ReuseFactor']}")
+
+
+def _check_values(raw, path):
+    """Choices and ranges of the hls4ml keys and the kerasjet section."""
+    for key, allowed in CHOICES.items():
+        value = raw
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None and value not in allowed:
+            _fail(path, key, f"must be one of {', '.join(allowed)}, got '{value}'{WHY_NOT.get(value, '')}")
+    _positive(raw["ClockPeriod"], path, "ClockPeriod")
+    model = raw["HLSConfig"]["Model"]
+    precision = model["Precision"]
+    if isinstance(precision, dict):
+        if "default" not in precision:
+            _fail(path, "HLSConfig.Model.Precision.default", "missing")
+        for var, text in precision.items():
+            check_precision(text, path, f"HLSConfig.Model.Precision.{var}", auto=var != "default")
+    else:
+        check_precision(precision, path, "HLSConfig.Model.Precision")
+    if model["ReuseFactor"] < 1:
+        _fail(path, "HLSConfig.Model.ReuseFactor", f"must be at least 1, got {model['ReuseFactor']}")
+    _check_layers(raw["HLSConfig"].get("LayerName", {}), path)
+    kerasjet = raw["kerasjet"]
+    if kerasjet["n_constituents"] < 1:
+        _fail(path, "kerasjet.n_constituents", f"must be positive, got {kerasjet['n_constituents']}")
+    if kerasjet["test_data"].get("jets", 1) < 1:
+        _fail(path, "kerasjet.test_data.jets", f"must be positive, got {kerasjet['test_data']['jets']}")
+    for key, value in kerasjet.get("tolerance", {}).items():
+        _positive(value, path, f"kerasjet.tolerance.{key}", allow_zero=True)
+    if kerasjet.get("tolerance", {}).get("decision_agreement", 0) > 1:
+        _fail(path, "kerasjet.tolerance.decision_agreement", f"is a fraction, at most 1, got {kerasjet['tolerance']['decision_agreement']}")
+
+
+def _path_constructor(loader, node):
+    """``!kerasjet_path PATH``: PATH against the folder of the YAML file being read (the
+    working directory for a YAML string)."""
+    folder = os.path.dirname(os.path.abspath(loader.name)) if os.path.exists(str(loader.name)) else os.getcwd()
+    return resolve(loader.construct_scalar(node), folder)
+
+
+def _model_constructor(loader, node):
+    """``!kerasjet_model PATH`` for hls4ml's reader: the model, loaded and shaped for hls4ml."""
+    from kerasjet.hls.convert import for_hls4ml
+    from kerasjet.models import load_model
+
+    return for_hls4ml(load_model(_path_constructor(loader, node)))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise KerasjetError(f"{self.name}: {key}: duplicate key (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def register_yaml_tags():
+    """Teach yaml.safe_load — hls4ml's YAML reader — the tags; kerasjet's own reader takes both
+    as paths (validation loads no model)."""
+    yaml.SafeLoader.add_constructor(PATH_TAG, _path_constructor)
+    yaml.SafeLoader.add_constructor(MODEL_TAG, _model_constructor)
+    _StrictLoader.add_constructor(PATH_TAG, _path_constructor)
+    _StrictLoader.add_constructor(MODEL_TAG, _path_constructor)
+
+
+def read_yaml(path):
+    """The parsed YAML at ``path``; KerasjetError for a missing file, a folder, non-UTF-8 bytes,
+    a syntax error or a duplicate key."""
+    if os.path.isdir(path):
+        _fail(path, "the file", "is a directory, not a YAML file")
+    if not os.path.exists(path):
+        _fail(path, "the file", "no such file")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        _fail(path, "the file", f"not UTF-8 text (byte {err.start})")
+    loader = _StrictLoader(text)
+    loader.name = path
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as err:
+        _fail(path, "the file", f"not valid YAML ({' '.join(str(err).split())})")
+    finally:
+        loader.dispose()
+
+
+def resolve(path, folder=REPOSITORY):
+    """A path from a config: absolute, or relative to ``folder``."""
+    return os.path.normpath(os.path.join(folder, os.path.expanduser(path)))
 
 
 def load_config(path):
-    """The validated config dict of a deployment YAML, defaults filled in, paths resolved."""
-    if not os.path.exists(path):
-        raise KerasjetError(f"{path}: no such file")
-    try:
-        with open(path) as f:
-            raw = yaml.safe_load(f)
-    except yaml.YAMLError as err:
-        raise KerasjetError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    _check(raw, SCHEMA, "", path)
-    config = {**DEFAULTS, **raw}
-    config["tolerance"] = {**DEFAULTS["tolerance"], **raw.get("tolerance", {})}
-    for key, allowed in CHOICES.items():
-        if config[key] not in allowed:
-            raise KerasjetError(f"{path}: key '{key}' must be one of {', '.join(allowed)}, got '{config[key]}'")
-    if config["reuse_factor"] < 1:
-        raise KerasjetError(f"{path}: key 'reuse_factor' must be at least 1, got {config['reuse_factor']}")
-    if config["n_constituents"] < 1:
-        raise KerasjetError(f"{path}: key 'n_constituents' must be positive, got {config['n_constituents']}")
-    if config["clock_period"] <= 0:
-        raise KerasjetError(f"{path}: key 'clock_period' must be positive, got {config['clock_period']}")
+    """The validated deployment config: the YAML's hls4ml keys under 'hls4ml' (paths resolved), and
+    flat keys — model, output_dir, backend, part, clock_period, io_type, reuse_factor,
+    n_constituents, test_data, tolerance (defaults filled), rtl (kerasjet.rtl.config), source."""
     from kerasjet.rtl.config import check_rtl_config
 
-    config["rtl"] = check_rtl_config(config["rtl"], path)
-    config["model"] = resolve(config["model"])
-    if not os.path.exists(config["model"]):
-        raise KerasjetError(f"{path}: key 'model': no such file {config['model']}")
-    config["output_dir"] = resolve(config["output_dir"])
-    config["test_data"] = {"jets": 2000, **config["test_data"], "file": resolve(config["test_data"]["file"])}
-    config["source"] = path
-    return config
+    raw = read_yaml(path)
+    if isinstance(raw, dict) and "KerasH5" in raw:
+        _fail(path, "KerasH5", "hls4ml 1.3 cannot read the dict inputs of a kerasjet model file; "
+                               "use KerasModel: !kerasjet_model PATH")
+    _check(raw, SCHEMA, "", path)
+    _check_values(raw, path)
+    folder = os.path.dirname(os.path.abspath(path))
+    hls = {**raw, "KerasModel": resolve(raw["KerasModel"], folder), "OutputDir": resolve(raw["OutputDir"], folder)}
+    if not os.path.isfile(hls["KerasModel"]):
+        _fail(path, "KerasModel", f"no such file {hls['KerasModel']}")
+    section = hls.pop("kerasjet")
+    rtl = dict(section.get("rtl", {}))
+    if "output_dir" in rtl:
+        rtl["output_dir"] = resolve(rtl["output_dir"], folder)
+    return {
+        "source": path, "hls4ml": hls, "model": hls["KerasModel"], "output_dir": hls["OutputDir"], "backend": hls["Backend"],
+        "part": hls["Part"], "clock_period": hls["ClockPeriod"], "io_type": hls["IOType"],
+        "reuse_factor": hls["HLSConfig"]["Model"]["ReuseFactor"], "n_constituents": section["n_constituents"],
+        "description": section.get("description", ""),
+        "test_data": {"jets": 2000, **section["test_data"], "file": resolve(section["test_data"]["file"], folder)},
+        "tolerance": {**TOLERANCE_DEFAULTS, **section.get("tolerance", {})},
+        "rtl": check_rtl_config(rtl, path),
+    }

@@ -1,15 +1,17 @@
 """Deploy a kerasjet model with hls4ml from its YAML: project, C simulation, agreement report.
 
-``deploy(config)`` loads the model, builds the hls4ml configuration (backend, part, clock,
-io_parallel, reuse factor, precisions read from the QKeras quantizers), writes the HLS project,
-compiles the C simulation, runs it on the test jets and writes ``report.json`` with the
-Keras-vs-csim agreement. The firmware sees:
+``deploy(config)`` hands the YAML's hls4ml part to hls4ml's own ``convert_from_config`` — what a
+user who calls it on the same file gets, apart from the reuse factor and paths given on the
+command line —, compiles the C simulation, runs it on the test jets and writes ``report.json``
+with the Keras-vs-csim agreement. The firmware sees (``firmware_inputs``):
 
 * nanoPELICAN: momenta (N·4) in units of the model's momentum scale (for quantized models the
-  input type's grid, exactly what QLorentzDot computes from GeV) and the mask (N, ap_uint<1>);
-* dense taggers: their features (the trigonometric preprocessing runs upstream of the firmware).
+  input type's grid, exactly what QLorentzDot computes from GeV) and the mask (N);
+* dense taggers: their jet features (the trigonometric preprocessing runs upstream of the
+  firmware).
 """
 
+import copy
 import os
 import time
 
@@ -25,39 +27,68 @@ def _is_nanopelican(model):
     return any(layer.name == "lorentz_dot" for layer in model.layers)
 
 
-def firmware_view(model, inputs):
-    """(Keras model with list inputs shaped as the firmware's, the firmware's input arrays,
-    their names, the Keras outputs to compare with).
+def for_hls4ml(model, calibration=None):
+    """The form of a kerasjet model that hls4ml 1.3 converts: the same layers with list inputs
+    [pmu, mask] (hls4ml's Keras reader takes no dict inputs; ``predict`` still takes the
+    {'pmu', 'mask'} dict). A float nanoPELICAN with BatchNorm is folded first
+    (kerasjet.compress.folded_nanopelican), calibrated on ``calibration`` ({'pmu', 'mask'} jets).
+    """
+    import tensorflow as tf
 
-    inputs: {'pmu', 'mask'} arrays in GeV. Float nanoPELICANs with BatchNorm are folded first.
+    if any(layer.__class__.__name__ == "MaskedBatchNorm" for layer in model.layers):
+        if calibration is None:
+            raise KerasjetError(f"model '{model.name}' has BatchNorm layers: fold it for firmware with calibration jets, "
+                                "kerasjet.hls.for_hls4ml(model, {'pmu': ..., 'mask': ...})")
+        from kerasjet.compress import folded_nanopelican
+
+        model = folded_nanopelican(model, calibration)
+    if isinstance(model.input, dict):
+        model = tf.keras.Model([model.input["pmu"], model.input["mask"]], model.output, name=model.name)
+    return model
+
+
+def firmware_inputs(model, inputs):
+    """The C simulation's input arrays, in the order of the hls4ml model's inputs.
+
+    model: a kerasjet model (as converted); inputs: {'pmu': (B, N, 4) GeV, 'mask': (B, N)} as
+    ``model.predict`` takes them. nanoPELICAN: [momenta (B, 4N) in momentum-scale units (on the
+    quantizer's grid for quantized models), mask (B, N)]; dense taggers: [features (B, F)].
     """
     import tensorflow as tf
 
     if _is_nanopelican(model):
-        if any(layer.__class__.__name__ == "MaskedBatchNorm" for layer in model.layers):
-            from kerasjet.compress import folded_nanopelican
-
-            model = folded_nanopelican(model, inputs)
         dot = model.get_layer("lorentz_dot")
         if hasattr(dot, "quantized_momenta"):
             momenta = dot.quantized_momenta(inputs["pmu"], inputs["mask"]).numpy()
         else:
             momenta = inputs["pmu"] * inputs["mask"][..., None] / dot.momentum_scale
-        view = tf.keras.Model([model.input["pmu"], model.input["mask"]], model.output, name=model.name)
-        arrays = [np.ascontiguousarray(momenta.reshape(len(momenta), -1), np.float64), np.ascontiguousarray(inputs["mask"], np.float64)]
-        keras = model.predict(inputs, verbose=0, batch_size=1024).reshape(-1)
-        return view, arrays, [model.input["pmu"].name, model.input["mask"].name], keras
+        return [np.ascontiguousarray(momenta.reshape(len(momenta), -1), np.float64), np.ascontiguousarray(inputs["mask"], np.float64)]
     features = [layer for layer in model.layers if layer.name in FEATURE_LAYERS]
     if not features:
         raise KerasjetError(f"model '{model.name}' is neither a nanoPELICAN nor a dense tagger")
     computed = features[0]([tf.constant(inputs["pmu"]), tf.constant(inputs["mask"])]).numpy()
-    start = tf.keras.Input(computed.shape[1:], name="features")
+    return [np.ascontiguousarray(computed, np.float64)]
+
+
+def firmware_view(model, inputs):
+    """(Keras model with list inputs shaped as the firmware's, the firmware's input arrays,
+    their names, the Keras outputs to compare with), for the RTL flow (kerasjet.rtl).
+
+    inputs: {'pmu', 'mask'} arrays in GeV. Float nanoPELICANs with BatchNorm are folded first.
+    """
+    import tensorflow as tf
+
+    model = for_hls4ml(model, inputs)
+    arrays = firmware_inputs(model, inputs)
+    keras = model.predict(inputs, verbose=0, batch_size=1024).reshape(-1)
+    if _is_nanopelican(model):
+        return model, arrays, [tensor.name for tensor in model.inputs], keras
+    features = [layer for layer in model.layers if layer.name in FEATURE_LAYERS][0]
+    start = tf.keras.Input(arrays[0].shape[1:], name="features")
     x = start
-    for layer in model.layers[model.layers.index(features[0]) + 1:]:
+    for layer in model.layers[model.layers.index(features) + 1:]:
         x = layer(x)
-    view = tf.keras.Model(start, x, name=model.name)
-    keras = view.predict(computed, verbose=0, batch_size=1024).reshape(-1)
-    return view, [np.ascontiguousarray(computed, np.float64)], ["features"], keras
+    return tf.keras.Model(start, x, name=model.name), arrays, ["features"], keras
 
 
 def multiplications(layer, input_shape):
@@ -77,102 +108,104 @@ def multiplications(layer, input_shape):
     return None
 
 
-def hls_config(view, config, input_names):
-    """The hls4ml configuration dict for the firmware view of a model."""
-    import hls4ml
-
-    from kerasjet.hls.types import QKERAS_MODES, from_quantizer
-
-    reuse = config["reuse_factor"]
-    precision = config["precision"]
-    hls = hls4ml.utils.config_from_keras_model(view, granularity="name", backend=config["backend"],
-                                               default_precision=precision.get("default", "ap_fixed<16,6>"), default_reuse_factor=reuse)
-    for layer in view.layers:
-        count = multiplications(layer, layer.input_shape[0] if isinstance(layer.input_shape, list) else layer.input_shape)
+def check_layers(model, config, reuse_factor):
+    """KerasjetError unless every LayerName of the YAML is a layer of ``model`` and every reuse
+    factor (``reuse_factor`` for the model, LayerName overrides) divides its layer's
+    multiplications."""
+    names = config["hls4ml"]["HLSConfig"].get("LayerName", {})
+    layers = {layer.name: layer for layer in model.layers}
+    for name in names:
+        if name not in layers:
+            raise KerasjetError(f"{config['source']}: HLSConfig.LayerName.{name}: the model has no such layer")
+    for layer in model.layers:
+        shape = layer.input_shape[0] if isinstance(layer.input_shape, list) else layer.input_shape
+        count = multiplications(layer, shape)
+        reuse = names.get(layer.name, {}).get("ReuseFactor", reuse_factor)
         if count is not None and (count % reuse != 0 or reuse > count):
-            raise KerasjetError(f"{config['source']}: key 'reuse_factor' = {reuse} does not divide the {count} multiplications "
+            key = f"LayerName.{layer.name}.ReuseFactor" if layer.name in names and "ReuseFactor" in names[layer.name] \
+                else "Model.ReuseFactor"
+            raise KerasjetError(f"{config['source']}: HLSConfig.{key}: {reuse} does not divide the {count} multiplications "
                                 f"of layer '{layer.name}'")
-    names = hls["LayerName"]
-    if _is_nanopelican(view):
-        dot = view.get_layer("lorentz_dot")
-        quantizer = getattr(dot, "input_quantizer", None)
-        momentum_type = from_quantizer(quantizer).cpp() if quantizer is not None else precision.get("default", "ap_fixed<16,6>")
-        names[input_names[0]]["Precision"]["result"] = momentum_type
-        names[input_names[1]]["Precision"]["result"] = "ap_uint<1>"
-        if quantizer is None:  # float: the kerasjet layers derive their types from their inputs' when created,
-            for layer_config in names.values():  # before hls4ml infers any 'auto' type
-                layer_config["Precision"] = {var: momentum_type if kind == "auto" else kind
-                                             for var, kind in layer_config["Precision"].items()}
-    else:
-        first = [layer for layer in view.layers if layer.name.endswith("_input") or layer.name == "input_quantizer"]
-        if first and hasattr(first[0], "quantizer"):
-            names["features"]["Precision"]["result"] = from_quantizer(first[0].quantizer).cpp(*QKERAS_MODES)
-    for layer_name, overrides in precision.get("layers", {}).items():
-        if layer_name not in names:
-            raise KerasjetError(f"{config['source']}: key 'precision.layers.{layer_name}': the model has no such layer")
-        if not isinstance(overrides, dict):
-            raise KerasjetError(f"{config['source']}: key 'precision.layers.{layer_name}' must map variables to types")
-        names[layer_name]["Precision"].update(overrides)
+
+
+def hls4ml_config(config, model, output_dir, reuse_factor):
+    """The dict ``hls4ml.converters.convert_from_config`` takes: the YAML's hls4ml keys with the
+    loaded (or folded) Keras model, the output folder and the model's reuse factor."""
+    hls = copy.deepcopy({k: v for k, v in config["hls4ml"].items() if k != "KerasModel"})
+    hls.update(KerasModel=model, OutputDir=output_dir)
+    hls["HLSConfig"]["Model"]["ReuseFactor"] = reuse_factor
     return hls
 
 
+def _invalidate(report_path):
+    """Delete an old report.json, so that a failed run never leaves one that looks fresh."""
+    if os.path.exists(report_path):
+        os.remove(report_path)
+
+
 def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None, verbose=True):
-    """Convert, compile and simulate; returns the report dict (also written to report.json)."""
+    """Convert, compile and simulate; returns (report dict, hls4ml model); the report is also
+    written to OUTPUT_DIR/report.json (an old one is deleted first)."""
     import hls4ml
 
     import kerasjet.hls  # noqa: F401  (registers the extension)
     from kerasjet.data.pipeline import InputSpec, load_inputs
-    from kerasjet.metrics import roc_auc
     from kerasjet.models import load_model
 
-    config = dict(config)
-    if reuse_factor is not None:
-        config["reuse_factor"] = reuse_factor
+    reuse_factor = reuse_factor or config["reuse_factor"]
     output_dir = output_dir or config["output_dir"]
     test_file = test_file or config["test_data"]["file"]
     jets = jets or config["test_data"]["jets"]
+    report_path = os.path.join(output_dir, "report.json")
     model = load_model(config["model"])
     n = int(model.input["pmu"].shape[1])
     if n != config["n_constituents"]:
-        raise KerasjetError(f"{config['source']}: key 'n_constituents' is {config['n_constituents']} but the model takes N = {n}")
+        raise KerasjetError(f"{config['source']}: kerasjet.n_constituents: {config['n_constituents']} but the model takes N = {n}")
     if not os.path.exists(test_file):
-        raise KerasjetError(f"{config['source']}: key 'test_data.file': no such file {test_file} (run `make demo` to create data/demo.h5)")
+        raise KerasjetError(f"{config['source']}: kerasjet.test_data.file: no such file {test_file} "
+                            "(run `make demo` to create data/demo.h5)")
     inputs, labels = load_inputs(test_file, InputSpec(n), 0, jets)
-    view, arrays, input_names, keras = firmware_view(model, inputs)
-    hls = hls_config(view, config, input_names)
+    model = for_hls4ml(model, inputs)
+    check_layers(model, config, reuse_factor)
+    _invalidate(report_path)
     say = print if verbose else (lambda *a, **k: None)
     say(f"converting {os.path.relpath(config['model'])} ({config['backend']}, {config['part']}, {config['clock_period']} ns, "
-        f"reuse factor {config['reuse_factor']}) into {output_dir}")
-    hls_model = hls4ml.converters.convert_from_keras_model(
-        view, hls_config=hls, backend=config["backend"], io_type=config["io_type"], part=config["part"],
-        clock_period=config["clock_period"], output_dir=output_dir, project_name="kerasjet")
-    say("compiling the C simulation")
-    hls_model.compile()
-    order = [v.name for v in hls_model.get_input_variables()]
-    by_name = dict(zip(input_names, arrays))
-    csim_inputs = [by_name[name] for name in order] if len(arrays) > 1 else arrays[0]
+        f"reuse factor {reuse_factor}) into {output_dir}")
+    hls_model = hls4ml.converters.convert_from_config(hls4ml_config(config, model, output_dir, reuse_factor))
+    say("compiling the C simulation (g++, about a minute) ...", flush=True)
     start = time.perf_counter()
-    csim = np.asarray(hls_model.predict(csim_inputs)).reshape(-1)
+    hls_model.compile()
+    say(f"compiled in {time.perf_counter() - start:.0f} s; simulating {len(labels)} jets")
+    keras = model.predict(inputs, verbose=0, batch_size=1024).reshape(-1)
+    arrays = firmware_inputs(model, inputs)
+    start = time.perf_counter()
+    csim = np.asarray(hls_model.predict(arrays if len(arrays) > 1 else arrays[0])).reshape(-1)
     seconds = time.perf_counter() - start
+    report = agreement(keras, csim, labels, config["tolerance"])
+    report.update(config=config["source"], model=config["model"], output_dir=output_dir, test_file=test_file,
+                  backend=config["backend"], reuse_factor=reuse_factor, csim_jets_per_second=len(labels) / seconds)
+    write_json(report, report_path)
+    return report, hls_model
+
+
+def agreement(keras, csim, labels, tolerance):
+    """Keras-vs-csim numbers of the report and the verdict against the YAML's tolerances."""
+    from kerasjet.metrics import roc_auc
+
     report = {
-        "config": config["source"], "model": config["model"], "output_dir": output_dir, "test_file": test_file, "jets": len(labels),
-        "backend": config["backend"], "reuse_factor": config["reuse_factor"],
+        "jets": len(labels),
         "max_abs_diff": float(np.max(np.abs(csim - keras))),
         "identical_outputs": float(np.mean(csim == keras)),
         "distinct_outputs": int(len(np.unique(csim))),
         "decision_agreement": float(np.mean((csim > 0) == (keras > 0))),
         "auc_keras": roc_auc(labels, keras), "auc_csim": roc_auc(labels, csim),
-        "csim_jets_per_second": len(labels) / seconds,
     }
     report["auc_diff"] = abs(report["auc_keras"] - report["auc_csim"])
-    tolerance = config["tolerance"]
-    failures = [k for k, limit, worse in (("max_abs_diff", tolerance["max_abs_diff"], lambda v, l: v > l),
-                                           ("decision_agreement", tolerance["decision_agreement"], lambda v, l: v < l),
-                                           ("auc_diff", tolerance["auc_diff"], lambda v, l: v > l)) if worse(report[k], limit)]
+    failures = [k for k, worse in (("max_abs_diff", lambda v, l: v > l), ("decision_agreement", lambda v, l: v < l),
+                                   ("auc_diff", lambda v, l: v > l)) if worse(report[k], tolerance[k])]
     report["passed"] = not failures
     report["failed_checks"] = failures
-    write_json(report, os.path.join(output_dir, "report.json"))
-    return report, hls_model
+    return report
 
 
 def format_report(report):

@@ -1,14 +1,18 @@
 """hls4ml IR layers for LorentzDot, LinEq2to2 and LinEq2to0 (float and quantized).
 
-The Keras parsers (kerasjet.hls.parsers) fill the attributes; ``initialize`` declares the
-output, the weights with their exact types, and the derived internal types (kerasjet.hls.types).
+The Keras parsers (kerasjet.hls.parsers) fill the attributes; ``initialize`` declares the output
+and the weights with their exact types. The internal types (accumulators, sums, multiplicity
+powers) depend on the input types, which hls4ml may know only after its precision inference
+('auto' types): ``infer_types`` derives them (kerasjet.hls.types) and is called by the
+extension's optimizer pass (kerasjet.hls.passes) once the inputs are known.
 """
 
 import numpy as np
 from hls4ml.model.attributes import Attribute, ConfigurableAttribute, TypeAttribute, WeightAttribute
 from hls4ml.model.layers import Layer
-from hls4ml.model.types import IntegerPrecisionType, NamedType
+from hls4ml.model.types import IntegerPrecisionType, NamedType, UnspecifiedPrecisionType
 
+from kerasjet.errors import KerasjetError
 from kerasjet.hls.types import LAYER_MODES, Fixed, WeightFormat, equivariant_types, lorentz_accumulator
 
 
@@ -16,40 +20,75 @@ def _named(layer, name, fixed, modes=(None, None)):
     layer.set_attr(f"{name}_t", NamedType(f"{layer.name}_{name}_t", fixed.hls(*modes)))
 
 
-def _input_fixed(layer, index):
-    return Fixed.of(layer.get_input_variable(layer.inputs[index]).type.precision)
+class _KJLayer(Layer):
+    """Shared by the kerasjet layers: io_parallel only, types derived from the data input's."""
+
+    def _check_io_type(self):
+        io_type = self.model.config.get_config_value("IOType")
+        if io_type != "io_parallel":
+            raise KerasjetError(f"layer '{self.name}' ({self.class_name}): kerasjet layers support io_type='io_parallel' only, "
+                                f"got '{io_type}' (a pair array (C, N, N) has no streaming form here)")
+
+    def input_known(self):
+        """Whether hls4ml has resolved the data input's type (it may still be 'auto')."""
+        return not isinstance(self.get_input_variable(self.inputs[0]).type.precision, UnspecifiedPrecisionType)
+
+    def input_fixed(self):
+        """The Fixed of the data input (KerasjetError if it is not fixed point)."""
+        precision = self.get_input_variable(self.inputs[0]).type.precision
+        try:
+            return Fixed.of(precision)
+        except ValueError as err:
+            raise KerasjetError(f"layer '{self.name}' ({self.class_name}): {err}") from None
+
+    def types_inferred(self):
+        return self.get_attr("accum_t") is not None
+
+    def infer_types(self):
+        """Declare the internal types from the (now known) input type."""
+        raise NotImplementedError
 
 
-class KJLorentzDot(Layer):
-    """d_ij = p_i·p_j: inputs momenta (N·4) and mask (N); output (1, N, N)."""
+class KJLorentzDot(_KJLayer):
+    """d_ij = p_i·p_j: inputs momenta (N·4) and mask (N); output (1, N, N).
+
+    ``momentum_fixed``: the momentum type of a quantized model (its input quantizer), else None.
+    """
 
     _expected_attributes = [Attribute("n_particles"), ConfigurableAttribute("reuse_factor", default=1), TypeAttribute("result")]
 
     def initialize(self):
+        self._check_io_type()
         n = self.get_attr("n_particles")
         self.add_output_variable([1, n, n], precision=self.get_attr("result_precision"))
-        _named(self, "accum", lorentz_accumulator(_input_fixed(self, 0)))
+
+    def infer_types(self):
+        _named(self, "accum", lorentz_accumulator(self.input_fixed()))
 
 
-class _KJEquivariant(Layer):
+class _KJEquivariant(_KJLayer):
     """Shared: polynomial-bias arrays, weight formats, derived types."""
 
-    def _add_weights(self, names):
+    def _add_weights(self):
+        """Two weight arrays, as hls4ml's profiling and writers expect: the kernel and the biases
+        (polynomial coefficients; LinEq2to2 appends its diagonal bias's, kerasjet.hls.parsers)."""
         ternary_shift = self.get_attr("ternary_shift")
         weight = self.get_attr("weight_fixed")
         precision = IntegerPrecisionType(2, True) if ternary_shift is not None else weight.hls()
         self.add_weights_variable(name="weight", var_name="w{index}", data="weight", precision=precision)
-        for name, data in names:
-            self.add_weights_variable(name=name, var_name=f"{name[0]}{{index}}" if name == "bias" else "bd{index}", data=data,
-                                      precision=self.get_attr("bias_fixed").hls())
-        return WeightFormat(weight, ternary_shift)
+        self.add_weights_variable(name="bias", var_name="b{index}", data="bias", precision=self.get_attr("bias_fixed").hls())
 
-    def _derived_types(self, weight_format, n_terms, sum_depth):
+    def infer_types(self):
+        weight_format = WeightFormat(self.get_attr("weight_fixed"), self.get_attr("ternary_shift"))
         sum_t, r_t, accum_t, scale_t = equivariant_types(
-            _input_fixed(self, 0), weight_format, self.get_attr("bias_fixed"), self.get_attr("n_particles"),
-            self.get_attr("log2_nbar"), self.get_attr("degree"), self.get_attr("n_in"), n_terms, sum_depth)
+            self.input_fixed(), weight_format, self.get_attr("bias_fixed"), self.get_attr("n_particles"),
+            self.get_attr("log2_nbar"), self.get_attr("degree"), self.get_attr("n_in"), self.terms(), sum_depth=2)
         for name, fixed in (("sum", sum_t), ("r", r_t), ("accum", accum_t), ("scale", scale_t)):
             _named(self, name, fixed)
+
+    def terms(self):
+        """Basis elements per input channel."""
+        raise NotImplementedError
 
 
 class KJLinEq2to2(_KJEquivariant):
@@ -58,14 +97,20 @@ class KJLinEq2to2(_KJEquivariant):
     _expected_attributes = [
         Attribute("n_particles"), Attribute("n_in"), Attribute("n_out"), Attribute("log2_nbar"), Attribute("degree"),
         Attribute("full_basis", value_type=bool), ConfigurableAttribute("reuse_factor", default=1),
-        WeightAttribute("weight"), WeightAttribute("bias"), WeightAttribute("diag_bias"), TypeAttribute("result"),
+        WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("result"),
     ]
 
     def initialize(self):
+        self._check_io_type()
         n = self.get_attr("n_particles")
         self.add_output_variable([self.get_attr("n_out"), n, n], precision=self.get_attr("result_precision"))
-        weight_format = self._add_weights((("bias", "bias"), ("diag_bias", "diag_bias")))
-        self._derived_types(weight_format, 15 if self.get_attr("full_basis") else 6, sum_depth=2)
+        self._add_weights()
+
+    def terms(self):
+        return 15 if self.get_attr("full_basis") else 6
+
+    def infer_types(self):
+        super().infer_types()
         # node sums stay exact; the partial results take the declared accumulator type (if any)
         exact = Fixed.of(self.get_attr("accum_t").precision)
         declared = self.get_attr("accumulator_fixed")
@@ -84,10 +129,13 @@ class KJLinEq2to0(_KJEquivariant):
         ConfigurableAttribute("reuse_factor", default=1), WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("result"),
     ]
 
+    def terms(self):
+        return 2
+
     def initialize(self):
+        self._check_io_type()
         self.add_output_variable([self.get_attr("n_out")], precision=self.get_attr("result_precision"))
-        weight_format = self._add_weights((("bias", "bias"),))
-        self._derived_types(weight_format, 2, sum_depth=2)
+        self._add_weights()
 
 
 def polynomial_bias(bias, multiplicity_bias, units):
@@ -99,4 +147,5 @@ def polynomial_bias(bias, multiplicity_bias, units):
 
 
 IR_LAYERS = {"KJLorentzDot": KJLorentzDot, "KJLinEq2to2": KJLinEq2to2, "KJLinEq2to0": KJLinEq2to0}
-__all__ = ["IR_LAYERS", "polynomial_bias"]
+KJ_LAYERS = (KJLorentzDot, KJLinEq2to2, KJLinEq2to0)
+__all__ = ["IR_LAYERS", "KJ_LAYERS", "polynomial_bias"]

@@ -8,6 +8,7 @@ Keras model multiplies with.
 import math
 
 import numpy as np
+from qkeras.quantizers import quantized_bits
 
 from kerasjet.errors import KerasjetError
 from kerasjet.hls.layers import polynomial_bias
@@ -36,10 +37,27 @@ def _result_precision(quantizer):
 
 def parse_lorentz_dot(keras_layer, input_names, input_shapes, data_reader):
     layer = _base(keras_layer, input_names, "KJLorentzDot")
+    source = _keras_layer(data_reader, layer["name"])
     n = input_shapes[0][1]
     layer["n_particles"] = n
-    layer["result_precision"] = _result_precision(getattr(_keras_layer(data_reader, layer["name"]), "output_quantizer", None))
+    layer["result_precision"] = _result_precision(getattr(source, "output_quantizer", None))
+    momentum = getattr(source, "input_quantizer", None)
+    layer["momentum_fixed"] = from_quantizer(momentum) if momentum is not None else None
     return layer, [None, 1, n, n]
+
+
+def parse_upstream_features(keras_layer, input_names, input_shapes, data_reader):
+    """Jet features computed upstream of the firmware (trigonometry on the constituents): the
+    firmware's input, replacing the Keras inputs they are computed from. Its type is that of the
+    QActivation that quantizes them in a quantized model (kerasjet.hls.passes)."""
+    model = data_reader.model
+    source = model.get_layer(keras_layer["config"]["name"])
+    following = model.layers[model.layers.index(source) + 1]
+    quantizer = getattr(following, "quantizer", None) if following.__class__.__name__ == "QActivation" else None
+    layer = {"class_name": "InputLayer", "name": source.name, "input_shape": [int(source.output_shape[-1])],
+             "replaces_inputs": list(input_names),
+             "firmware_precision": from_quantizer(quantizer) if isinstance(quantizer, quantized_bits) else None}
+    return layer, [None, int(source.output_shape[-1])]
 
 
 def _equivariant(keras_layer, input_names, input_shapes, data_reader, class_name):
@@ -83,8 +101,9 @@ def parse_lineq2to2(keras_layer, input_names, input_shapes, data_reader):
     layer["full_basis"] = source.basis == "full"
     accumulator = getattr(source, "accumulator_quantizer", None)
     layer["accumulator_fixed"] = from_quantizer(accumulator) if accumulator is not None else None
-    layer["diag_bias_data"] = polynomial_bias(source.effective_weights()["diag_bias"],
-                                              source.effective_weights().get("multiplicity_diag_bias"), layer["n_out"])
+    diagonal = polynomial_bias(source.effective_weights()["diag_bias"], source.effective_weights().get("multiplicity_diag_bias"),
+                               layer["n_out"])
+    layer["bias_data"] = np.concatenate([layer["bias_data"], diagonal])  # the diagonal bias's coefficients follow
     n = layer["n_particles"]
     return layer, [None, layer["n_out"], n, n]
 
@@ -96,7 +115,7 @@ def parse_lineq2to0(keras_layer, input_names, input_shapes, data_reader):
 
 def parse_unsupported(keras_layer, input_names, input_shapes, data_reader):
     raise KerasjetError(f"layer '{keras_layer['config']['name']}' ({keras_layer['class_name']}) has no firmware form: "
-                        "fold the model first (kerasjet.compress.folded_nanopelican absorbs BatchNorm)")
+                        "fold the model first (kerasjet.hls.for_hls4ml(model, calibration_jets) absorbs BatchNorm)")
 
 
 HANDLERS = {
@@ -104,4 +123,5 @@ HANDLERS = {
     "LinEq2to2": parse_lineq2to2, "QLinEq2to2": parse_lineq2to2,
     "LinEq2to0": parse_lineq2to0, "QLinEq2to0": parse_lineq2to0,
     "MaskedBatchNorm": parse_unsupported,
+    "TopoDNNFeatures": parse_upstream_features, "DenseTaggerFeatures": parse_upstream_features,
 }

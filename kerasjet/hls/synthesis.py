@@ -57,13 +57,19 @@ def parse_reports(project_dir):
     return out
 
 
+def require_tool(backend):
+    """KerasjetError naming the missing executable unless the backend's HLS tool is on PATH."""
+    if tool_available(backend) is None:
+        raise KerasjetError(f"{' or '.join(TOOLS[backend])} not on PATH: the {backend} synthesis (--synth) cannot run")
+
+
 def synthesize(hls_model, project_dir, backend, cosim=True, logic_synthesis=True):
     """Run C synthesis, co-simulation, export and logic synthesis of a converted hls4ml model
-    when the backend's tool exists; write synthesis.json. Returns the parsed report, or None
-    (after saying so) when the tool is not on PATH."""
-    if tool_available(backend) is None:
-        print(f"{' or '.join(TOOLS[backend])} not on PATH: skipping synthesis of {project_dir}")
-        return None
+    (hls4ml's ``build(csim=False, ...)``) and write synthesis.json; returns the parsed report.
+    KerasjetError when the backend's tool is not on PATH or wrote no report."""
+    require_tool(backend)
+    print(f"running the {backend} flow in {project_dir} (C synthesis{', co-simulation' if cosim else ''}, export"
+          f"{', logic synthesis' if logic_synthesis else ''}; tens of minutes) ...", flush=True)
     hls_model.build(csim=False, synth=True, cosim=cosim, export=True, vsynth=logic_synthesis)
     report = parse_reports(project_dir)
     write_json(report, os.path.join(project_dir, "synthesis.json"))

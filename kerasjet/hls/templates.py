@@ -94,8 +94,8 @@ class LinEq2to2FunctionTemplate(FunctionCallTemplate):
 
     def format(self, node):
         params = _two_inputs(self, node)
-        params.update(w=node.get_weights("weight").name, b=node.get_weights("bias").name, bd=node.get_weights("diag_bias").name)
-        return "nnet::lineq2to2<{input_t}, {mask_t}, {output_t}, {config}>({input}, {mask}, {output}, {w}, {b}, {bd});".format(**params)
+        params.update(w=node.get_weights("weight").name, b=node.get_weights("bias").name)
+        return "nnet::lineq2to2<{input_t}, {mask_t}, {output_t}, {config}>({input}, {mask}, {output}, {w}, {b});".format(**params)
 
 
 class LinEq2to0FunctionTemplate(FunctionCallTemplate):

@@ -1,4 +1,6 @@
-"""The ``rtl:`` section of a deployment YAML: defaults and validation."""
+"""The ``kerasjet.rtl:`` section of a deployment YAML: defaults and validation."""
+
+import math
 
 from kerasjet.errors import KerasjetError
 
@@ -15,10 +17,10 @@ def check_rtl_config(rtl, source):
     """
     config = {**RTL_DEFAULTS, **rtl}
     for key in ("clock_period", "latency_cutoff"):
-        if config[key] <= 0:
-            raise KerasjetError(f"{source}: key 'rtl.{key}' must be positive, got {config[key]}")
+        if not math.isfinite(config[key]) or config[key] <= 0:
+            raise KerasjetError(f"{source}: kerasjet.rtl.{key}: must be a finite positive number, got {config[key]}")
     if config["jets"] < 1:
-        raise KerasjetError(f"{source}: key 'rtl.jets' must be positive, got {config['jets']}")
+        raise KerasjetError(f"{source}: kerasjet.rtl.jets: must be positive, got {config['jets']}")
     if config["family"] not in FAMILIES:
-        raise KerasjetError(f"{source}: key 'rtl.family' must be one of {', '.join(FAMILIES)}, got '{config['family']}'")
+        raise KerasjetError(f"{source}: kerasjet.rtl.family: must be one of {', '.join(FAMILIES)}, got '{config['family']}'")
     return config

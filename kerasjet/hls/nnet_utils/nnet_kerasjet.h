@@ -129,8 +129,7 @@ template <class data_T, class mask_T, class res_T, typename CONFIG_T>
 void lineq2to2(data_T x[CONFIG_T::n_in * CONFIG_T::n_particles * CONFIG_T::n_particles], mask_T mask[CONFIG_T::n_particles],
                res_T y[CONFIG_T::n_out * CONFIG_T::n_particles * CONFIG_T::n_particles],
                typename CONFIG_T::weight_t w[(CONFIG_T::full_basis ? 15 : 6) * CONFIG_T::n_in * CONFIG_T::n_out],
-               typename CONFIG_T::bias_t b[(CONFIG_T::degree + 1) * CONFIG_T::n_out],
-               typename CONFIG_T::bias_t bd[(CONFIG_T::degree + 1) * CONFIG_T::n_out]) {
+               typename CONFIG_T::bias_t b[2 * (CONFIG_T::degree + 1) * CONFIG_T::n_out]) {
     #pragma HLS PIPELINE II = CONFIG_T::reuse_factor
     const unsigned N = CONFIG_T::n_particles, C = CONFIG_T::n_in, H = CONFIG_T::n_out;
     typedef typename CONFIG_T::node_t acc_t;
@@ -173,7 +172,9 @@ void lineq2to2(data_T x[CONFIG_T::n_in * CONFIG_T::n_particles * CONFIG_T::n_par
     for (unsigned h = 0; h < H; h++) {
         #pragma HLS UNROLL
         acc_t bias = kj_polynomial_bias<acc_t, typename CONFIG_T::bias_t, typename CONFIG_T::r_t, CONFIG_T::n_out, CONFIG_T::degree>(b, powers, h);
-        acc_t diag_bias = kj_polynomial_bias<acc_t, typename CONFIG_T::bias_t, typename CONFIG_T::r_t, CONFIG_T::n_out, CONFIG_T::degree>(bd, powers, h);
+        // the diagonal bias's coefficients follow the bias's in b (one weight array, as hls4ml's tools expect)
+        acc_t diag_bias = kj_polynomial_bias<acc_t, typename CONFIG_T::bias_t, typename CONFIG_T::r_t, CONFIG_T::n_out, CONFIG_T::degree>(
+            b + (CONFIG_T::degree + 1) * CONFIG_T::n_out, powers, h);
         // partial results: y_ij = pair_ij + row_term[i] + col_term[j] (+ diag_term[i] when i == j),
         // each cast to part_t (the declared accumulator type) before the N² additions
         part_t row_term[N], col_term[N], diag_term[N];
