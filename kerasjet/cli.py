@@ -232,6 +232,10 @@ def cmd_convert(args):
     from kerasjet.hls.convert import deploy, format_report
 
     config = load_config(args.config)
+    if args.synth:  # refuse before any work when the requested synthesis cannot run
+        from kerasjet.hls.synthesis import require_tool
+
+        require_tool(config["backend"])
     report, hls_model = deploy(config, jets=args.jets, reuse_factor=args.reuse_factor)
     print(format_report(report))
     print(f"report: {os.path.join(report['output_dir'], 'report.json')}")
@@ -340,7 +344,7 @@ def build_parser():
     p.set_defaults(func=cmd_compress)
 
     p = sub.add_parser("convert", help="hls4ml project + C simulation of a model from its YAML (also: python convert.py)")
-    p.add_argument("config", help="deployment YAML, e.g. hls_configs/nanopelican_c2_n16.yml")
+    p.add_argument("config", help="deployment YAML, e.g. hls_configs/nanopelican_c2_n16_8bit.yml")
     p.add_argument("--reuse-factor", type=POSITIVE_INT, help="override the YAML's reuse_factor (default: the YAML's)")
     p.add_argument("--jets", type=POSITIVE_INT, help="override the number of test jets (default: the YAML's)")
     p.add_argument("--synth", action="store_true", help="also run C synthesis and logic synthesis (needs vitis_hls/vivado_hls)")

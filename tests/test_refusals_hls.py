@@ -136,13 +136,14 @@ def test_failed_rebuild_leaves_no_old_report(work, capsys, monkeypatch):
 
 
 def test_synth_without_the_tool_fails(work, capsys, monkeypatch):
-    """--synth when vivado_hls is not on PATH: exit 2 with the reason (after the C simulation,
-    stubbed here), never a silent success."""
+    """--synth when vivado_hls is not on PATH: exit 2 with the reason before any work (the
+    conversion must not start), never a silent success."""
     import kerasjet.hls.convert
 
-    report = {"config": "c.yml", "jets": 1, "max_abs_diff": 0.0, "identical_outputs": 1.0, "decision_agreement": 1.0,
-              "auc_keras": 1.0, "auc_csim": 1.0, "csim_jets_per_second": 1.0, "passed": True, "output_dir": "prj"}
-    monkeypatch.setattr(kerasjet.hls.convert, "deploy", lambda *a, **k: (report, None))
+    def deploy(*args, **kwargs):
+        raise AssertionError("the conversion started although --synth cannot run")
+
+    monkeypatch.setattr(kerasjet.hls.convert, "deploy", deploy)
     monkeypatch.setenv("PATH", "/nonexistent")
     tmp_path, config = work
     code, err = refused([write_config(tmp_path, {}, config), "--synth"], capsys)

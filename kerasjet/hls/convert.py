@@ -35,7 +35,9 @@ def for_hls4ml(model, calibration=None):
     """
     import tensorflow as tf
 
-    if any(layer.__class__.__name__ == "MaskedBatchNorm" for layer in model.layers):
+    from kerasjet.models.nanopelican import has_batchnorm
+
+    if has_batchnorm(model):
         if calibration is None:
             raise KerasjetError(f"model '{model.name}' has BatchNorm layers: fold it for firmware with calibration jets, "
                                 "kerasjet.hls.for_hls4ml(model, {'pmu': ..., 'mask': ...})")

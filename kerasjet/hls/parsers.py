@@ -62,6 +62,9 @@ def parse_upstream_features(keras_layer, input_names, input_shapes, data_reader)
 
 def _equivariant(keras_layer, input_names, input_shapes, data_reader, class_name):
     source = _keras_layer(data_reader, keras_layer["config"]["name"])
+    if source.normalize_input:
+        raise KerasjetError(f"layer '{source.name}' normalises its input (BatchNorm) and has no firmware form: fold the model "
+                            "first (kerasjet.hls.for_hls4ml(model, calibration_jets) absorbs BatchNorm)")
     if source.scaled:
         raise KerasjetError(f"layer '{source.name}': the N-scaled variant has no firmware form (non-integer powers of n); "
                             "deploy the unscaled model")

@@ -49,6 +49,12 @@ def _normalise_and_drop(x, mask, batchnorm, dropout, where):
     return tf.keras.layers.Dropout(dropout, name=f"dropout_{where}")(x)
 
 
+def has_batchnorm(model):
+    """Whether a nanoPELICAN normalises a pair array: MaskedBatchNorm layers, or LinEq layers that
+    normalise their own input (False for any other model)."""
+    return any(isinstance(layer, MaskedBatchNorm) or getattr(layer, "normalize_input", False) for layer in model.layers)
+
+
 def _standardisation(x, mask):
     """(scale, shift) (C,) per channel that standardise a pair array (B, C, N, N) over its real
     pairs: scale·x + shift has mean 0 and variance 1 there."""
@@ -67,7 +73,7 @@ def initialise_from_data(model, inputs):
     the jets, the only constant this model has. Without it the hidden ReLUs start open on almost
     every pair, and training stays on the mass-like solution (kerasjet.train calls this)."""
     lineq2, lineq0, mask = model.get_layer("lineq_2to2"), model.get_layer("lineq_2to0"), inputs["mask"]
-    if lineq2.normalize_input or lineq0.normalize_input or any(layer.name.startswith("bn_") for layer in model.layers):
+    if has_batchnorm(model):
         raise ValueError(f"model '{model.name}' has BatchNorm: it needs no data-dependent initialisation")
     d = model.get_layer("lorentz_dot")([inputs["pmu"], mask])
     scale, shift = _standardisation(d, mask)
@@ -91,7 +97,7 @@ def with_constituents(model, n_constituents):
     lineq2 = model.get_layer("lineq_2to2")
     dropout = [layer.rate for layer in model.layers if isinstance(layer, tf.keras.layers.Dropout)]
     rebuilt = nanopelican(lineq2.units, n_constituents, scaled=lineq2.scaled, basis=lineq2.basis,
-                          batchnorm=lineq2.normalize_input or any(layer.name == "bn_input" for layer in model.layers),
+                          batchnorm=has_batchnorm(model),
                           dropout=dropout[0] if dropout else 0.0, momentum_scale=model.get_layer("lorentz_dot").momentum_scale)
     rebuilt.set_weights(model.get_weights())
     return rebuilt

@@ -55,6 +55,7 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
     say = print if verbose else (lambda *a, **k: None)
     timings = {}
     data, keras, view = firmware_inputs(model, inputs)
+    say(f"RTL: tracing the model with da4ml and pipelining at {clock_period} ns ...", flush=True)
     start = time.perf_counter()
     _, _, comb = trace(model, view)
     pipeline = to_pipeline(comb, latency_cutoff, verbose=False)
@@ -75,6 +76,7 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
     if verilator:
         from kerasjet.rtl.verilator import verilator_environment_applied
 
+        say("RTL: building the Verilator simulation (about a minute) ...", flush=True)
         start = time.perf_counter()
         with verilator_environment_applied():
             rtl.compile(openmp=False)
@@ -86,6 +88,7 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
     if synthesis:
         from kerasjet.rtl.yosys import synthesize
 
+        say(f"RTL: synthesising with Yosys for {family} (minutes; N = 32 designs take the better part of an hour) ...", flush=True)
         start = time.perf_counter()
         report["resources"] = synthesize(output_dir, TOP, family=family)
         timings["yosys_s"] = time.perf_counter() - start
