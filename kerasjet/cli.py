@@ -134,7 +134,8 @@ def cmd_train(args):
         raise KerasjetError(f"--keep-best must lie in [1, --seeds] (got {args.keep_best} of {args.seeds})")
     _check_jets(args.test, both_classes=True)  # --train and --val: train() checks them
     config = RunConfig(model=args.model, model_kwargs=_model_kwargs(args), train=args.train, val=args.val,
-                       epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed)
+                       epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+                       schedule=args.schedule)
     if args.seeds == 1:
         summary = train(args.out, config, verbose=args.verbose)
         kept = [summary]
@@ -303,6 +304,9 @@ def build_parser():
     p.add_argument("--epochs", type=POSITIVE_INT, default=140, help="epochs; the schedule keeps its shape")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=512, help="jets per batch")
     p.add_argument("--lr", type=POSITIVE, default=5e-3, help="peak learning rate, > 0")
+    p.add_argument("--schedule", choices=("paper", "cosine"), default="paper",
+                   help="'paper': the seed paper's warm-up and cosine restarts, shrunk to --epochs; 'cosine': one epoch of "
+                        "warm-up, then one cosine to peak/100")
     p.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="seed of a single run, ≥ 0")
     p.add_argument("--seeds", type=POSITIVE_INT, default=1, help="train seeds 0..K-1 into OUT/seed_K")
     p.add_argument("--keep-best", type=POSITIVE_INT, default=1, help="report the M seeds with the lowest validation loss, M ≤ --seeds")
