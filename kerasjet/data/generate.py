@@ -9,9 +9,15 @@ three decay quarks (b and the W's two quarks) lie within ΔR < 0.8 of the jet ax
 Background jets are not matched. The hard process is generated in a pTHat window around the
 jet window so that most events land in it.
 
+Two levels (``GeneratorSettings.level``): ``"detector"`` (the default, the reference dataset's
+regime) passes the stable particles through the parametric detector of
+:mod:`kerasjet.data.detector` and clusters its massless energy-flow objects; ``"particle"``
+clusters the stable particles themselves (massive hadrons). Either way the jet window applies
+to the clustered jet and the top matching to the Pythia record.
+
 Determinism: the job is cut into blocks of ``block_size`` jets. Block k seeds its own Pythia
-instances from (seed, k) and shuffles its signal and background jets with its own generator, so
-the output depends on the seed and the settings only — not on ``workers`` or on sharding.
+instances from (seed, k), draws each process's detector randomness and shuffles its signal and
+background jets with generators of its own, so the output depends on the seed and the settings only — not on ``workers`` or on sharding.
 """
 
 import math
@@ -21,6 +27,7 @@ import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import awkward as ak
 import fastjet
@@ -28,6 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kerasjet import kinematics
+from kerasjet.data.detector import DetectorSettings, EnergyFlow, simulate
 from kerasjet.data.io import JetArrays, PelicanWriter, check_jet_file, count_jets, read_attributes, read_jets
 from kerasjet.files import atomic_output
 from kerasjet.errors import KerasjetError
@@ -35,11 +43,15 @@ from kerasjet.errors import KerasjetError
 NEUTRINO_IDS = (12, 14, 16)
 TOP_ID, W_ID, B_ID = 6, 24, 5
 PYTHIA_MAX_SEED = 900_000_000
+LEVELS = ("particle", "detector")
 
 
 @dataclass(frozen=True)
 class GeneratorSettings:
-    """Physics and bookkeeping settings of a generation job (energies and momenta in GeV)."""
+    """Physics and bookkeeping settings of a generation job (energies and momenta in GeV).
+
+    ``level``: cluster the stable particles ('particle') or the energy-flow objects of the
+    parametric detector with the parameters ``detector`` ('detector')."""
 
     sqrt_s: float = 14000.0
     pthat_min: float = 500.0
@@ -51,6 +63,8 @@ class GeneratorSettings:
     match_radius: float = 0.8
     max_constituents: int = 200
     block_size: int = 500
+    level: str = "detector"
+    detector: DetectorSettings = DetectorSettings()
 
     def pythia_commands(self, process, seed):
         """Pythia8 settings for ``process`` ('signal' or 'background') and a Pythia seed."""
@@ -102,24 +116,42 @@ def shard_blocks(blocks, shard, num_shards):
 
 
 def block_seeds(seed, block_index):
-    """Pythia seeds (signal, background) and a shuffling generator for one block."""
+    """Pythia seeds (signal, background), a shuffling generator and the detector generators
+    {process: numpy Generator} of one block."""
     seq = np.random.SeedSequence([seed, block_index])
     pythia_seeds = seq.generate_state(2) % PYTHIA_MAX_SEED + 1
-    return int(pythia_seeds[0]), int(pythia_seeds[1]), np.random.default_rng(seq.spawn(1)[0])
+    shuffle, signal_detector, background_detector = (np.random.default_rng(child) for child in seq.spawn(3))
+    return int(pythia_seeds[0]), int(pythia_seeds[1]), shuffle, {"signal": signal_detector, "background": background_detector}
+
+
+class Selection(NamedTuple):
+    """The accepted jets of one batch of events: ``passed`` (n_events,) bool, then for the k
+    passing events in event order ``pmu`` (k, M, 4) float32 GeV, ``nobj`` (k,) int16, ``truth``
+    (k, 4) float32 GeV and ``tracks`` (k, M) bool (constituents that are tracks; all False at
+    particle level)."""
+
+    passed: np.ndarray
+    pmu: np.ndarray
+    nobj: np.ndarray
+    truth: np.ndarray
+    tracks: np.ndarray
 
 
 class ProcessJets:
     """Accepted leading jets of one Pythia process, in generation order.
 
-    ``take(n)`` runs Pythia in batches (``Pythia.nextBatch``, awkward arrays), clusters every
-    batch with FastJet's multi-event interface and keeps the first ``n`` accepted jets.
+    ``take(n)`` runs Pythia in batches (``Pythia.nextBatch``, awkward arrays), passes every batch
+    through the detector at detector level, clusters it with FastJet's multi-event interface and
+    keeps the first ``n`` accepted jets. The detector draws from ``detector_rng`` (default: a
+    generator seeded with ``pythia_seed``).
     """
 
-    def __init__(self, process, pythia_seed, settings):
+    def __init__(self, process, pythia_seed, settings, detector_rng=None):
         import pythia8mc
 
         self.process = process
         self.settings = settings
+        self.detector_rng = np.random.default_rng(pythia_seed) if detector_rng is None else detector_rng
         self.pythia = pythia8mc.Pythia("", False)
         for command in settings.pythia_commands(process, pythia_seed):
             if not self.pythia.readString(command):
@@ -136,45 +168,29 @@ class ProcessJets:
         while have < n:
             efficiency = (self.accepted + 1) / (self.events + 2)
             batch = int(np.clip((n - have) / efficiency, 8, 256))
-            _, *jets = self.select(self.pythia.nextBatch(batch))
-            pmu.append(jets[0])
-            nobj.append(jets[1])
-            truth.append(jets[2])
-            have += len(jets[1])
+            jets = self.select(self.pythia.nextBatch(batch))
+            pmu.append(jets.pmu)
+            nobj.append(jets.nobj)
+            truth.append(jets.truth)
+            have += len(jets.nobj)
         return np.concatenate(pmu)[:n], np.concatenate(nobj)[:n], np.concatenate(truth)[:n]
 
-    def select(self, batch):
-        """Cluster and select a ``Pythia.nextBatch`` result.
-
-        Returns (passed (n_events,) bool, pmu (k, M, 4) float32, nobj (k,) int16, truth (k, 4)
-        float32) for the k events whose leading jet passes, in event order.
-        """
+    def select(self, batch, level=None):
+        """Cluster and select a ``Pythia.nextBatch`` result at ``level`` (default: the settings'
+        level); returns a :class:`Selection`."""
         s = self.settings
         events = _FlatEvents(batch.prt)
         self.events += events.n_events
         visible = np.flatnonzero((events.status > 0) & ~np.isin(np.abs(events.ids), NEUTRINO_IDS))
-        visible_counts = np.bincount(events.event_of[visible], minlength=events.n_events)
-        visible_offsets = np.concatenate([[0], np.cumsum(visible_counts)])
-        momenta = ak.Array(ak.contents.ListOffsetArray(
-            ak.index.Index64(visible_offsets),
-            ak.contents.RecordArray(
-                [ak.contents.NumpyArray(np.ascontiguousarray(events.p[visible, c])) for c in (1, 2, 3, 0)],
-                ["px", "py", "pz", "E"], parameters={"__record__": "Momentum4D"})))
-        clusters = fastjet.ClusterSequence(momenta, self.jet_definition)
-        min_pt = 0.5 * s.jet_pt_min  # below this no jet can become an accepted leading jet
-        jets = clusters.inclusive_jets(min_pt)
-        leading = ak.to_numpy(ak.fill_none(ak.argmax(np.hypot(jets.px, jets.py), axis=1), -1))
-        with_jet = np.flatnonzero(leading >= 0)
-        jet_offsets = np.concatenate([[0], np.cumsum(ak.num(jets))])
-        all_jet_constituents = ak.flatten(clusters.constituent_index(min_pt), axis=1)
-        leading_constituents = all_jet_constituents[jet_offsets[with_jet] + leading[with_jet]]
-        counts = np.zeros(events.n_events, np.int64)
-        counts[with_jet] = ak.num(leading_constituents)
-        owner = np.repeat(np.arange(events.n_events), counts)
-        constituents = events.p[visible[ak.to_numpy(ak.flatten(leading_constituents)) + visible_offsets[owner]]]
+        if (level or s.level) == "detector":
+            objects = simulate(events.ids[visible], events.p[visible], events.event_of[visible], self.detector_rng, s.detector)
+        else:
+            objects = EnergyFlow(events.p[visible], events.event_of[visible], np.zeros(len(visible), bool))
+        owner, constituents, tracks = self._leading_jets(objects, events.n_events)
         jet_p = np.zeros((events.n_events, 4))
         np.add.at(jet_p, owner, constituents)
         jet_pt, jet_eta, jet_phi = kinematics.pt(jet_p), kinematics.eta(jet_p), kinematics.phi(jet_p)
+        counts = np.bincount(owner, minlength=events.n_events)
         passed = (counts > 0) & (jet_pt > s.jet_pt_min) & (jet_pt < s.jet_pt_max) & (np.abs(jet_eta) < s.jet_abs_eta_max)
 
         truth = np.zeros((events.n_events, 4))
@@ -187,8 +203,32 @@ class ProcessJets:
                     truth[event] = top
         self.accepted += int(passed.sum())
         keep = passed[owner]
-        pmu, nobj = _pad_constituents(owner[keep], constituents[keep], events.n_events, s.max_constituents)
-        return passed, pmu[passed], nobj[passed], truth[passed].astype(np.float32)
+        pmu, nobj, track_slots = _pad_constituents(owner[keep], constituents[keep], tracks[keep], events.n_events, s.max_constituents)
+        return Selection(passed, pmu[passed], nobj[passed], truth[passed].astype(np.float32), track_slots[passed])
+
+    def _leading_jets(self, objects, n_events):
+        """Cluster each event's objects (an EnergyFlow ordered by event) and return the leading
+        jet's constituents: their events (k,), four-momenta (k, 4) GeV and track flags (k,)."""
+        object_counts = np.bincount(objects.event, minlength=n_events)
+        object_offsets = np.concatenate([[0], np.cumsum(object_counts)])
+        momenta = ak.Array(ak.contents.ListOffsetArray(
+            ak.index.Index64(object_offsets),
+            ak.contents.RecordArray(
+                [ak.contents.NumpyArray(np.ascontiguousarray(objects.p[:, c])) for c in (1, 2, 3, 0)],
+                ["px", "py", "pz", "E"], parameters={"__record__": "Momentum4D"})))
+        clusters = fastjet.ClusterSequence(momenta, self.jet_definition)
+        min_pt = 0.5 * self.settings.jet_pt_min  # below this no jet can become an accepted leading jet
+        jets = clusters.inclusive_jets(min_pt)
+        leading = ak.to_numpy(ak.fill_none(ak.argmax(np.hypot(jets.px, jets.py), axis=1), -1))
+        with_jet = np.flatnonzero(leading >= 0)
+        jet_offsets = np.concatenate([[0], np.cumsum(ak.num(jets))])
+        all_jet_constituents = ak.flatten(clusters.constituent_index(min_pt), axis=1)
+        leading_constituents = all_jet_constituents[jet_offsets[with_jet] + leading[with_jet]]
+        counts = np.zeros(n_events, np.int64)
+        counts[with_jet] = ak.num(leading_constituents)
+        owner = np.repeat(np.arange(n_events), counts)
+        index = ak.to_numpy(ak.flatten(leading_constituents)) + object_offsets[owner]
+        return owner, objects.p[index], objects.is_track[index]
 
 
 class _FlatEvents:
@@ -249,30 +289,33 @@ def _matched_top(ids, daughters, momenta, jet_eta, jet_phi, radius):
     return None
 
 
-def _pad_constituents(owner, constituents, n_events, max_constituents):
+def _pad_constituents(owner, constituents, tracks, n_events, max_constituents):
     """Per event: constituents pT-ordered, truncated to max_constituents and zero padded.
 
-    ``owner`` (k,) gives the event of each of the (k, 4) constituents. Returns pmu
-    (n_events, max_constituents, 4) float32 and the stored count per event (n_events,) int16.
+    ``owner`` (k,) gives the event of each of the (k, 4) constituents, ``tracks`` (k,) their
+    track flags. Returns pmu (n_events, max_constituents, 4) float32, the stored count per event
+    (n_events,) int16 and the track flags (n_events, max_constituents) bool.
     """
     order = np.lexsort((-kinematics.pt(constituents), owner))
-    owner, constituents = owner[order], constituents[order]
+    owner, constituents, tracks = owner[order], constituents[order], tracks[order]
     starts = np.searchsorted(owner, np.arange(n_events))
     rank = np.arange(len(owner)) - starts[owner]
     stored = rank < max_constituents
     pmu = np.zeros((n_events, max_constituents, 4), np.float32)
     pmu[owner[stored], rank[stored]] = constituents[stored]
-    return pmu, np.bincount(owner[stored], minlength=n_events).astype(np.int16)
+    track_slots = np.zeros((n_events, max_constituents), bool)
+    track_slots[owner[stored], rank[stored]] = tracks[stored]
+    return pmu, np.bincount(owner[stored], minlength=n_events).astype(np.int16), track_slots
 
 
 def generate_block(block, seed, settings):
     """The jets of one block, signal and background shuffled together (JetArrays)."""
-    signal_seed, background_seed, rng = block_seeds(seed, block.index)
+    signal_seed, background_seed, rng, detector_rngs = block_seeds(seed, block.index)
     parts = []
     for process, n, pythia_seed in (("signal", block.n_signal, signal_seed), ("background", block.n_background, background_seed)):
         if n == 0:
             continue
-        pmu, nobj, truth = ProcessJets(process, pythia_seed, settings).take(n)
+        pmu, nobj, truth = ProcessJets(process, pythia_seed, settings, detector_rngs[process]).take(n)
         parts.append(JetArrays(pmu, nobj, np.full(n, int(process == "signal"), np.int8), truth))
     jets = JetArrays.concatenate(parts)
     return jets.select(rng.permutation(len(jets)))
@@ -287,8 +330,11 @@ def _ignore_sigint():
 
 
 def file_attributes(settings, n_jets, seed, signal_fraction, shard=None, num_shards=None):
-    """Attributes recorded in every generated file (and compared by ``merge``)."""
-    attrs = {f"generator_{k}": v for k, v in asdict(settings).items()}
+    """Attributes recorded in every generated file (and compared by ``merge``): the generator
+    settings as ``generator_*`` and, at detector level, every detector parameter as ``detector_*``."""
+    attrs = {f"generator_{k}": v for k, v in asdict(settings).items() if k != "detector"}
+    if settings.level == "detector":
+        attrs.update({f"detector_{k}": v for k, v in asdict(settings.detector).items()})
     attrs.update(
         layout="pelican",
         generator="kerasjet.data.generate",
@@ -347,6 +393,8 @@ def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards):
         raise KerasjetError(f"--signal-fraction must lie in [0, 1] (got {signal_fraction})")
     if workers < 1:
         raise KerasjetError(f"--workers must be at least 1 (got {workers})")
+    if settings.level not in LEVELS:
+        raise KerasjetError(f"--level must be one of {', '.join(LEVELS)} (got '{settings.level}')")
     if not 0 <= settings.pthat_min < settings.pthat_max:
         raise KerasjetError(f"--pthat-min must be below --pthat-max (got {settings.pthat_min}, {settings.pthat_max})")
     if settings.max_constituents <= 0:
