@@ -36,6 +36,9 @@ CHARGED_IDS = (11, 13, 211, 321, 2212, 3112, 3222, 3312, 3334)
 ELECTROMAGNETIC_IDS = (11, 22)  # deposit in the ECAL
 INVISIBLE_IDS = (12, 13, 14, 16)  # deposit nothing (muons and neutrinos)
 ECAL, HCAL = 0, 1
+# tower keys: (event, calorimeter, η index + ETA_INDEX_OFFSET, φ index) packed into one int64
+ETA_INDEX_OFFSET = 1 << 10
+MAX_PHI_BINS = 1 << 10
 
 
 @dataclass(frozen=True)
@@ -185,24 +188,25 @@ def _neutrals(calorimeter, event, eta, phi, energy, track_energy, rng, settings)
     """Neutral energy-flow objects of the towers hit by depositing particles (n,): each tower's
     smeared energy minus its tracks' measured energy, where that passes the thresholds.
     Returns four-momenta (t, 4) GeV and their events (t,)."""
-    eta_step, phi_bins, abs_eta_max = settings.grid(calorimeter)
-    inside = np.abs(eta) < abs_eta_max
-    ieta = np.floor(eta / eta_step).astype(np.int64)
+    inside = np.abs(eta) < settings.grid(calorimeter)[2]
+    calorimeter, event, eta, phi = calorimeter[inside], event[inside], eta[inside], phi[inside]
+    eta_step, phi_bins, _ = settings.grid(calorimeter)
+    ieta = np.floor(eta / eta_step).astype(np.int64) + ETA_INDEX_OFFSET
     iphi = np.floor((phi + np.pi) / (2 * np.pi) * phi_bins).astype(np.int64) % phi_bins
-    keys = np.stack([event, calorimeter, ieta, iphi], axis=-1)[inside]
-    towers, hit = np.unique(keys, axis=0, return_inverse=True)
-    hit = hit.ravel()
-    tower_energy = np.bincount(hit, weights=energy[inside], minlength=len(towers))
-    tower_track_energy = np.bincount(hit, weights=track_energy[inside], minlength=len(towers))
-    kind = towers[:, 1]
+    keys, hit = np.unique(((event * 2 + calorimeter) * 2 * ETA_INDEX_OFFSET + ieta) * MAX_PHI_BINS + iphi, return_inverse=True)
+    tower_energy = np.bincount(hit, weights=energy[inside])
+    tower_track_energy = np.bincount(hit, weights=track_energy[inside])
+    event, keys = np.divmod(keys, 4 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
+    kind, keys = np.divmod(keys, 2 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
+    ieta, iphi = np.divmod(keys, MAX_PHI_BINS)
     eta_step, phi_bins, _ = settings.grid(kind)
-    offset = rng.random((len(towers), 2)) if settings.smear_tower_centre else np.full((len(towers), 2), 0.5)
-    centre_eta = (towers[:, 2] + offset[:, 0]) * eta_step
-    centre_phi = (towers[:, 3] + offset[:, 1]) * 2 * np.pi / phi_bins - np.pi
+    offset = rng.random((len(keys), 2)) if settings.smear_tower_centre else np.full((len(keys), 2), 0.5)
+    centre_eta = (ieta - ETA_INDEX_OFFSET + offset[:, 0]) * eta_step
+    centre_phi = (iphi + offset[:, 1]) * 2 * np.pi / phi_bins - np.pi
     sigma = settings.tower_resolution(kind, tower_energy, centre_eta) / tower_energy
     width = np.sqrt(np.log1p(sigma ** 2))
-    measured = tower_energy * np.exp(width * rng.standard_normal(len(towers)) - width ** 2 / 2)
+    measured = tower_energy * np.exp(width * rng.standard_normal(len(keys)) - width ** 2 / 2)
     measured = np.where(settings.passes_threshold(kind, measured, centre_eta), measured, 0.0)
     remainder = measured - tower_track_energy
     keep = settings.passes_threshold(kind, remainder, centre_eta)
-    return massless(remainder[keep] / np.cosh(centre_eta[keep]), centre_eta[keep], centre_phi[keep]), towers[keep, 0]
+    return massless(remainder[keep] / np.cosh(centre_eta[keep]), centre_eta[keep], centre_phi[keep]), event[keep]

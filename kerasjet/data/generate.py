@@ -20,6 +20,7 @@ instances from (seed, k), draws each process's detector randomness and shuffles 
 background jets with generators of its own, so the output depends on the seed and the settings only — not on ``workers`` or on sharding.
 """
 
+import functools
 import math
 from importlib import metadata
 import multiprocessing
@@ -147,12 +148,10 @@ class ProcessJets:
     """
 
     def __init__(self, process, pythia_seed, settings, detector_rng=None):
-        import pythia8mc
-
         self.process = process
         self.settings = settings
         self.detector_rng = np.random.default_rng(pythia_seed) if detector_rng is None else detector_rng
-        self.pythia = pythia8mc.Pythia("", False)
+        self.pythia = _new_pythia()
         for command in settings.pythia_commands(process, pythia_seed):
             if not self.pythia.readString(command):
                 raise KerasjetError(f"Pythia rejected the setting '{command}'")
@@ -229,6 +228,23 @@ class ProcessJets:
         owner = np.repeat(np.arange(n_events), counts)
         index = ak.to_numpy(ak.flatten(leading_constituents)) + object_offsets[owner]
         return owner, objects.p[index], objects.is_track[index]
+
+
+@functools.cache
+def _pythia_template():
+    """An uninitialised Pythia whose settings and particle data new instances copy (Pythia's XML
+    database is read once per process, not once per instance: 80 ms each)."""
+    import pythia8mc
+
+    return pythia8mc.Pythia("", False)
+
+
+def _new_pythia():
+    """A fresh, uninitialised Pythia with the default settings and particle data."""
+    import pythia8mc
+
+    template = _pythia_template()
+    return pythia8mc.Pythia(template.settings, template.particleData, False)
 
 
 class _FlatEvents:
