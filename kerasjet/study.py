@@ -35,7 +35,8 @@ TABLE2 = {f"nanoPELICAN C={c} N-scaled": ("nanopelican", dict(c_hidden=c, scaled
 
 @dataclass(frozen=True)
 class Budget:
-    """How much of the paper's protocol fits: jets per file, epochs, seeds trained and kept."""
+    """How much of the paper's protocol fits: jets per file, epochs, seeds trained and kept, and
+    the level of the generated jets ('detector' or 'particle', see kerasjet.data.generate)."""
 
     train_jets: int
     val_jets: int
@@ -44,6 +45,7 @@ class Budget:
     seeds: int
     keep_best: int
     tables: tuple = ("table1", "table2")
+    level: str = "detector"
 
 
 BUDGETS = {
@@ -75,9 +77,10 @@ def jobs(budget):
 
 
 def data_files(study_dir, budget):
-    """Paths of the train/val/test files (named by their size, shared by budgets of equal size)."""
+    """Paths of the train/val/test files (named by their size and level, shared by budgets of
+    equal size and level)."""
     data = os.path.join(study_dir, "data")
-    return {split: os.path.join(data, f"{split}_{n}.h5") for split, n in
+    return {split: os.path.join(data, f"{split}_{n}_{budget.level}.h5") for split, n in
             (("train", budget.train_jets), ("val", budget.val_jets), ("test", budget.test_jets))}
 
 
@@ -86,16 +89,18 @@ DATA_SEEDS = {"train": 1, "val": 2, "test": 3}
 
 def prepare_data(study_dir, budget, workers):
     """Generate the three files if missing (seeds 1, 2, 3); validate those already there."""
-    from kerasjet.data.generate import generate
-    from kerasjet.data.io import check_jet_file
+    from kerasjet.data.generate import GeneratorSettings, generate
+    from kerasjet.data.io import check_jet_file, read_attributes
 
     for split, path in data_files(study_dir, budget).items():
         n = getattr(budget, f"{split}_jets")
         if not os.path.exists(path):
-            print(f"generating {split}: {n} jets → {path}")
-            generate(path, n, DATA_SEEDS[split], workers=workers)
+            print(f"generating {split}: {n} {budget.level}-level jets → {path}")
+            generate(path, n, DATA_SEEDS[split], GeneratorSettings(level=budget.level), workers=workers)
         elif (found := check_jet_file(path, both_classes=True)) != n:
             raise KerasjetError(f"{path}: holds {found} jets, the budget needs {n}; remove it to regenerate")
+        elif (level := read_attributes(path).get("generator_level", "particle")) != budget.level:
+            raise KerasjetError(f"{path}: holds {level}-level jets, the study runs at {budget.level} level; remove it to regenerate")
 
 
 def run_dir(study_dir, name, seed):
@@ -177,7 +182,7 @@ def collect(study_dir, budget, results_dir, budget_name):
         "note": "mean ± std over the kept seeds (lowest validation loss); the mass cut needs no training",
     }
     write_json({"provenance": provenance, "rows": rows}, os.path.join(results_dir, "study.json"))
-    caption = (f"{budget.test_jets} test jets; trained on {budget.train_jets} jets for {budget.epochs} epochs; "
+    caption = (f"{budget.test_jets} {budget.level}-level test jets; trained on {budget.train_jets} jets for {budget.epochs} epochs; "
                f"best {budget.keep_best} of {budget.seeds} seeds by validation loss")
     tables = []
     for table, names in (("table1", TABLE1), ("table2", TABLE2)):

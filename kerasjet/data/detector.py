@@ -35,6 +35,7 @@ from kerasjet import kinematics
 CHARGED_IDS = (11, 13, 211, 321, 2212, 3112, 3222, 3312, 3334)
 ELECTROMAGNETIC_IDS = (11, 22)  # deposit in the ECAL
 INVISIBLE_IDS = (12, 13, 14, 16)  # deposit nothing (muons and neutrinos)
+LEVELS = ("detector", "particle")  # of generated jets: energy-flow objects of this detector, or stable particles
 ECAL, HCAL = 0, 1
 # tower keys: (event, calorimeter, η index + ETA_INDEX_OFFSET, φ index) packed into one int64
 ETA_INDEX_OFFSET = 1 << 10

@@ -36,7 +36,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kerasjet import kinematics
-from kerasjet.data.detector import DetectorSettings, EnergyFlow, simulate
+from kerasjet.data.detector import LEVELS, DetectorSettings, EnergyFlow, simulate
 from kerasjet.data.io import JetArrays, PelicanWriter, check_jet_file, count_jets, read_attributes, read_jets
 from kerasjet.files import atomic_output
 from kerasjet.errors import KerasjetError
@@ -44,7 +44,6 @@ from kerasjet.errors import KerasjetError
 NEUTRINO_IDS = (12, 14, 16)
 TOP_ID, W_ID, B_ID = 6, 24, 5
 PYTHIA_MAX_SEED = 900_000_000
-LEVELS = ("particle", "detector")
 
 
 @dataclass(frozen=True)
@@ -440,7 +439,7 @@ def _read_shards(shard_paths):
         if reference is None:
             reference, reference_path = job, path
         elif job != reference:
-            key = next(k for k in sorted(set(job) | set(reference)) if job.get(k) != reference.get(k))
+            key = next(k for k in ["generator_level", *sorted(set(job) | set(reference))] if job.get(k) != reference.get(k))
             raise KerasjetError(f"{path}: attribute '{key}' is {job.get(key)!r}, {reference_path} has {reference.get(key)!r} "
                                 "(shards of different jobs or settings)")
         if not 0 <= attrs["shard"] < attrs["num_shards"]:
