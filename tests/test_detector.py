@@ -58,6 +58,20 @@ def test_charged_hadron_track_is_removed_from_its_hcal_tower():
     assert flow.p[1, 0] == pytest.approx(p[1, 0], abs=1e-3)
 
 
+def test_tracks_without_a_significant_excess_are_rescaled_to_the_combined_energy():
+    """A pion alone in its tower, 10% track resolution, a (nearly) exact calorimeter: the energy
+    flow returns the tower energy — as a rescaled track, or as the track plus a neutral excess
+    when the track fluctuated down by more than 2σ (Delphes' SimpleCalorimeter)."""
+    n = 2000
+    settings = replace(EXACT, track_resolution_a_1=0.1, hcal_central_constant=1e-6)
+    ids, p = particles(*[(211, 50.0, 0.2, 1.0, 0.1396)] * n)
+    flow = simulate(ids, p, np.arange(n), np.random.default_rng(2), settings)
+    total = np.bincount(flow.event, weights=flow.p[:, 0], minlength=n)
+    np.testing.assert_allclose(total, p[:, 0], rtol=1e-4)
+    # a neutral when E − T > 2 · 0.1 · T, i.e. T < E / 1.2: 3.8% for a log-normal T of width 10%
+    assert np.bincount(flow.event, weights=~flow.is_track, minlength=n).mean() == pytest.approx(0.038, abs=0.012)
+
+
 def test_towers_below_threshold_and_undetected_particles_give_nothing():
     ids, p = particles((22, 0.3, 0.5, 1.0, 0.0),  # ECAL: 0.3 GeV < EnergyMin 0.5 GeV
                        (2112, 0.3, -0.5, 2.0, 0.9396),  # HCAL: 0.985 GeV < EnergyMin 1 GeV

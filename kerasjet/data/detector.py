@@ -166,48 +166,69 @@ def massless(pt, eta, phi):
 def simulate(ids, p, event, rng, settings=DetectorSettings()):
     """The energy-flow objects of stable particles: PDG ``ids`` (n,), four-momenta ``p`` (n, 4)
     GeV, ``event`` (n,) int64 the event of each; random draws from the numpy Generator ``rng``.
-    Returns an :class:`EnergyFlow` (tracks and neutral tower remainders, ordered by event)."""
+    Returns an :class:`EnergyFlow` (tracks and neutral tower excesses, ordered by event)."""
     pt, eta, phi = kinematics.pt(p), kinematics.eta(p), kinematics.phi(p)
-    charged = np.isin(np.abs(ids), CHARGED_IDS)
-    track = charged & (rng.random(len(ids)) < settings.track_efficiency(pt, eta))
-    sigma = np.sqrt(np.log1p(settings.track_resolution(pt[track], eta[track]) ** 2))
-    track_pt = pt[track] * np.exp(sigma * rng.standard_normal(len(sigma)) - sigma ** 2 / 2)
-    tracks = massless(track_pt, eta[track], phi[track])
+    track = np.isin(np.abs(ids), CHARGED_IDS) & (rng.random(len(ids)) < settings.track_efficiency(pt, eta))
+    resolution = np.minimum(settings.track_resolution(pt[track], eta[track]), 1.0)  # capped as in Delphes
+    width = np.sqrt(np.log1p(resolution ** 2))
+    track_pt = pt[track] * np.exp(width * rng.standard_normal(len(width)) - width ** 2 / 2)
+    track_energy, track_variance = np.zeros(len(ids)), np.zeros(len(ids))
+    track_energy[track] = track_pt * np.cosh(eta[track])
+    track_variance[track] = (resolution * track_energy[track]) ** 2
     calorimeter = np.where(np.isin(np.abs(ids), ELECTROMAGNETIC_IDS), ECAL, HCAL)
-    deposits = ~np.isin(np.abs(ids), INVISIBLE_IDS)
-    track_energy = np.zeros(len(ids))
-    track_energy[track] = tracks[:, 0]
-    neutral_p, neutral_event = _neutrals(calorimeter[deposits], event[deposits], eta[deposits], phi[deposits],
-                                         p[deposits, 0], track_energy[deposits], rng, settings)
+    deposits = np.flatnonzero(~np.isin(np.abs(ids), INVISIBLE_IDS))
+    neutral_p, neutral_event, scale = _calorimeters(calorimeter[deposits], event[deposits], eta[deposits], phi[deposits],
+                                                     p[deposits, 0], track_energy[deposits], track_variance[deposits], rng, settings)
+    track_scale = np.ones(len(ids))
+    track_scale[deposits] = scale
+    tracks = massless(track_pt * track_scale[track], eta[track], phi[track])
     objects = np.concatenate([tracks, neutral_p])
     owner = np.concatenate([event[track], neutral_event])
     order = np.argsort(owner, kind="stable")
     return EnergyFlow(objects[order], owner[order], (np.arange(len(owner)) < len(tracks))[order])
 
 
-def _neutrals(calorimeter, event, eta, phi, energy, track_energy, rng, settings):
-    """Neutral energy-flow objects of the towers hit by depositing particles (n,): each tower's
-    smeared energy minus its tracks' measured energy, where that passes the thresholds.
-    Returns four-momenta (t, 4) GeV and their events (t,)."""
-    inside = np.abs(eta) < settings.grid(calorimeter)[2]
-    calorimeter, event, eta, phi = calorimeter[inside], event[inside], eta[inside], phi[inside]
-    eta_step, phi_bins, _ = settings.grid(calorimeter)
-    ieta = np.floor(eta / eta_step).astype(np.int64) + ETA_INDEX_OFFSET
-    iphi = np.floor((phi + np.pi) / (2 * np.pi) * phi_bins).astype(np.int64) % phi_bins
-    keys, hit = np.unique(((event * 2 + calorimeter) * 2 * ETA_INDEX_OFFSET + ieta) * MAX_PHI_BINS + iphi, return_inverse=True)
+def _calorimeters(calorimeter, event, eta, phi, energy, track_energy, track_variance, rng, settings):
+    """The towers hit by depositing particles (n,), merged with their tracks as Delphes' ECal and
+    HCal modules do: a tower whose measured energy exceeds its tracks' measured energy
+    significantly (by EnergyMin and EnergySignificanceMin standard deviations of calorimeter
+    and tracks combined) gives a neutral object with the excess; otherwise its tracks are
+    rescaled to the resolution-weighted mean of the track and tower energies.
+
+    ``track_energy`` and ``track_variance`` (n,): measured energy (GeV) and its variance (GeV²)
+    of the particle's track, 0 if it has none. Returns the neutral four-momenta (t, 4) GeV, their
+    events (t,) and each particle's track rescaling factor (n,).
+    """
+    inside = np.flatnonzero(np.abs(eta) < settings.grid(calorimeter)[2])
+    eta_step, phi_bins, _ = settings.grid(calorimeter[inside])
+    ieta = np.floor(eta[inside] / eta_step).astype(np.int64) + ETA_INDEX_OFFSET
+    iphi = np.floor((phi[inside] + np.pi) / (2 * np.pi) * phi_bins).astype(np.int64) % phi_bins
+    keys, hit = np.unique(((event[inside] * 2 + calorimeter[inside]) * 2 * ETA_INDEX_OFFSET + ieta) * MAX_PHI_BINS + iphi,
+                          return_inverse=True)
     tower_energy = np.bincount(hit, weights=energy[inside])
     tower_track_energy = np.bincount(hit, weights=track_energy[inside])
-    event, keys = np.divmod(keys, 4 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
+    tower_track_sigma = np.sqrt(np.bincount(hit, weights=track_variance[inside]))
+    tower_event, keys = np.divmod(keys, 4 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
     kind, keys = np.divmod(keys, 2 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
     ieta, iphi = np.divmod(keys, MAX_PHI_BINS)
     eta_step, phi_bins, _ = settings.grid(kind)
     offset = rng.random((len(keys), 2)) if settings.smear_tower_centre else np.full((len(keys), 2), 0.5)
     centre_eta = (ieta - ETA_INDEX_OFFSET + offset[:, 0]) * eta_step
     centre_phi = (iphi + offset[:, 1]) * 2 * np.pi / phi_bins - np.pi
-    sigma = settings.tower_resolution(kind, tower_energy, centre_eta) / tower_energy
-    width = np.sqrt(np.log1p(sigma ** 2))
+    width = np.sqrt(np.log1p((settings.tower_resolution(kind, tower_energy, centre_eta) / tower_energy) ** 2))
     measured = tower_energy * np.exp(width * rng.standard_normal(len(keys)) - width ** 2 / 2)
     measured = np.where(settings.passes_threshold(kind, measured, centre_eta), measured, 0.0)
-    remainder = measured - tower_track_energy
-    keep = settings.passes_threshold(kind, remainder, centre_eta)
-    return massless(remainder[keep] / np.cosh(centre_eta[keep]), centre_eta[keep], centre_phi[keep]), event[keep]
+    sigma = settings.tower_resolution(kind, measured, centre_eta)
+    excess = np.maximum(measured - tower_track_energy, 0.0)
+    energy_min = np.where(kind == ECAL, settings.ecal_energy_min, settings.hcal_energy_min)
+    significance_min = np.where(kind == ECAL, settings.ecal_significance_min, settings.hcal_significance_min)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        neutral = (excess > energy_min) & (excess / np.hypot(tower_track_sigma, sigma) > significance_min)
+        weight_track = np.where(tower_track_sigma > 0, 1 / tower_track_sigma ** 2, 0.0)
+        weight_calo = np.where(sigma > 0, 1 / sigma ** 2, 0.0)
+        best = (weight_track * tower_track_energy + weight_calo * measured) / (weight_track + weight_calo)
+        scale = np.where(neutral | (tower_track_energy <= 0) | (weight_track + weight_calo == 0), 1.0, best / tower_track_energy)
+    particle_scale = np.ones(len(eta))
+    particle_scale[inside] = scale[hit]
+    p = massless(excess[neutral] / np.cosh(centre_eta[neutral]), centre_eta[neutral], centre_phi[neutral])
+    return p, tower_event[neutral], particle_scale
