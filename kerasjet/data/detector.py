@@ -4,23 +4,27 @@ A vectorised numpy stand-in for Delphes with its ATLAS card (the detector simula
 Quark Tagging Reference Dataset), applied to a whole batch of events at once:
 
 1. tracks: every charged particle within the tracker acceptance is reconstructed with the card's
-   efficiency; its pT is smeared log-normally with the card's relative resolution; a track is a
-   massless four-vector along the particle's direction;
+   efficiency; its pT is smeared log-normally with the card's relative resolution (capped at
+   100%); a track is a massless four-vector along the particle's direction;
 2. towers: every particle deposits its energy in one calorimeter — photons and electrons in the
    ECAL, all other hadrons (charged or neutral: π±, K±, p, n, K0L) in the HCAL, muons and
    neutrinos nowhere — in the tower of an η–φ grid that contains its direction; each tower's
-   summed energy is smeared log-normally with the calorimeter's resolution and kept if it
+   summed energy is smeared log-normally with the calorimeter's resolution and zeroed unless it
    passes the card's EnergyMin and EnergySignificanceMin;
-3. energy flow (the card's EFlowMerger): the tracks, plus per tower a neutral massless object
-   with the tower energy minus the measured energy of the kept tracks that deposited in it, at
-   the tower centre (or uniformly within the tower, the card's SmearTowerCenter), if that
-   remainder passes the same thresholds.
+3. energy flow (Delphes' SimpleCalorimeter, merged by the card's EFlowMerger): the measured
+   energy of the tracks that deposit in a tower is subtracted from it; an excess above
+   EnergyMin and EnergySignificanceMin standard deviations (calorimeter and tracks combined)
+   becomes a neutral massless object uniformly within the tower (the card's SmearTowerCenter;
+   at its centre if switched off), otherwise the tower's tracks are rescaled to the
+   resolution-weighted mean of their energy and the tower's.
+
+Every output is massless, E = |p⃗|, like Delphes' energy-flow objects.
 
 Simplifications against Delphes: no magnetic-field propagation (a charged particle reaches
 the calorimeter along its direction); every charged particle (also e, μ) uses the card's
 charged-hadron tracking efficiency and momentum resolution; the calorimeter grids are uniform
 in η up to the acceptance (the card's few coarser towers at 2.5 < |η| < 3.3 and its forward
-calorimeter are beyond the reach of an |η| < 2, R = 0.8 jet anyway); particles decaying in
+calorimeter touch only the edge of an |η| < 2, R = 0.8 jet); particles decaying in
 Pythia (K0S, Λ) never reach the detector, so the card's 30/70 ECAL/HCAL split for them is moot.
 """
 
@@ -46,8 +50,8 @@ MAX_PHI_BINS = 1 << 10
 class DetectorSettings:
     """Parameters of the detector stage (energies and momenta in GeV, angles in radians).
 
-    Source: Delphes ``cards/delphes_card_ATLAS.tcl`` (github.com/delphes/delphes), module named
-    in brackets. Resolutions σ are log-normal widths: for tracks relative, σ(pT)/pT =
+    Source: Delphes ``cards/delphes_card_ATLAS.tcl`` (github.com/delphes/delphes, tag 3.4.1,
+    2017; the values are unchanged in the current card), module named in brackets. Resolutions σ are log-normal widths: for tracks relative, σ(pT)/pT =
     sqrt(a² + (b·pT)²) per |η| region; for towers absolute, σ(E) = sqrt((c·E)² + s²·E + n²).
 
     - ``track_abs_eta_max``, ``track_pt_min``: tracker acceptance |η| ≤ 2.5, pT > 0.1
