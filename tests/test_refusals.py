@@ -201,6 +201,8 @@ ROWS = [
     ("signal-fraction", "generate --jets 5 --signal-fraction 1.5 --out {out}/g.h5", 2, ["--signal-fraction", "[0, 1]"]),
     ("pthat-nan", "generate --jets 5 --pthat-min nan --out {out}/g.h5", 2, ["--pthat-min", "nan"]),
     ("shard-range", "generate --jets 5 --shard 3 --num-shards 2 --out {out}/g.h5", 2, ["--shard must lie"]),
+    ("level-unknown", "generate --jets 5 --level hadron --out {out}/g.h5", 2, ["--level", "invalid choice", "hadron"]),
+    ("study-level-unknown", "study --budget tiny --level hadron --list-jobs", 2, ["--level", "invalid choice", "hadron"]),
     ("lr-zero", f"{TRAIN} --lr 0", 2, ["--lr", "positive"]),
     ("lr-not-a-number", f"{TRAIN} --lr fast", 2, ["--lr", "expected a number", "fast"]),
     ("dropout-one", f"{TRAIN} --dropout 1", 2, ["--dropout", "[0, 1)"]),
