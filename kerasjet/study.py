@@ -249,7 +249,7 @@ def format_claims(claims):
 
 
 # the seed paper's numbers on the detector-level reference dataset (DESIGN.md), drawn as
-# reference points only: our jets are particle level, so absolute values differ
+# reference points only: our generated jets (either level) are not that dataset, so absolute values differ
 PAPER_POINTS = {"nPELICAN C=2 (paper)": (21, 243), "nPELICAN C=10 (paper)": (101, 327)}
 
 
