@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from kerasjet.data.detector import simulate
-from kerasjet.data.generate import GeneratorSettings, ProcessJets, _FlatEvents, _matched_top, _pad_constituents, generate
+from kerasjet.data.generate import GeneratorSettings, ProcessJets, _FlatEvents, _matched_tops, _pad_constituents, generate
 
 
 def _key(function):
@@ -31,7 +31,7 @@ STAGES = {
     "hadron record extraction (awkward → numpy)": _key(_FlatEvents.__init__),
     "detector (tracks, towers, energy flow)": _key(simulate),
     "FastJet clustering (incl. awkward in/out)": _key(ProcessJets._leading_jets),
-    "top matching": _key(_matched_top),
+    "top matching": _key(_matched_tops),
     "padding and pT ordering": _key(_pad_constituents),
 }
 

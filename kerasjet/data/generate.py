@@ -193,12 +193,7 @@ class ProcessJets:
 
         truth = np.zeros((events.n_events, 4))
         if self.process == "signal":
-            for event in np.flatnonzero(passed):
-                rows = events.rows(event)
-                top = _matched_top(events.ids[rows], events.daughters[rows], events.p[rows], jet_eta[event], jet_phi[event], s.match_radius)
-                passed[event] = top is not None
-                if top is not None:
-                    truth[event] = top
+            passed, truth = _matched_tops(events, passed, jet_eta, jet_phi, s.match_radius)
         self.accepted += int(passed.sum())
         keep = passed[owner]
         pmu, nobj, track_slots = _pad_constituents(owner[keep], constituents[keep], tracks[keep], events.n_events, s.max_constituents)
@@ -257,51 +252,71 @@ class _FlatEvents:
         flat = ak.flatten(particles)
         self.ids = ak.to_numpy(flat.id)
         self.status = ak.to_numpy(flat.status)
-        self.daughters = np.stack([ak.to_numpy(flat.daughter1), ak.to_numpy(flat.daughter2)], axis=-1)
+        local = np.stack([ak.to_numpy(flat.daughter1), ak.to_numpy(flat.daughter2)], axis=-1)
+        self.daughters = np.where(local > 0, local + self.offsets[self.event_of][:, None], -1)
         self.p = np.stack([ak.to_numpy(flat.p[c]) for c in ("e", "px", "py", "pz")], axis=-1)
 
-    def rows(self, event):
-        """Slice of one event's particles; daughter indices are local to it."""
-        return slice(self.offsets[event], self.offsets[event + 1])
 
-
-def _last_copies(candidates, ids, daughters):
+def _last_copies(candidates, events):
     """Follow each particle's chain of recoil copies (first daughter with the same id) to its end."""
-    candidates = np.asarray(candidates)
     while True:
-        first = daughters[candidates, 0]
-        copied = (first > 0) & (ids[first] == ids[candidates])
+        first = events.daughters[candidates, 0]
+        copied = (first >= 0) & (events.ids[np.maximum(first, 0)] == events.ids[candidates])
         if not copied.any():
             return candidates
         candidates = np.where(copied, first, candidates)
 
 
-def _decay_products(index, daughters):
-    first, last = daughters[index]
-    return np.arange(first, max(first, last) + 1) if first > 0 else np.zeros(0, int)
+def _decay_products(mothers, events):
+    """The daughters of each of the k particles ``mothers``: (which mother (m,), particle (m,))."""
+    first = events.daughters[mothers, 0]
+    lengths = np.where(first >= 0, np.maximum(events.daughters[mothers, 1], first) - first + 1, 0)
+    owner = np.repeat(np.arange(len(mothers)), lengths)
+    return owner, np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + first[owner]
 
 
-def _matched_top(ids, daughters, momenta, jet_eta, jet_phi, radius):
-    """Four-momentum of a hadronic top matched to the jet axis, or None.
+def _single(owner, products, wanted, fallback):
+    """Per mother: whether exactly one of its ``products`` is ``wanted``, and that product
+    (``fallback``, a valid index, where not)."""
+    count = np.bincount(owner[wanted], minlength=len(fallback))
+    chosen = fallback.copy()
+    chosen[owner[wanted]] = products[wanted]
+    return count == 1, np.where(count == 1, chosen, fallback)
 
-    The top (its last copy, just before decay), its b quark and the two quarks of its W must all
-    lie within ``radius`` of (jet_eta, jet_phi). Event-local arrays: PDG ids (n,), daughter
-    indices (n, 2), momenta (n, 4) in GeV.
+
+def _matched_tops(events, passed, jet_eta, jet_phi, radius):
+    """The events of ``passed`` (n_events,) bool whose jet axis (jet_eta, jet_phi) (n_events,)
+    has a matched hadronic top, and that top's four-momentum (n_events, 4) GeV (zeros elsewhere).
+
+    A top (its last copy, just before decay) matches when it, its b quark and the two quarks of
+    its W all lie within ``radius`` of the jet axis; an event takes the first matching top of
+    its record.
     """
-    tops = np.flatnonzero(np.abs(ids) == TOP_ID)
-    for top in np.unique(_last_copies(tops, ids, daughters)):
-        products = _decay_products(top, daughters)
-        b_quarks = products[np.abs(ids[products]) == B_ID]
-        w_bosons = _last_copies(products[np.abs(ids[products]) == W_ID], ids, daughters)
-        if len(b_quarks) != 1 or len(w_bosons) != 1:
-            continue
-        w_products = _decay_products(w_bosons[0], daughters)
-        quarks = w_products[(np.abs(ids[w_products]) >= 1) & (np.abs(ids[w_products]) <= 5)]
-        partons = momenta[np.concatenate([[top], b_quarks, quarks])]
-        distance = kinematics.delta_r(kinematics.eta(partons), kinematics.phi(partons), jet_eta, jet_phi)
-        if len(quarks) == 2 and (distance < radius).all():
-            return momenta[top]
-    return None
+    candidates = np.flatnonzero(passed[events.event_of] & (np.abs(events.ids) == TOP_ID))
+    tops = np.unique(_last_copies(candidates, events))
+    owner, products = _decay_products(tops, events)
+    has_b, b = _single(owner, products, np.abs(events.ids[products]) == B_ID, tops)
+    has_w, w = _single(owner, products, np.abs(events.ids[products]) == W_ID, tops)
+    w_owner, w_products = _decay_products(_last_copies(w, events), events)
+    quark = (np.abs(events.ids[w_products]) >= 1) & (np.abs(events.ids[w_products]) <= 5)
+    w_owner, w_products = w_owner[quark], w_products[quark]
+    event = events.event_of[tops]
+
+    def near(particles, which_top):
+        p = events.p[particles]
+        axis = event[which_top]
+        return kinematics.delta_r(kinematics.eta(p), kinematics.phi(p), jet_eta[axis], jet_phi[axis]) < radius
+
+    index = np.arange(len(tops))
+    quarks_near = np.bincount(w_owner, weights=near(w_products, w_owner), minlength=len(tops))
+    quarks = np.bincount(w_owner, minlength=len(tops))
+    matched = has_b & has_w & (quarks == 2) & (quarks_near == 2) & near(tops, index) & near(b, index)
+    matched_events, first = np.unique(event[matched], return_index=True)
+    truth = np.zeros((events.n_events, 4))
+    truth[matched_events] = events.p[tops[matched][first]]
+    selected = np.zeros(events.n_events, bool)
+    selected[matched_events] = True
+    return selected, truth
 
 
 def _pad_constituents(owner, constituents, tracks, n_events, max_constituents):
