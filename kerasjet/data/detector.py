@@ -51,8 +51,10 @@ class DetectorSettings:
     """Parameters of the detector stage (energies and momenta in GeV, angles in radians).
 
     Source: Delphes ``cards/delphes_card_ATLAS.tcl`` (github.com/delphes/delphes, tag 3.4.1,
-    2017; the values are unchanged in the current card), module named in brackets. Resolutions σ are log-normal widths: for tracks relative, σ(pT)/pT =
-    sqrt(a² + (b·pT)²) per |η| region; for towers absolute, σ(E) = sqrt((c·E)² + s²·E + n²).
+    2017; the values are unchanged in the current card), module named in brackets. Smearing is
+    log-normal with the true value as mean (Delphes' LogNormal) and standard deviation σ: for
+    tracks relative, σ(pT)/pT = sqrt(a² + (b·pT)²) per |η| region; for towers absolute,
+    σ(E) = sqrt((c·E)² + s²·E + n²).
 
     - ``track_abs_eta_max``, ``track_pt_min``: tracker acceptance |η| ≤ 2.5, pT > 0.1
       [ChargedHadronTrackingEfficiency];
@@ -138,11 +140,15 @@ class DetectorSettings:
         n = np.where(ecal, 0.0, np.where(central, self.hcal_central_noise, self.hcal_forward_noise))
         return np.sqrt((c * energy) ** 2 + s ** 2 * np.maximum(energy, 0.0) + n ** 2)
 
+    def thresholds(self, calorimeter):
+        """(EnergyMin GeV, EnergySignificanceMin) per tower (n,) of ``calorimeter`` (n,)."""
+        ecal = calorimeter == ECAL
+        return (np.where(ecal, self.ecal_energy_min, self.hcal_energy_min),
+                np.where(ecal, self.ecal_significance_min, self.hcal_significance_min))
+
     def passes_threshold(self, calorimeter, energy, eta):
         """Whether tower energies (n,) GeV pass EnergyMin and EnergySignificanceMin (n,) bool."""
-        ecal = calorimeter == ECAL
-        energy_min = np.where(ecal, self.ecal_energy_min, self.hcal_energy_min)
-        significance_min = np.where(ecal, self.ecal_significance_min, self.hcal_significance_min)
+        energy_min, significance_min = self.thresholds(calorimeter)
         return (energy >= energy_min) & (energy >= significance_min * self.tower_resolution(calorimeter, energy, eta))
 
     def grid(self, calorimeter):
@@ -224,8 +230,7 @@ def _calorimeters(calorimeter, event, eta, phi, energy, track_energy, track_vari
     measured = np.where(settings.passes_threshold(kind, measured, centre_eta), measured, 0.0)
     sigma = settings.tower_resolution(kind, measured, centre_eta)
     excess = np.maximum(measured - tower_track_energy, 0.0)
-    energy_min = np.where(kind == ECAL, settings.ecal_energy_min, settings.hcal_energy_min)
-    significance_min = np.where(kind == ECAL, settings.ecal_significance_min, settings.hcal_significance_min)
+    energy_min, significance_min = settings.thresholds(kind)
     with np.errstate(divide="ignore", invalid="ignore"):
         neutral = (excess > energy_min) & (excess / np.hypot(tower_track_sigma, sigma) > significance_min)
         weight_track = np.where(tower_track_sigma > 0, 1 / tower_track_sigma ** 2, 0.0)

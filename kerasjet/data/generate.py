@@ -17,7 +17,8 @@ to the clustered jet and the top matching to the Pythia record.
 
 Determinism: the job is cut into blocks of ``block_size`` jets. Block k seeds its own Pythia
 instances from (seed, k), draws each process's detector randomness and shuffles its signal and
-background jets with generators of its own, so the output depends on the seed and the settings only — not on ``workers`` or on sharding.
+background jets with generators of its own, so the output depends on the seed and the settings
+only — not on ``workers`` or on sharding.
 """
 
 import functools
@@ -191,9 +192,10 @@ class ProcessJets:
         counts = np.bincount(owner, minlength=events.n_events)
         passed = (counts > 0) & (jet_pt > s.jet_pt_min) & (jet_pt < s.jet_pt_max) & (np.abs(jet_eta) < s.jet_abs_eta_max)
 
-        truth = np.zeros((events.n_events, 4))
         if self.process == "signal":
             passed, truth = _matched_tops(events, passed, jet_eta, jet_phi, s.match_radius)
+        else:
+            truth = np.zeros((events.n_events, 4))
         self.accepted += int(passed.sum())
         keep = passed[owner]
         pmu, nobj, track_slots = _pad_constituents(owner[keep], constituents[keep], tracks[keep], events.n_events, s.max_constituents)
