@@ -36,7 +36,11 @@ TABLE2 = {f"nanoPELICAN C={c} N-scaled": ("nanopelican", dict(c_hidden=c, scaled
 @dataclass(frozen=True)
 class Budget:
     """How much of the paper's protocol fits: jets per file, epochs, seeds trained and kept, and
-    the level of the generated jets ('detector' or 'particle', see kerasjet.data.generate)."""
+    the level of the generated jets ('detector' or 'particle', see kerasjet.data.generate).
+
+    ``level`` defaults to 'particle', the level of the committed study (results/study) that the
+    model-building and benchmark scripts start from; ``kerasjet study --level`` defaults to
+    'detector'."""
 
     train_jets: int
     val_jets: int
@@ -45,7 +49,7 @@ class Budget:
     seeds: int
     keep_best: int
     tables: tuple = ("table1", "table2")
-    level: str = "detector"
+    level: str = "particle"
 
 
 BUDGETS = {
@@ -76,11 +80,17 @@ def jobs(budget):
     return [(name, seed) for name in configurations(budget) for seed in range(budget.seeds)]
 
 
+def _level_suffix(level):
+    """'' for particle level (the committed study's names), '_<level>' otherwise."""
+    return "" if level == "particle" else f"_{level}"
+
+
 def data_files(study_dir, budget):
-    """Paths of the train/val/test files (named by their size and level, shared by budgets of
-    equal size and level)."""
+    """Paths of the train/val/test files, named by their size and level (``_detector``; particle
+    level keeps the committed study's names): shared by budgets of equal size and level."""
     data = os.path.join(study_dir, "data")
-    return {split: os.path.join(data, f"{split}_{n}_{budget.level}.h5") for split, n in
+    suffix = _level_suffix(budget.level)
+    return {split: os.path.join(data, f"{split}_{n}{suffix}.h5") for split, n in
             (("train", budget.train_jets), ("val", budget.val_jets), ("test", budget.test_jets))}
 
 
@@ -103,9 +113,11 @@ def prepare_data(study_dir, budget, workers):
             raise KerasjetError(f"{path}: holds {level}-level jets, the study runs at {budget.level} level; remove it to regenerate")
 
 
-def run_dir(study_dir, name, seed):
+def run_dir(study_dir, name, seed, level="particle"):
+    """Run folder of one job: ``runs/`` at particle level (the committed study's), ``runs_<level>/``
+    otherwise, so that models trained on one level are never taken for the other's."""
     slug = name.lower().replace(" ", "_").replace("=", "").replace("-", "_")
-    return os.path.join(study_dir, "runs", slug, f"seed_{seed}")
+    return os.path.join(study_dir, f"runs{_level_suffix(level)}", slug, f"seed_{seed}")
 
 
 def run_job(study_dir, budget, index, verbose=2):
@@ -120,7 +132,7 @@ def run_job(study_dir, budget, index, verbose=2):
     files = data_files(study_dir, budget)
     config = RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": 80}, train=files["train"], val=files["val"],
                        epochs=budget.epochs, seed=seed)
-    return train(run_dir(study_dir, name, seed), config, verbose=verbose)
+    return train(run_dir(study_dir, name, seed, budget.level), config, verbose=verbose)
 
 
 def _limit_threads(threads):
@@ -164,7 +176,7 @@ def collect(study_dir, budget, results_dir, budget_name):
     for name in configurations(budget):
         summaries = []
         for seed in range(budget.seeds):
-            path = os.path.join(run_dir(study_dir, name, seed), "summary.json")
+            path = os.path.join(run_dir(study_dir, name, seed, budget.level), "summary.json")
             if not os.path.exists(path):
                 raise KerasjetError(f"{path}: job '{name}' seed {seed} has not finished; run the study first")
             with open(path) as f:
