@@ -12,6 +12,7 @@ import os
 import sys
 
 from kerasjet import __version__
+from kerasjet.data.detector import LEVELS
 from kerasjet.errors import KerasjetError
 from kerasjet.files import PLOT_SUFFIXES, check_output_file, check_output_folder
 
@@ -88,10 +89,10 @@ def cmd_generate(args):
 
     check_output_file(args.out)
     settings = replace(GeneratorSettings(), max_constituents=args.max_constituents,
-                       pthat_min=args.pthat_min, pthat_max=args.pthat_max)
+                       pthat_min=args.pthat_min, pthat_max=args.pthat_max, level=args.level)
     n = generate(args.out, args.jets, args.seed, settings, args.signal_fraction, args.workers,
                  args.shard, args.num_shards)
-    print(f"wrote {n} jets to {args.out}")
+    print(f"wrote {n} {args.level}-level jets to {args.out}")
 
 
 def cmd_merge(args):
@@ -111,7 +112,7 @@ def cmd_info(args):
     summary, observables = summarize(args.file)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     if args.plot:
-        plot_mass(observables, args.plot, title=os.path.basename(args.file))
+        plot_mass(observables, args.plot, title=f"{os.path.basename(args.file)} ({summary['level']} level)")
         print(f"jet-mass plot written to {args.plot}")
 
 
@@ -185,9 +186,11 @@ def cmd_fold(args):
 
 
 def cmd_study(args):
+    from dataclasses import replace
+
     from kerasjet.study import BUDGETS, collect, jobs, prepare_data, run_all, run_job
 
-    budget = BUDGETS[args.budget]
+    budget = replace(BUDGETS[args.budget], level=args.level)
     if args.list_jobs:
         for i, (name, seed) in enumerate(jobs(budget)):
             print(f"{i}\t{name}\tseed {seed}")
@@ -261,6 +264,8 @@ def cmd_demo(args):
 
 RESUMABLE = ("no partial output file was kept; each run folder keeps the checkpoint of its last finished epoch "
              "on purpose: the same command resumes from it")
+LEVEL_HELP = ("jets of the parametric Delphes-ATLAS-card detector's massless energy-flow objects ('detector', the reference "
+              "dataset's regime) or of the stable particles ('particle')")
 LAMBDA_HELP = ("load a model with Keras Lambda layers: their stored Python code runs on loading, "
                "so pass this only for files you trust")
 
@@ -282,6 +287,7 @@ def build_parser():
     p.add_argument("--pthat-max", type=POSITIVE, default=700.0, help="upper end of the generated pTHat window, GeV")
     p.add_argument("--shard", type=NONNEGATIVE_INT, help="generate only this shard (0-based) of the job, for batch array jobs")
     p.add_argument("--num-shards", type=POSITIVE_INT, help="number of shards the job is split into")
+    p.add_argument("--level", default="detector", choices=LEVELS, help=LEVEL_HELP)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("merge", help="join the shards of a sharded generate job into one file")
@@ -365,6 +371,7 @@ def build_parser():
     p.add_argument("--prepare-only", action="store_true", help="only generate the data files")
     p.add_argument("--job-index", type=NONNEGATIVE_INT, help="run only this job (a batch array task), ≥ 0")
     p.add_argument("--collect", action="store_true", help="only evaluate finished jobs and write the results")
+    p.add_argument("--level", default="detector", choices=LEVELS, help=f"{LEVEL_HELP}; the data files carry it in their names")
     p.set_defaults(func=cmd_study, kept_on_interrupt=RESUMABLE)
 
     p = sub.add_parser("demo", help="the main job of `make demo` on the embedded default dataset")

@@ -35,7 +35,12 @@ TABLE2 = {f"nanoPELICAN C={c} N-scaled": ("nanopelican", dict(c_hidden=c, scaled
 
 @dataclass(frozen=True)
 class Budget:
-    """How much of the paper's protocol fits: jets per file, epochs, seeds trained and kept."""
+    """How much of the paper's protocol fits: jets per file, epochs, seeds trained and kept, and
+    the level of the generated jets ('detector' or 'particle', see kerasjet.data.generate).
+
+    ``level`` defaults to 'particle', the level of the committed study (results/study) that the
+    model-building and benchmark scripts start from; ``kerasjet study --level`` defaults to
+    'detector'."""
 
     train_jets: int
     val_jets: int
@@ -44,6 +49,7 @@ class Budget:
     seeds: int
     keep_best: int
     tables: tuple = ("table1", "table2")
+    level: str = "particle"
 
 
 BUDGETS = {
@@ -74,10 +80,17 @@ def jobs(budget):
     return [(name, seed) for name in configurations(budget) for seed in range(budget.seeds)]
 
 
+def _level_suffix(level):
+    """'' for particle level (the committed study's names), '_<level>' otherwise."""
+    return "" if level == "particle" else f"_{level}"
+
+
 def data_files(study_dir, budget):
-    """Paths of the train/val/test files (named by their size, shared by budgets of equal size)."""
+    """Paths of the train/val/test files, named by their size and level (``_detector``; particle
+    level keeps the committed study's names): shared by budgets of equal size and level."""
     data = os.path.join(study_dir, "data")
-    return {split: os.path.join(data, f"{split}_{n}.h5") for split, n in
+    suffix = _level_suffix(budget.level)
+    return {split: os.path.join(data, f"{split}_{n}{suffix}.h5") for split, n in
             (("train", budget.train_jets), ("val", budget.val_jets), ("test", budget.test_jets))}
 
 
@@ -86,21 +99,25 @@ DATA_SEEDS = {"train": 1, "val": 2, "test": 3}
 
 def prepare_data(study_dir, budget, workers):
     """Generate the three files if missing (seeds 1, 2, 3); validate those already there."""
-    from kerasjet.data.generate import generate
-    from kerasjet.data.io import check_jet_file
+    from kerasjet.data.generate import GeneratorSettings, generate
+    from kerasjet.data.io import check_jet_file, read_attributes
 
     for split, path in data_files(study_dir, budget).items():
         n = getattr(budget, f"{split}_jets")
         if not os.path.exists(path):
-            print(f"generating {split}: {n} jets → {path}")
-            generate(path, n, DATA_SEEDS[split], workers=workers)
+            print(f"generating {split}: {n} {budget.level}-level jets → {path}")
+            generate(path, n, DATA_SEEDS[split], GeneratorSettings(level=budget.level), workers=workers)
         elif (found := check_jet_file(path, both_classes=True)) != n:
             raise KerasjetError(f"{path}: holds {found} jets, the budget needs {n}; remove it to regenerate")
+        elif (level := read_attributes(path).get("generator_level", "particle")) != budget.level:
+            raise KerasjetError(f"{path}: holds {level}-level jets, the study runs at {budget.level} level; remove it to regenerate")
 
 
-def run_dir(study_dir, name, seed):
+def run_dir(study_dir, name, seed, level="particle"):
+    """Run folder of one job: ``runs/`` at particle level (the committed study's), ``runs_<level>/``
+    otherwise, so that models trained on one level are never taken for the other's."""
     slug = name.lower().replace(" ", "_").replace("=", "").replace("-", "_")
-    return os.path.join(study_dir, "runs", slug, f"seed_{seed}")
+    return os.path.join(study_dir, f"runs{_level_suffix(level)}", slug, f"seed_{seed}")
 
 
 def run_job(study_dir, budget, index, verbose=2):
@@ -115,7 +132,7 @@ def run_job(study_dir, budget, index, verbose=2):
     files = data_files(study_dir, budget)
     config = RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": 80}, train=files["train"], val=files["val"],
                        epochs=budget.epochs, seed=seed)
-    return train(run_dir(study_dir, name, seed), config, verbose=verbose)
+    return train(run_dir(study_dir, name, seed, budget.level), config, verbose=verbose)
 
 
 def _limit_threads(threads):
@@ -159,7 +176,7 @@ def collect(study_dir, budget, results_dir, budget_name):
     for name in configurations(budget):
         summaries = []
         for seed in range(budget.seeds):
-            path = os.path.join(run_dir(study_dir, name, seed), "summary.json")
+            path = os.path.join(run_dir(study_dir, name, seed, budget.level), "summary.json")
             if not os.path.exists(path):
                 raise KerasjetError(f"{path}: job '{name}' seed {seed} has not finished; run the study first")
             with open(path) as f:
@@ -177,7 +194,7 @@ def collect(study_dir, budget, results_dir, budget_name):
         "note": "mean ± std over the kept seeds (lowest validation loss); the mass cut needs no training",
     }
     write_json({"provenance": provenance, "rows": rows}, os.path.join(results_dir, "study.json"))
-    caption = (f"{budget.test_jets} test jets; trained on {budget.train_jets} jets for {budget.epochs} epochs; "
+    caption = (f"{budget.test_jets} {budget.level}-level test jets; trained on {budget.train_jets} jets for {budget.epochs} epochs; "
                f"best {budget.keep_best} of {budget.seeds} seeds by validation loss")
     tables = []
     for table, names in (("table1", TABLE1), ("table2", TABLE2)):
@@ -244,7 +261,7 @@ def format_claims(claims):
 
 
 # the seed paper's numbers on the detector-level reference dataset (DESIGN.md), drawn as
-# reference points only: our jets are particle level, so absolute values differ
+# reference points only: our generated jets (either level) are not that dataset, so absolute values differ
 PAPER_POINTS = {"nPELICAN C=2 (paper)": (21, 243), "nPELICAN C=10 (paper)": (101, 327)}
 
 

@@ -74,6 +74,7 @@ def test_deterministic_whatever_the_workers(tmp_path):
     generate(str(two), 50, seed=3, settings=SMALL_BLOCKS, workers=2, show_progress=False)
     generate(str(other), 50, seed=4, settings=SMALL_BLOCKS, workers=1, show_progress=False)
     a, b, c = read_jets(str(one)), read_jets(str(two)), read_jets(str(other))
+    assert read_attributes(str(two))["generator_level"] == "detector"  # the default: the detector's randomness too
     for field in ("pmu", "nobj", "is_signal", "truth_pmu"):
         assert np.array_equal(getattr(a, field), getattr(b, field))
     assert not np.array_equal(a.pmu, c.pmu)

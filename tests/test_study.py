@@ -2,8 +2,13 @@
 
 import json
 import os
+import shutil
+from dataclasses import replace
 
-from kerasjet.study import BUDGETS, check_claims, collect, jobs, prepare_data, run_all
+import pytest
+
+from kerasjet.errors import KerasjetError
+from kerasjet.study import BUDGETS, check_claims, collect, data_files, jobs, prepare_data, run_all, run_dir
 
 
 def test_tiny_study_runs_resumes_and_collects(tmp_path):
@@ -24,3 +29,16 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path):
     assert provenance["train_jets"] == 300 and provenance["seeds"] == 2 and provenance["keep_best"] == 1
     verdicts = {claim: verdict for claim, verdict, _ in check_claims(rows)}
     assert all(v in ("reproduced", "partly", "not reproduced") for v in verdicts.values())
+
+
+def test_levels_never_share_data_or_runs(tmp_path, jets_file):
+    particle, detector = BUDGETS["tiny"], replace(BUDGETS["tiny"], level="detector")
+    assert particle.level == "particle"  # the committed study's level and names
+    assert data_files("s", particle)["train"] == os.path.join("s", "data", "train_300.h5")
+    assert data_files("s", detector)["train"] == os.path.join("s", "data", "train_300_detector.h5")
+    assert run_dir("s", "TopoDNN", 0, "detector") != run_dir("s", "TopoDNN", 0) == os.path.join("s", "runs", "topodnn", "seed_0")
+    study = tmp_path / "study"
+    (study / "data").mkdir(parents=True)
+    shutil.copy(jets_file, data_files(str(study), particle)["train"])  # 300 detector-level jets under the particle name
+    with pytest.raises(KerasjetError, match="holds detector-level jets, the study runs at particle level"):
+        prepare_data(str(study), particle, workers=1)

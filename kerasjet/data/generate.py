@@ -9,11 +9,19 @@ three decay quarks (b and the W's two quarks) lie within ΔR < 0.8 of the jet ax
 Background jets are not matched. The hard process is generated in a pTHat window around the
 jet window so that most events land in it.
 
+Two levels (``GeneratorSettings.level``): ``"detector"`` (the default, the reference dataset's
+regime) passes the stable particles through the parametric detector of
+:mod:`kerasjet.data.detector` and clusters its massless energy-flow objects; ``"particle"``
+clusters the stable particles themselves (massive hadrons). Either way the jet window applies
+to the clustered jet and the top matching to the Pythia record.
+
 Determinism: the job is cut into blocks of ``block_size`` jets. Block k seeds its own Pythia
-instances from (seed, k) and shuffles its signal and background jets with its own generator, so
-the output depends on the seed and the settings only — not on ``workers`` or on sharding.
+instances from (seed, k), draws each process's detector randomness and shuffles its signal and
+background jets with generators of its own, so the output depends on the seed and the settings
+only — not on ``workers`` or on sharding.
 """
 
+import functools
 import math
 from importlib import metadata
 import multiprocessing
@@ -21,6 +29,7 @@ import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import awkward as ak
 import fastjet
@@ -28,6 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kerasjet import kinematics
+from kerasjet.data.detector import LEVELS, DetectorSettings, EnergyFlow, simulate
 from kerasjet.data.io import JetArrays, PelicanWriter, check_jet_file, count_jets, read_attributes, read_jets
 from kerasjet.files import atomic_output
 from kerasjet.errors import KerasjetError
@@ -39,7 +49,10 @@ PYTHIA_MAX_SEED = 900_000_000
 
 @dataclass(frozen=True)
 class GeneratorSettings:
-    """Physics and bookkeeping settings of a generation job (energies and momenta in GeV)."""
+    """Physics and bookkeeping settings of a generation job (energies and momenta in GeV).
+
+    ``level``: cluster the stable particles ('particle') or the energy-flow objects of the
+    parametric detector with the parameters ``detector`` ('detector')."""
 
     sqrt_s: float = 14000.0
     pthat_min: float = 500.0
@@ -51,6 +64,8 @@ class GeneratorSettings:
     match_radius: float = 0.8
     max_constituents: int = 200
     block_size: int = 500
+    level: str = "detector"
+    detector: DetectorSettings = DetectorSettings()
 
     def pythia_commands(self, process, seed):
         """Pythia8 settings for ``process`` ('signal' or 'background') and a Pythia seed."""
@@ -102,25 +117,41 @@ def shard_blocks(blocks, shard, num_shards):
 
 
 def block_seeds(seed, block_index):
-    """Pythia seeds (signal, background) and a shuffling generator for one block."""
+    """Pythia seeds (signal, background), a shuffling generator and the detector generators
+    {process: numpy Generator} of one block."""
     seq = np.random.SeedSequence([seed, block_index])
     pythia_seeds = seq.generate_state(2) % PYTHIA_MAX_SEED + 1
-    return int(pythia_seeds[0]), int(pythia_seeds[1]), np.random.default_rng(seq.spawn(1)[0])
+    shuffle, signal_detector, background_detector = (np.random.default_rng(child) for child in seq.spawn(3))
+    return int(pythia_seeds[0]), int(pythia_seeds[1]), shuffle, {"signal": signal_detector, "background": background_detector}
+
+
+class Selection(NamedTuple):
+    """The accepted jets of one batch of events: ``passed`` (n_events,) bool, then for the k
+    passing events in event order ``pmu`` (k, M, 4) float32 GeV, ``nobj`` (k,) int16, ``truth``
+    (k, 4) float32 GeV and ``tracks`` (k, M) bool (constituents that are tracks; all False at
+    particle level)."""
+
+    passed: np.ndarray
+    pmu: np.ndarray
+    nobj: np.ndarray
+    truth: np.ndarray
+    tracks: np.ndarray
 
 
 class ProcessJets:
     """Accepted leading jets of one Pythia process, in generation order.
 
-    ``take(n)`` runs Pythia in batches (``Pythia.nextBatch``, awkward arrays), clusters every
-    batch with FastJet's multi-event interface and keeps the first ``n`` accepted jets.
+    ``take(n)`` runs Pythia in batches (``Pythia.nextBatch``, awkward arrays), passes every batch
+    through the detector at detector level, clusters it with FastJet's multi-event interface and
+    keeps the first ``n`` accepted jets. The detector draws from ``detector_rng`` (default: a
+    generator seeded with ``pythia_seed``).
     """
 
-    def __init__(self, process, pythia_seed, settings):
-        import pythia8mc
-
+    def __init__(self, process, pythia_seed, settings, detector_rng=None):
         self.process = process
         self.settings = settings
-        self.pythia = pythia8mc.Pythia("", False)
+        self.detector_rng = np.random.default_rng(pythia_seed) if detector_rng is None else detector_rng
+        self.pythia = _new_pythia()
         for command in settings.pythia_commands(process, pythia_seed):
             if not self.pythia.readString(command):
                 raise KerasjetError(f"Pythia rejected the setting '{command}'")
@@ -136,59 +167,80 @@ class ProcessJets:
         while have < n:
             efficiency = (self.accepted + 1) / (self.events + 2)
             batch = int(np.clip((n - have) / efficiency, 8, 256))
-            _, *jets = self.select(self.pythia.nextBatch(batch))
-            pmu.append(jets[0])
-            nobj.append(jets[1])
-            truth.append(jets[2])
-            have += len(jets[1])
+            jets = self.select(self.pythia.nextBatch(batch))
+            pmu.append(jets.pmu)
+            nobj.append(jets.nobj)
+            truth.append(jets.truth)
+            have += len(jets.nobj)
         return np.concatenate(pmu)[:n], np.concatenate(nobj)[:n], np.concatenate(truth)[:n]
 
-    def select(self, batch):
-        """Cluster and select a ``Pythia.nextBatch`` result.
-
-        Returns (passed (n_events,) bool, pmu (k, M, 4) float32, nobj (k,) int16, truth (k, 4)
-        float32) for the k events whose leading jet passes, in event order.
-        """
+    def select(self, batch, level=None):
+        """Cluster and select a ``Pythia.nextBatch`` result at ``level`` (default: the settings'
+        level); returns a :class:`Selection`."""
         s = self.settings
         events = _FlatEvents(batch.prt)
         self.events += events.n_events
         visible = np.flatnonzero((events.status > 0) & ~np.isin(np.abs(events.ids), NEUTRINO_IDS))
-        visible_counts = np.bincount(events.event_of[visible], minlength=events.n_events)
-        visible_offsets = np.concatenate([[0], np.cumsum(visible_counts)])
+        if (level or s.level) == "detector":
+            objects = simulate(events.ids[visible], events.p[visible], events.event_of[visible], self.detector_rng, s.detector)
+        else:
+            objects = EnergyFlow(events.p[visible], events.event_of[visible], np.zeros(len(visible), bool))
+        owner, constituents, tracks = self._leading_jets(objects, events.n_events)
+        jet_p = np.zeros((events.n_events, 4))
+        np.add.at(jet_p, owner, constituents)
+        jet_pt, jet_eta, jet_phi = kinematics.pt(jet_p), kinematics.eta(jet_p), kinematics.phi(jet_p)
+        counts = np.bincount(owner, minlength=events.n_events)
+        passed = (counts > 0) & (jet_pt > s.jet_pt_min) & (jet_pt < s.jet_pt_max) & (np.abs(jet_eta) < s.jet_abs_eta_max)
+
+        if self.process == "signal":
+            passed, truth = _matched_tops(events, passed, jet_eta, jet_phi, s.match_radius)
+        else:
+            truth = np.zeros((events.n_events, 4))
+        self.accepted += int(passed.sum())
+        keep = passed[owner]
+        pmu, nobj, track_slots = _pad_constituents(owner[keep], constituents[keep], tracks[keep], events.n_events, s.max_constituents)
+        return Selection(passed, pmu[passed], nobj[passed], truth[passed].astype(np.float32), track_slots[passed])
+
+    def _leading_jets(self, objects, n_events):
+        """Cluster each event's objects (an EnergyFlow ordered by event) and return the leading
+        jet's constituents: their events (k,), four-momenta (k, 4) GeV and track flags (k,)."""
+        object_counts = np.bincount(objects.event, minlength=n_events)
+        object_offsets = np.concatenate([[0], np.cumsum(object_counts)])
         momenta = ak.Array(ak.contents.ListOffsetArray(
-            ak.index.Index64(visible_offsets),
+            ak.index.Index64(object_offsets),
             ak.contents.RecordArray(
-                [ak.contents.NumpyArray(np.ascontiguousarray(events.p[visible, c])) for c in (1, 2, 3, 0)],
+                [ak.contents.NumpyArray(np.ascontiguousarray(objects.p[:, c])) for c in (1, 2, 3, 0)],
                 ["px", "py", "pz", "E"], parameters={"__record__": "Momentum4D"})))
         clusters = fastjet.ClusterSequence(momenta, self.jet_definition)
-        min_pt = 0.5 * s.jet_pt_min  # below this no jet can become an accepted leading jet
+        min_pt = 0.5 * self.settings.jet_pt_min  # below this no jet can become an accepted leading jet
         jets = clusters.inclusive_jets(min_pt)
         leading = ak.to_numpy(ak.fill_none(ak.argmax(np.hypot(jets.px, jets.py), axis=1), -1))
         with_jet = np.flatnonzero(leading >= 0)
         jet_offsets = np.concatenate([[0], np.cumsum(ak.num(jets))])
         all_jet_constituents = ak.flatten(clusters.constituent_index(min_pt), axis=1)
         leading_constituents = all_jet_constituents[jet_offsets[with_jet] + leading[with_jet]]
-        counts = np.zeros(events.n_events, np.int64)
+        counts = np.zeros(n_events, np.int64)
         counts[with_jet] = ak.num(leading_constituents)
-        owner = np.repeat(np.arange(events.n_events), counts)
-        constituents = events.p[visible[ak.to_numpy(ak.flatten(leading_constituents)) + visible_offsets[owner]]]
-        jet_p = np.zeros((events.n_events, 4))
-        np.add.at(jet_p, owner, constituents)
-        jet_pt, jet_eta, jet_phi = kinematics.pt(jet_p), kinematics.eta(jet_p), kinematics.phi(jet_p)
-        passed = (counts > 0) & (jet_pt > s.jet_pt_min) & (jet_pt < s.jet_pt_max) & (np.abs(jet_eta) < s.jet_abs_eta_max)
+        owner = np.repeat(np.arange(n_events), counts)
+        index = ak.to_numpy(ak.flatten(leading_constituents)) + object_offsets[owner]
+        return owner, objects.p[index], objects.is_track[index]
 
-        truth = np.zeros((events.n_events, 4))
-        if self.process == "signal":
-            for event in np.flatnonzero(passed):
-                rows = events.rows(event)
-                top = _matched_top(events.ids[rows], events.daughters[rows], events.p[rows], jet_eta[event], jet_phi[event], s.match_radius)
-                passed[event] = top is not None
-                if top is not None:
-                    truth[event] = top
-        self.accepted += int(passed.sum())
-        keep = passed[owner]
-        pmu, nobj = _pad_constituents(owner[keep], constituents[keep], events.n_events, s.max_constituents)
-        return passed, pmu[passed], nobj[passed], truth[passed].astype(np.float32)
+
+@functools.cache
+def _pythia_template():
+    """An uninitialised Pythia whose settings and particle data new instances copy (Pythia's XML
+    database is read once per process, not once per instance: 80 ms each)."""
+    import pythia8mc
+
+    return pythia8mc.Pythia("", False)
+
+
+def _new_pythia():
+    """A fresh, uninitialised Pythia with the default settings and particle data."""
+    import pythia8mc
+
+    template = _pythia_template()
+    return pythia8mc.Pythia(template.settings, template.particleData, False)
 
 
 class _FlatEvents:
@@ -202,77 +254,100 @@ class _FlatEvents:
         flat = ak.flatten(particles)
         self.ids = ak.to_numpy(flat.id)
         self.status = ak.to_numpy(flat.status)
-        self.daughters = np.stack([ak.to_numpy(flat.daughter1), ak.to_numpy(flat.daughter2)], axis=-1)
+        local = np.stack([ak.to_numpy(flat.daughter1), ak.to_numpy(flat.daughter2)], axis=-1)
+        self.daughters = np.where(local > 0, local + self.offsets[self.event_of][:, None], -1)
         self.p = np.stack([ak.to_numpy(flat.p[c]) for c in ("e", "px", "py", "pz")], axis=-1)
 
-    def rows(self, event):
-        """Slice of one event's particles; daughter indices are local to it."""
-        return slice(self.offsets[event], self.offsets[event + 1])
 
-
-def _last_copies(candidates, ids, daughters):
+def _last_copies(candidates, events):
     """Follow each particle's chain of recoil copies (first daughter with the same id) to its end."""
-    candidates = np.asarray(candidates)
     while True:
-        first = daughters[candidates, 0]
-        copied = (first > 0) & (ids[first] == ids[candidates])
+        first = events.daughters[candidates, 0]
+        copied = (first >= 0) & (events.ids[np.maximum(first, 0)] == events.ids[candidates])
         if not copied.any():
             return candidates
         candidates = np.where(copied, first, candidates)
 
 
-def _decay_products(index, daughters):
-    first, last = daughters[index]
-    return np.arange(first, max(first, last) + 1) if first > 0 else np.zeros(0, int)
+def _decay_products(mothers, events):
+    """The daughters of each of the k particles ``mothers``: (which mother (m,), particle (m,))."""
+    first = events.daughters[mothers, 0]
+    lengths = np.where(first >= 0, np.maximum(events.daughters[mothers, 1], first) - first + 1, 0)
+    owner = np.repeat(np.arange(len(mothers)), lengths)
+    return owner, np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + first[owner]
 
 
-def _matched_top(ids, daughters, momenta, jet_eta, jet_phi, radius):
-    """Four-momentum of a hadronic top matched to the jet axis, or None.
+def _single(owner, products, wanted, fallback):
+    """Per mother: whether exactly one of its ``products`` is ``wanted``, and that product
+    (``fallback``, a valid index, where not)."""
+    count = np.bincount(owner[wanted], minlength=len(fallback))
+    chosen = fallback.copy()
+    chosen[owner[wanted]] = products[wanted]
+    return count == 1, np.where(count == 1, chosen, fallback)
 
-    The top (its last copy, just before decay), its b quark and the two quarks of its W must all
-    lie within ``radius`` of (jet_eta, jet_phi). Event-local arrays: PDG ids (n,), daughter
-    indices (n, 2), momenta (n, 4) in GeV.
+
+def _matched_tops(events, passed, jet_eta, jet_phi, radius):
+    """The events of ``passed`` (n_events,) bool whose jet axis (jet_eta, jet_phi) (n_events,)
+    has a matched hadronic top, and that top's four-momentum (n_events, 4) GeV (zeros elsewhere).
+
+    A top (its last copy, just before decay) matches when it, its b quark and the two quarks of
+    its W all lie within ``radius`` of the jet axis; an event takes the first matching top of
+    its record.
     """
-    tops = np.flatnonzero(np.abs(ids) == TOP_ID)
-    for top in np.unique(_last_copies(tops, ids, daughters)):
-        products = _decay_products(top, daughters)
-        b_quarks = products[np.abs(ids[products]) == B_ID]
-        w_bosons = _last_copies(products[np.abs(ids[products]) == W_ID], ids, daughters)
-        if len(b_quarks) != 1 or len(w_bosons) != 1:
-            continue
-        w_products = _decay_products(w_bosons[0], daughters)
-        quarks = w_products[(np.abs(ids[w_products]) >= 1) & (np.abs(ids[w_products]) <= 5)]
-        partons = momenta[np.concatenate([[top], b_quarks, quarks])]
-        distance = kinematics.delta_r(kinematics.eta(partons), kinematics.phi(partons), jet_eta, jet_phi)
-        if len(quarks) == 2 and (distance < radius).all():
-            return momenta[top]
-    return None
+    candidates = np.flatnonzero(passed[events.event_of] & (np.abs(events.ids) == TOP_ID))
+    tops = np.unique(_last_copies(candidates, events))
+    owner, products = _decay_products(tops, events)
+    has_b, b = _single(owner, products, np.abs(events.ids[products]) == B_ID, tops)
+    has_w, w = _single(owner, products, np.abs(events.ids[products]) == W_ID, tops)
+    w_owner, w_products = _decay_products(_last_copies(w, events), events)
+    quark = (np.abs(events.ids[w_products]) >= 1) & (np.abs(events.ids[w_products]) <= 5)
+    w_owner, w_products = w_owner[quark], w_products[quark]
+    event = events.event_of[tops]
+
+    def near(particles, which_top):
+        p = events.p[particles]
+        axis = event[which_top]
+        return kinematics.delta_r(kinematics.eta(p), kinematics.phi(p), jet_eta[axis], jet_phi[axis]) < radius
+
+    index = np.arange(len(tops))
+    quarks_near = np.bincount(w_owner, weights=near(w_products, w_owner), minlength=len(tops))
+    quarks = np.bincount(w_owner, minlength=len(tops))
+    matched = has_b & has_w & (quarks == 2) & (quarks_near == 2) & near(tops, index) & near(b, index)
+    matched_events, first = np.unique(event[matched], return_index=True)
+    truth = np.zeros((events.n_events, 4))
+    truth[matched_events] = events.p[tops[matched][first]]
+    selected = np.zeros(events.n_events, bool)
+    selected[matched_events] = True
+    return selected, truth
 
 
-def _pad_constituents(owner, constituents, n_events, max_constituents):
+def _pad_constituents(owner, constituents, tracks, n_events, max_constituents):
     """Per event: constituents pT-ordered, truncated to max_constituents and zero padded.
 
-    ``owner`` (k,) gives the event of each of the (k, 4) constituents. Returns pmu
-    (n_events, max_constituents, 4) float32 and the stored count per event (n_events,) int16.
+    ``owner`` (k,) gives the event of each of the (k, 4) constituents, ``tracks`` (k,) their
+    track flags. Returns pmu (n_events, max_constituents, 4) float32, the stored count per event
+    (n_events,) int16 and the track flags (n_events, max_constituents) bool.
     """
     order = np.lexsort((-kinematics.pt(constituents), owner))
-    owner, constituents = owner[order], constituents[order]
+    owner, constituents, tracks = owner[order], constituents[order], tracks[order]
     starts = np.searchsorted(owner, np.arange(n_events))
     rank = np.arange(len(owner)) - starts[owner]
     stored = rank < max_constituents
     pmu = np.zeros((n_events, max_constituents, 4), np.float32)
     pmu[owner[stored], rank[stored]] = constituents[stored]
-    return pmu, np.bincount(owner[stored], minlength=n_events).astype(np.int16)
+    track_slots = np.zeros((n_events, max_constituents), bool)
+    track_slots[owner[stored], rank[stored]] = tracks[stored]
+    return pmu, np.bincount(owner[stored], minlength=n_events).astype(np.int16), track_slots
 
 
 def generate_block(block, seed, settings):
     """The jets of one block, signal and background shuffled together (JetArrays)."""
-    signal_seed, background_seed, rng = block_seeds(seed, block.index)
+    signal_seed, background_seed, rng, detector_rngs = block_seeds(seed, block.index)
     parts = []
     for process, n, pythia_seed in (("signal", block.n_signal, signal_seed), ("background", block.n_background, background_seed)):
         if n == 0:
             continue
-        pmu, nobj, truth = ProcessJets(process, pythia_seed, settings).take(n)
+        pmu, nobj, truth = ProcessJets(process, pythia_seed, settings, detector_rngs[process]).take(n)
         parts.append(JetArrays(pmu, nobj, np.full(n, int(process == "signal"), np.int8), truth))
     jets = JetArrays.concatenate(parts)
     return jets.select(rng.permutation(len(jets)))
@@ -287,8 +362,11 @@ def _ignore_sigint():
 
 
 def file_attributes(settings, n_jets, seed, signal_fraction, shard=None, num_shards=None):
-    """Attributes recorded in every generated file (and compared by ``merge``)."""
-    attrs = {f"generator_{k}": v for k, v in asdict(settings).items()}
+    """Attributes recorded in every generated file (and compared by ``merge``): the generator
+    settings as ``generator_*`` and, at detector level, every detector parameter as ``detector_*``."""
+    attrs = {f"generator_{k}": v for k, v in asdict(settings).items() if k != "detector"}
+    if settings.level == "detector":
+        attrs.update({f"detector_{k}": v for k, v in asdict(settings.detector).items()})
     attrs.update(
         layout="pelican",
         generator="kerasjet.data.generate",
@@ -347,6 +425,8 @@ def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards):
         raise KerasjetError(f"--signal-fraction must lie in [0, 1] (got {signal_fraction})")
     if workers < 1:
         raise KerasjetError(f"--workers must be at least 1 (got {workers})")
+    if settings.level not in LEVELS:
+        raise KerasjetError(f"--level must be one of {', '.join(LEVELS)} (got '{settings.level}')")
     if not 0 <= settings.pthat_min < settings.pthat_max:
         raise KerasjetError(f"--pthat-min must be below --pthat-max (got {settings.pthat_min}, {settings.pthat_max})")
     if settings.max_constituents <= 0:
@@ -376,7 +456,7 @@ def _read_shards(shard_paths):
         if reference is None:
             reference, reference_path = job, path
         elif job != reference:
-            key = next(k for k in sorted(set(job) | set(reference)) if job.get(k) != reference.get(k))
+            key = next(k for k in ["generator_level", *sorted(set(job) | set(reference))] if job.get(k) != reference.get(k))
             raise KerasjetError(f"{path}: attribute '{key}' is {job.get(key)!r}, {reference_path} has {reference.get(key)!r} "
                                 "(shards of different jobs or settings)")
         if not 0 <= attrs["shard"] < attrs["num_shards"]:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from kerasjet import kinematics
-from kerasjet.data.io import count_jets, read_jets
+from kerasjet.data.io import count_jets, read_attributes, read_jets
 
 QUANTILES = (0.1, 0.5, 0.9)
 CLASS_NAMES = {1: "top", 0: "QCD"}
@@ -24,10 +24,17 @@ def jet_observables(path, chunk=20_000):
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def jet_level(path):
+    """The level of a file's jets: its ``generator_level`` attribute; 'particle' for a kerasjet
+    file written before levels were recorded; 'not recorded' for other files."""
+    attrs = read_attributes(path)
+    return attrs.get("generator_level", "particle" if "generator" in attrs else "not recorded")
+
+
 def summarize(path):
-    """Summary dict: jets, signal fraction, and per class mean multiplicity and pT/mass quantiles."""
+    """Summary dict: jets, level, signal fraction, and per class mean multiplicity and pT/mass quantiles."""
     obs = jet_observables(path)
-    summary = {"file": str(path), "jets": int(len(obs["pt"])), "signal_fraction": float(obs["is_signal"].mean())}
+    summary = {"file": str(path), "jets": int(len(obs["pt"])), "level": jet_level(path), "signal_fraction": float(obs["is_signal"].mean())}
     for label, name in CLASS_NAMES.items():
         sel = obs["is_signal"] == label
         if not sel.any():
@@ -43,7 +50,7 @@ def summarize(path):
 
 def format_summary(summary):
     """Human-readable multi-line text of a :func:`summarize` dict."""
-    lines = [f"{summary['file']}: {summary['jets']} jets, signal fraction {summary['signal_fraction']:.3f}"]
+    lines = [f"{summary['file']}: {summary['jets']} jets ({summary['level']} level), signal fraction {summary['signal_fraction']:.3f}"]
     q = "/".join(f"q{int(float(x) * 100)}" for x in map(str, QUANTILES))
     lines.append(f"  {'class':5} {'jets':>7} {'<n const>':>9}   jet pT {q} [GeV]     jet mass {q} [GeV]")
     for name in CLASS_NAMES.values():
