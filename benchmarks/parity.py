@@ -3,8 +3,8 @@
     python benchmarks/parity.py [--data data/parity] [--seeds 5] [--epochs 16]
                                 [--reference DIR --reference-python PYTHON] [--tiny]
 
-The files: 60k training, 10k validation and 40k test jets generated with seeds 101, 102 and 103
-(seeds no other part of kerasjet uses), made here if missing. The budget: nanoPELICAN C = 2,
+The files: 60k training, 10k validation and 40k test particle-level jets generated with seeds 101,
+102 and 103 (seeds no other part of kerasjet uses), made here if missing. The budget: nanoPELICAN C = 2,
 N = 80 leading constituents, batch 512, --epochs epochs (default 16), peak learning rate 5e-3,
 the best epoch by validation loss; with and without BatchNorm. Each side trains with its own
 recipe: kerasjet's default (the calibrated momentum unit, no dropout: dropout 0.05 changed the
@@ -38,6 +38,8 @@ SPLITS = {"train": (60_000, 101), "val": (10_000, 102), "test": (40_000, 103)}
 TINY_SPLITS = {"train": (400, 101), "val": (200, 102), "test": (200, 103)}
 N_CONSTITUENTS, BATCH_SIZE, LEARNING_RATE = 80, 512, 5e-3
 REFERENCE_DROPOUT = 0.05
+# the committed comparison ran on particle-level jets (it predates the detector stage)
+LEVEL = "particle"
 SIDES = {  # name → (code, BatchNorm)
     "kerasjet, BatchNorm": ("kerasjet", True),
     "kerasjet, no BatchNorm": ("kerasjet", False),
@@ -49,14 +51,14 @@ METRICS = ("auc", "rejection_at_0.3", "accuracy")
 
 def data_files(data_dir, splits, workers):
     """{split: path}, generating the files that are missing."""
-    from kerasjet.data.generate import generate
+    from kerasjet.data.generate import GeneratorSettings, generate
 
     files = {}
     for split, (jets, seed) in splits.items():
         files[split] = os.path.join(data_dir, f"{split}_{jets}.h5")
         if not os.path.exists(files[split]):
             print(f"generating {split}: {jets} jets (seed {seed}) → {files[split]}")
-            generate(files[split], jets, seed, workers=workers)
+            generate(files[split], jets, seed, GeneratorSettings(level=LEVEL), workers=workers)
     return files
 
 
@@ -89,7 +91,7 @@ def format_markdown(results, budget):
     lines = [
         "# Training parity: kerasjet against the seed paper's PELICAN-nano code",
         "",
-        f"Same files for both ({budget['jets']}), nanoPELICAN C = 2, N = {N_CONSTITUENTS}, batch {budget['batch_size']}, "
+        f"Same {budget['level']}-level files for both ({budget['jets']}), nanoPELICAN C = 2, N = {N_CONSTITUENTS}, batch {budget['batch_size']}, "
         f"{budget['epochs']} epochs, peak learning rate {LEARNING_RATE:g}, best epoch by validation loss; kerasjet "
         f"without dropout, the reference with dropout {REFERENCE_DROPOUT}. Cells: test AUC (1/εB at εS = 0.3). Written by `python benchmarks/parity.py`"
         f"{' ' + budget['flags'] if budget['flags'] else ''}.",
@@ -149,7 +151,7 @@ def main():
             results[name] = {"runs": runs, "mean_std": summarise(runs)}
     except KerasjetError as err:
         raise SystemExit(f"kerasjet: error: {err}") from None
-    budget = {"jets": ", ".join(f"{split} {jets} (seed {seed})" for split, (jets, seed) in splits.items()),
+    budget = {"level": LEVEL, "jets": ", ".join(f"{split} {jets} (seed {seed})" for split, (jets, seed) in splits.items()),
               "epochs": epochs, "batch_size": batch_size,
               "flags": " ".join(sys.argv[1:])}
     if args.only:
