@@ -91,11 +91,14 @@ def format_markdown(results, budget):
     lines = [
         "# Training parity: kerasjet against the seed paper's PELICAN-nano code",
         "",
-        f"Same {budget['level']}-level files for both ({budget['jets']}), nanoPELICAN C = 2, N = {N_CONSTITUENTS}, batch {budget['batch_size']}, "
+        f"Same {budget['level']}-level files for every side ({budget['jets']}), nanoPELICAN C = 2, N = {N_CONSTITUENTS}, batch {budget['batch_size']}, "
         f"{budget['epochs']} epochs, peak learning rate {LEARNING_RATE:g}, best epoch by validation loss; kerasjet "
         f"without dropout, the reference with dropout {REFERENCE_DROPOUT}. Cells: test AUC (1/εB at εS = 0.3). Written by `python benchmarks/parity.py`"
         f"{' ' + budget['flags'] if budget['flags'] else ''}.",
         "",
+        *([] if any(name.startswith("PELICAN-nano") for name in results) else
+          ["The reference side did not run in this invocation (it needs PyTorch and `--reference`): this table is "
+           "kerasjet's side only.", ""]),
         "| code | parameters | " + " | ".join(f"seed {s}" for s in seeds) + " | mean AUC | mean 1/εB | mean accuracy |",
         "|---|---|" + "---|" * len(seeds) + "---|---|---|",
     ]

@@ -57,10 +57,14 @@ def write_config(tmp_path, changes, config=None):
 
 
 def test_float_model_within_tolerance(jets_file, tmp_path):
+    from kerasjet.data.pipeline import InputSpec, load_inputs
     from kerasjet.models import build_model, save_model
+    from kerasjet.train import momentum_unit
     from test_models import randomise
 
-    model = randomise(build_model("nanopelican", c_hidden=2, n_constituents=8), np.random.default_rng(5))
+    inputs, _ = load_inputs(jets_file, InputSpec(8))  # the calibrated unit: d_ij of order 1, as a trained model sees them
+    model = build_model("nanopelican", c_hidden=2, n_constituents=8, momentum_scale=momentum_unit(inputs["pmu"], inputs["mask"]))
+    model = randomise(model, np.random.default_rng(5))
     save_model(model, str(tmp_path / "float.keras"))
     path = write_config(tmp_path, {"KerasModel": str(tmp_path / "float.keras"), "kerasjet.test_data": {"file": jets_file, "jets": 300},
                                    "OutputDir": str(tmp_path / "prj"), "HLSConfig.Model.Precision.default": "ap_fixed<32,12>",
