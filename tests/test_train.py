@@ -1,5 +1,10 @@
 """Training regime: the learning-rate schedule's shape, resuming, run bookkeeping."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -118,3 +123,16 @@ def test_warmup_cosine_shape():
     assert lr_at(schedule, 1) == pytest.approx(1e-2, rel=1e-3)
     assert lr_at(schedule, 8.5) == pytest.approx(0.5e-2 + 0.5e-4, rel=1e-3)  # half-way down the cosine
     assert lr_at(schedule, 16) == pytest.approx(1e-4, rel=1e-3)  # peak/100 at the end
+
+
+def test_parity_benchmark_tiny_mode(tmp_path):
+    """benchmarks/parity.py --tiny: the kerasjet side end to end (files, both models, table)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, f"{root}/benchmarks/parity.py", "--tiny", "--workers", "1", "--data", str(tmp_path / "data"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    sides = json.loads((tmp_path / "out" / "parity.json").read_text())["sides"]
+    assert set(sides) == {"kerasjet, BatchNorm", "kerasjet, no BatchNorm"}
+    assert [run["parameters"] for run in (sides["kerasjet, BatchNorm"]["runs"][0], sides["kerasjet, no BatchNorm"]["runs"][0])] == [27, 21]
+    assert all(0.5 < side["runs"][0]["auc"] <= 1 for side in sides.values())
+    assert "| kerasjet, no BatchNorm | 21 |" in (tmp_path / "out" / "parity.md").read_text()
