@@ -1,5 +1,5 @@
 """hls4ml deployment: every shipped config with N ≤ 32 through the C simulation at reuse factor
-1 and 2 (bit-exact for quantized models), a float model within tolerance, the extension's
+1, and one model of each kind at 2 (all of them with `make test-all`; bit-exact for quantized models), a float model within tolerance, the extension's
 registration, the synthesis path and its report parser. Bad configs: tests/test_refusals_hls.py;
 hls4ml's own API, YAML and introspection: tests/test_hls_plain.py."""
 
@@ -25,8 +25,15 @@ def test_every_model_has_a_config():
         assert os.path.exists(load_config(path)["model"])
 
 
-@pytest.mark.parametrize("reuse_factor", [1, 2])
-@pytest.mark.parametrize("path", SMALL, ids=lambda p: os.path.basename(p)[:-4])
+# reuse factor 2 in the fast suite for one model of each kind; every other config at reuse 2 is
+# marked slow (`make test-all`): each C simulation is a g++ compile of ~15 s
+REUSE_2_FAST = ("nanopelican_c2_n16_8bit", "nanopelican_c2_n16_ternary", "hls4ml_tagger_8bit", "hls4ml_tagger_bitlinear")
+CSIM_CASES = [pytest.param(path, 1, id=f"{os.path.basename(path)[:-4]}-1") for path in SMALL] + [
+    pytest.param(path, 2, id=f"{os.path.basename(path)[:-4]}-2",
+                 marks=() if os.path.basename(path)[:-4] in REUSE_2_FAST else pytest.mark.slow) for path in SMALL]
+
+
+@pytest.mark.parametrize("path, reuse_factor", CSIM_CASES)
 def test_csim_is_bit_exact(path, reuse_factor, thousand_jets, tmp_path):
     report, _ = deploy(load_config(path), test_file=thousand_jets, jets=1000, reuse_factor=reuse_factor,
                        output_dir=str(tmp_path / "prj"), verbose=False)
