@@ -7,7 +7,8 @@ from kerasjet.layers.masking import multiplicity
 from kerasjet.layers.pair_ops import pair_count, pair_moments
 from kerasjet.models.inputs import jet_inputs
 
-# d_ij in units of (100 GeV)²: O(1) for the hard pairs of a 600 GeV jet
+# the unit of a model built directly (GeV); `kerasjet train` calibrates it on the training jets
+# (kerasjet.train.momentum_unit), and the firmware uses 100 GeV whatever the float model used
 DEFAULT_MOMENTUM_SCALE = 100.0
 INITIAL_HIDDEN_BIAS = 0.1
 
