@@ -25,7 +25,7 @@ from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
 from kerasjet.models import build_model, save_model
-from kerasjet.models.nanopelican import initialise_from_data
+from kerasjet.models.nanopelican import has_batchnorm, initialise_from_data
 
 # models whose input unit is calibrated on the training jets (their builders take momentum_scale)
 CALIBRATED_MODELS = ("nanopelican",)
@@ -175,23 +175,30 @@ def momentum_unit(pmu, mask):
     return float(f"{math.sqrt(rms):.4g}")
 
 
-def calibrate_momentum_scale(path, spec, jets=CALIBRATION_JETS):
-    """``momentum_unit`` of the first ``jets`` jets of ``path`` as the pipeline delivers them
-    (in units of ``spec.momentum_scale`` GeV)."""
-    inputs, _ = load_inputs(path, spec, 0, jets)
+def calibrate_momentum_scale(path, spec, inputs=None):
+    """``momentum_unit`` of the first CALIBRATION_JETS jets of ``path`` as the pipeline delivers
+    them (in units of ``spec.momentum_scale`` GeV); ``inputs``: those jets, if already loaded."""
+    if inputs is None:
+        inputs, _ = load_inputs(path, spec, 0, CALIBRATION_JETS)
     try:
         return momentum_unit(inputs["pmu"], inputs["mask"])
     except KerasjetError as err:
         raise KerasjetError(f"{path}: {err}") from None
 
 
-def model_kwargs_for(config, spec):
-    """The builder's keyword arguments: the stored ones, plus for CALIBRATED_MODELS the momentum
-    unit calibrated on the training file when the run does not fix it."""
+def build_run_model(config, spec):
+    """The run's model and its builder arguments. A nanoPELICAN gets the momentum unit calibrated
+    on the training file (unless the run fixes it) and, without BatchNorm, the data-dependent
+    initialisation on the first INITIALISATION_JETS of the same jets."""
     kwargs = dict(config.model_kwargs)
-    if config.model in CALIBRATED_MODELS and "momentum_scale" not in kwargs:
-        kwargs["momentum_scale"] = calibrate_momentum_scale(config.train, spec)
-    return kwargs
+    if config.model not in CALIBRATED_MODELS:
+        return build_model(config.model, **kwargs), kwargs
+    calibration, _ = load_inputs(config.train, spec, 0, CALIBRATION_JETS)
+    kwargs.setdefault("momentum_scale", calibrate_momentum_scale(config.train, spec, calibration))
+    model = build_model(config.model, **kwargs)
+    if not has_batchnorm(model):
+        initialise_from_data(model, {key: value[:INITIALISATION_JETS] for key, value in calibration.items()})
+    return model, kwargs
 
 
 def learning_rate_schedule(config, steps_per_epoch):
@@ -229,23 +236,20 @@ def train(run_dir, config, verbose=1, callbacks=()):
     tf.keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     spec = config.input_spec()
-    train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed)
+    state_path = os.path.join(run_dir, "state.json")
+    state = _read_json(state_path) if os.path.exists(state_path) else {"epochs_done": 0, "best_val_loss": math.inf}
+    train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed,
+                              first_pass=state["epochs_done"])
     steps = len(train_data)
-    model_kwargs = model_kwargs_for(config, spec)
-    model = build_model(config.model, **model_kwargs)
-    if config.model == "nanopelican" and not model_kwargs.get("batchnorm", True):
-        initialise_from_data(model, load_inputs(config.train, spec, 0, INITIALISATION_JETS)[0])
+    model, model_kwargs = build_run_model(config, spec)
     optimizer = tf.keras.optimizers.Adam(learning_rate_schedule(config, steps))
     model.compile(optimizer, tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy"), tf.keras.metrics.AUC(from_logits=True, name="auc")])
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    state_path = os.path.join(run_dir, "state.json")
-    state = _read_json(state_path) if os.path.exists(state_path) else {"epochs_done": 0, "best_val_loss": math.inf}
     if state["epochs_done"]:
         checkpoint.read(os.path.join(run_dir, "checkpoint", "last")).expect_partial()
         if verbose:
             print(f"resuming {run_dir} after epoch {state['epochs_done']}")
-        train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed, first_pass=state["epochs_done"])
     val_data = make_dataset(config.val, spec, config.batch_size, shuffle=False)
     callbacks = [
         _StopOnNonFiniteLoss(run_dir),

@@ -42,11 +42,9 @@ class _KJLayer(Layer):
             raise KerasjetError(f"layer '{self.name}' ({self.class_name}): {err}") from None
 
     def types_inferred(self):
+        """Whether ``infer_types`` (each layer's: the internal types from the now known input
+        type) has run."""
         return self.get_attr("accum_t") is not None
-
-    def infer_types(self):
-        """Declare the internal types from the (now known) input type."""
-        raise NotImplementedError
 
 
 class KJLorentzDot(_KJLayer):
@@ -78,17 +76,15 @@ class _KJEquivariant(_KJLayer):
         self.add_weights_variable(name="weight", var_name="w{index}", data="weight", precision=precision)
         self.add_weights_variable(name="bias", var_name="b{index}", data="bias", precision=self.get_attr("bias_fixed").hls())
 
-    def infer_types(self):
+    def _infer_equivariant_types(self, terms):
+        """The sum, multiplicity, accumulator and scale types; ``terms``: basis elements per
+        input channel."""
         weight_format = WeightFormat(self.get_attr("weight_fixed"), self.get_attr("ternary_shift"))
         sum_t, r_t, accum_t, scale_t = equivariant_types(
             self.input_fixed(), weight_format, self.get_attr("bias_fixed"), self.get_attr("n_particles"),
-            self.get_attr("log2_nbar"), self.get_attr("degree"), self.get_attr("n_in"), self.terms(), sum_depth=2)
+            self.get_attr("log2_nbar"), self.get_attr("degree"), self.get_attr("n_in"), terms, sum_depth=2)
         for name, fixed in (("sum", sum_t), ("r", r_t), ("accum", accum_t), ("scale", scale_t)):
             _named(self, name, fixed)
-
-    def terms(self):
-        """Basis elements per input channel."""
-        raise NotImplementedError
 
 
 class KJLinEq2to2(_KJEquivariant):
@@ -106,11 +102,8 @@ class KJLinEq2to2(_KJEquivariant):
         self.add_output_variable([self.get_attr("n_out"), n, n], precision=self.get_attr("result_precision"))
         self._add_weights()
 
-    def terms(self):
-        return 15 if self.get_attr("full_basis") else 6
-
     def infer_types(self):
-        super().infer_types()
+        self._infer_equivariant_types(15 if self.get_attr("full_basis") else 6)
         # node sums stay exact; the partial results take the declared accumulator type (if any)
         exact = Fixed.of(self.get_attr("accum_t").precision)
         declared = self.get_attr("accumulator_fixed")
@@ -129,13 +122,13 @@ class KJLinEq2to0(_KJEquivariant):
         ConfigurableAttribute("reuse_factor", default=1), WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("result"),
     ]
 
-    def terms(self):
-        return 2
-
     def initialize(self):
         self._check_io_type()
         self.add_output_variable([self.get_attr("n_out")], precision=self.get_attr("result_precision"))
         self._add_weights()
+
+    def infer_types(self):
+        self._infer_equivariant_types(2)
 
 
 def polynomial_bias(bias, multiplicity_bias, units):

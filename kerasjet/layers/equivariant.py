@@ -145,6 +145,23 @@ class _EquivariantLayer(PairNormalization, tf.keras.layers.Layer, tfmot.sparsity
         total, trace, squares = pair_moments(x)
         return self.batch_affine(total, squares, mask), (total, trace)
 
+    def shift_biases(self, shift, kernel, mask):
+        """(bias, diag_bias) terms (B, units) that a shift (C_in,) of the input on its real pairs
+        adds through ``kernel``: element b aggregates it to shift·r^k_b, r = n/N̄ (times the
+        element's factor when scaled); δ_ij elements go to diag_bias."""
+        scaling = self._scaling(mask)
+        r = multiplicity(mask) / self.n_bar
+        bias, diag_bias = 0.0, 0.0
+        for b, (kind, source) in enumerate(self.elements):
+            summed = SUMMED_INDICES[source]
+            factor = r**summed * (scaling[:, b] if scaling is not None and summed else 1.0)
+            term = factor[:, None] * tf.linalg.matvec(kernel[b], shift, transpose_a=True)[None, :]
+            if kind == "diag":
+                diag_bias += term
+            else:
+                bias += term
+        return bias, diag_bias
+
     def get_prunable_weights(self):
         return [self.kernel]
 
@@ -212,21 +229,6 @@ class LinEq2to2(_EquivariantLayer):
             self._build_normalization(c_in)
         super().build(input_shape)
 
-    def _shift_biases(self, shift, kernel, mask, scaling):
-        """(bias, diag_bias) terms (B, units) of a shift (C_in,) on the real pairs of the input:
-        element b sees shift·r^k_b (times its scaling factor when scaled)."""
-        r = multiplicity(mask) / self.n_bar
-        bias, diag_bias = 0.0, 0.0
-        for b, (kind, source) in enumerate(self.elements):
-            summed = SUMMED_INDICES[source]
-            factor = r**summed * (scaling[:, b] if scaling is not None and summed else 1.0)
-            term = factor[:, None] * tf.linalg.matvec(kernel[b], shift, transpose_a=True)[None, :]
-            if kind == "diag":
-                diag_bias += term
-            else:
-                bias += term
-        return bias, diag_bias
-
     def call(self, inputs, training=None):
         x, mask = inputs
         sources = node_sources(x, {source for _, source in self.elements}, self.n_bar)
@@ -236,7 +238,7 @@ class LinEq2to2(_EquivariantLayer):
         shift_bias = shift_diag_bias = 0.0
         if self.normalize_input:
             (scale, shift), _ = self._input_affine(x, mask, training)
-            shift_bias, shift_diag_bias = self._shift_biases(shift, kernel, mask, scaling)
+            shift_bias, shift_diag_bias = self.shift_biases(shift, kernel, mask)
             kernel = kernel * scale[None, :, None]
         terms = {kind: 0.0 for kind in ("row", "col", "diag")}
         pair_kernels = {"x": tf.zeros((0, self.units)), "xT": tf.zeros((0, self.units))}
@@ -293,21 +295,20 @@ class LinEq2to0(_EquivariantLayer):
 
     def call(self, inputs, training=None):
         x, mask = inputs
-        if self.normalize_input:  # Σ_ij and Σ_i of scale·x + shift on the real pairs
+        weights = self.effective_weights()
+        kernel = weights["kernel"]
+        bias = self._polynomial_bias(weights["bias"], weights.get("multiplicity_bias"), mask)
+        sums = None
+        if self.normalize_input:
             (scale, shift), sums = self._input_affine(x, mask, training)
-            total, trace = pair_sums(x) if sums is None else sums
-            n = multiplicity(mask)[:, None]
-            total, trace = total * scale + shift * n * n, trace * scale + shift * n
-        else:
-            total, trace = pair_sums(x)
-        total, trace = total / (self.n_bar * self.n_bar), trace / self.n_bar
-        values = tf.stack([total, trace], axis=1)  # (B, 2, C)
+            bias = bias + self.shift_biases(shift, kernel, mask)[0]
+            kernel = kernel * scale[None, :, None]
+        total, trace = pair_sums(x) if sums is None else sums
+        values = tf.stack([total / (self.n_bar * self.n_bar), trace / self.n_bar], axis=1)  # (B, 2, C)
         scaling = self._scaling(mask)
         if scaling is not None:
             values = values * scaling[:, :, None]
-        weights = self.effective_weights()
-        bias = self._polynomial_bias(weights["bias"], weights.get("multiplicity_bias"), mask)
-        return tf.einsum("bkc,kch->bh", values, weights["kernel"]) + bias
+        return tf.einsum("bkc,kch->bh", values, kernel) + bias
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], self.units)

@@ -5,6 +5,14 @@ import tensorflow as tf
 from kerasjet.layers.pair_ops import affine_pairs, masked_batch_norm, pair_count
 
 
+def batch_statistics(total, squares, mask):
+    """(mean, variance) (C,) over the real pairs of a batch, from the per-jet sums Σ_ij x and
+    Σ_ij x² (B, C) of a pair array that is zero on padding (the biased variance)."""
+    count = pair_count(mask)
+    mean = tf.reduce_sum(total, axis=0) / count
+    return mean, tf.maximum(tf.reduce_sum(squares, axis=0) / count - tf.square(mean), 0.0)
+
+
 class PairNormalization:
     """The weights of a masked batch normalisation over pair channels (a layer mixin).
 
@@ -31,9 +39,7 @@ class PairNormalization:
     def batch_affine(self, total, squares, mask):
         """Training: (scale, shift) per channel from the batch statistics, given the per-jet sums
         Σ_ij x and Σ_ij x² (B, C) of the pair array being normalised; updates the moving averages."""
-        count = pair_count(mask)
-        mean = tf.reduce_sum(total, axis=0) / count
-        variance = tf.maximum(tf.reduce_sum(squares, axis=0) / count - tf.square(mean), 0.0)
+        mean, variance = batch_statistics(total, squares, mask)
         self._update_moving_statistics(tf.stop_gradient(mean), tf.stop_gradient(variance))
         return self.affine(mean, variance)
 

@@ -3,8 +3,8 @@
 import tensorflow as tf
 
 from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot, MaskedBatchNorm
-from kerasjet.layers.masking import multiplicity
-from kerasjet.layers.pair_ops import pair_count, pair_moments
+from kerasjet.layers.normalization import batch_statistics
+from kerasjet.layers.pair_ops import pair_moments
 from kerasjet.models.inputs import jet_inputs
 
 # the unit of a model built directly (GeV); `kerasjet train` calibrates it on the training jets
@@ -60,9 +60,8 @@ def _standardisation(x, mask):
     """(scale, shift) (C,) per channel that standardise a pair array (B, C, N, N) over its real
     pairs: scale·x + shift has mean 0 and variance 1 there."""
     total, _, squares = pair_moments(x)
-    count = pair_count(mask)
-    mean = tf.reduce_sum(total, axis=0) / count
-    std = tf.sqrt(tf.maximum(tf.reduce_sum(squares, axis=0) / count - tf.square(mean), 1e-12))
+    mean, variance = batch_statistics(total, squares, mask)
+    std = tf.sqrt(tf.maximum(variance, 1e-12))
     return 1.0 / std, -mean / std
 
 
@@ -78,17 +77,12 @@ def initialise_from_data(model, inputs):
         raise ValueError(f"model '{model.name}' has BatchNorm: it needs no data-dependent initialisation")
     d = model.get_layer("lorentz_dot")([inputs["pmu"], mask])
     scale, shift = _standardisation(d, mask)
-    bias, diag_bias = lineq2._shift_biases(shift, lineq2.kernel, mask, lineq2._scaling(mask))
+    bias, diag_bias = lineq2.shift_biases(shift, lineq2.kernel, mask)
     lineq2.kernel.assign(lineq2.kernel * scale[None, :, None])
     lineq2.bias.assign(lineq2.bias + tf.reduce_mean(bias, axis=0))
     lineq2.diag_bias.assign(lineq2.diag_bias + tf.reduce_mean(diag_bias, axis=0))
-    hidden = model.get_layer("relu")(lineq2([d, mask]))
-    scale, shift = _standardisation(hidden, mask)
-    r = multiplicity(mask) / lineq0.n_bar
-    # the readout sums the shift over n² pairs (total) and n diagonal entries (trace)
-    shift_readout = (tf.reduce_mean(r * r) * tf.linalg.matvec(lineq0.kernel[0], shift, transpose_a=True)
-                     + tf.reduce_mean(r) * tf.linalg.matvec(lineq0.kernel[1], shift, transpose_a=True))
-    lineq0.bias.assign(lineq0.bias + shift_readout)
+    scale, shift = _standardisation(model.get_layer("relu")(lineq2([d, mask])), mask)
+    lineq0.bias.assign(lineq0.bias + tf.reduce_mean(lineq0.shift_biases(shift, lineq0.kernel, mask)[0], axis=0))
     lineq0.kernel.assign(lineq0.kernel * scale[None, :, None])
 
 
