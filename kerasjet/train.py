@@ -11,11 +11,12 @@ A run directory holds ``config.json`` (everything needed to rebuild and resume),
 epoch), ``state.json``, ``history.csv``, ``tensorboard/`` and, when done, ``summary.json``.
 """
 
+import csv
 import json
 import math
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import numpy as np
 import tensorflow as tf
@@ -88,6 +89,10 @@ class WarmupCosine(tf.keras.optimizers.schedules.LearningRateSchedule):
 
 
 SCHEDULES = ("paper", "cosine")
+# multi-start (RunConfig.starts > 1): epochs each start trains before the best one is kept, and
+# the seed offset between starts (start i trains with seed + i·START_SEED_STRIDE)
+PROBE_EPOCHS = 5
+START_SEED_STRIDE = 10_000
 
 
 @dataclass
@@ -103,6 +108,8 @@ class RunConfig:
     learning_rate: float = 5e-3
     seed: int = 0
     schedule: str = "paper"
+    starts: int = 1
+    probe_epochs: int = PROBE_EPOCHS
     extra: dict = field(default_factory=dict)
 
     def input_spec(self):
@@ -215,28 +222,100 @@ def _read_json(path):
         return json.load(f)
 
 
+def _check_same_config(config_path, config):
+    """Refuse to resume a run whose stored config.json differs from ``config`` (keys that runs of
+    older versions lack count as their defaults)."""
+    wanted = json.loads(json.dumps(asdict(config)))
+    defaults = {f.name: f.default for f in fields(RunConfig) if f.default is not MISSING}
+    stored = {**{key: defaults[key] for key in wanted if key in defaults}, **_read_json(config_path)}
+    if stored != wanted:
+        key = next(k for k in wanted if stored.get(k) != wanted[k])
+        raise KerasjetError(f"{config_path}: '{key}' differs from this invocation; use a new run directory")
+
+
 def train(run_dir, config, verbose=1, callbacks=()):
     """Train (or resume) the run in ``run_dir``; returns its summary dict.
 
+    With ``config.starts`` = K > 1 the run is a multi-start (see ``train_best_start``).
     Extra Keras ``callbacks`` run after kerasjet's own (checkpointing, logging). Every jet of
     ``config.train`` and ``config.val`` is validated first (by ``make_dataset``); config.json is
     written only when training starts, and removed again if no epoch finishes.
     """
+    if config.starts < 1 or config.probe_epochs < 1:
+        raise KerasjetError(f"starts and probe_epochs must be at least 1 (got {config.starts}, {config.probe_epochs})")
+    if config.starts > 1:
+        return train_best_start(run_dir, config, verbose, callbacks)
+    return _train_run(run_dir, config, verbose, callbacks)
+
+
+def train_best_start(run_dir, config, verbose=1, callbacks=()):
+    """Multi-start training: K = ``config.starts`` initialisations (seeds seed + i·START_SEED_STRIDE)
+    each train the first ``config.probe_epochs`` epochs of the schedule in run_dir/starts/start_i;
+    the one with the lowest validation loss so far trains on to ``config.epochs``, and its
+    best.keras, history.csv and summary are copied into ``run_dir``.
+
+    Why: a nanoPELICAN start can settle on the mass-like solution (every hidden ReLU open on
+    almost every pair, validation AUC 0.92–0.94), and whether it does shows in the validation
+    loss of the first epochs (results/parity/recipe.md); starts are cheaper than whole seeds.
+    Resumable like a single run.
+    """
+    summary_path = os.path.join(run_dir, "summary.json")
+    config_path = os.path.join(run_dir, "config.json")
+    if os.path.exists(config_path):
+        _check_same_config(config_path, config)
+    if os.path.exists(summary_path):
+        return _read_json(summary_path)
+    starts = [RunConfig(**{**asdict(config), "starts": 1, "seed": config.seed + i * START_SEED_STRIDE}) for i in range(config.starts)]
+    start_dirs = [os.path.join(run_dir, "starts", f"start_{i}") for i in range(config.starts)]
+    probe_losses = []
+    for i, (start, start_dir) in enumerate(zip(starts, start_dirs)):
+        if verbose:
+            print(f"start {i + 1}/{config.starts} (seed {start.seed}): {min(config.probe_epochs, config.epochs)} epochs")
+        _train_run(start_dir, start, verbose, callbacks, stop_after=config.probe_epochs)
+        probe_losses.append(_probe_loss(start_dir, config.probe_epochs))
+        write_json(asdict(config), config_path)  # once a start has trained (as a single run writes it)
+    chosen = int(np.argmin(probe_losses))
+    if verbose:
+        print(f"kept start {chosen + 1} (validation loss {probe_losses[chosen]:.4f} after {config.probe_epochs} epochs)")
+    summary = _train_run(start_dirs[chosen], starts[chosen], verbose, callbacks)
+    for name in ("best.keras", "history.csv"):
+        source, target = os.path.join(start_dirs[chosen], name), os.path.join(run_dir, name)
+        copy = shutil.copytree if os.path.isdir(source) else shutil.copyfile
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        copy(source, target)
+    summary = {**summary, "run_dir": run_dir, "seed": config.seed, "start": chosen, "start_seed": starts[chosen].seed,
+               "probe_val_losses": probe_losses}
+    write_json(summary, summary_path)
+    return summary
+
+
+def _probe_loss(start_dir, probe_epochs):
+    """The lowest validation loss of a start's first ``probe_epochs`` epochs (its history.csv)."""
+    with open(os.path.join(start_dir, "history.csv")) as f:
+        rows = list(csv.DictReader(f))[:probe_epochs]
+    return min(float(row["val_loss"]) for row in rows)
+
+
+def _train_run(run_dir, config, verbose=1, callbacks=(), stop_after=None):
+    """One training run (see ``train``); ``stop_after``: stop after that many epochs of the
+    schedule (and write no summary unless the schedule is finished)."""
     created = not os.path.exists(run_dir)
     config_path = os.path.join(run_dir, "config.json")
     if os.path.exists(config_path):
-        stored = _read_json(config_path)
-        if stored != json.loads(json.dumps(asdict(config))):
-            key = next(k for k in stored if stored[k] != asdict(config).get(k))
-            raise KerasjetError(f"{config_path}: '{key}' differs from this invocation; use a new run directory")
+        _check_same_config(config_path, config)
     summary_path = os.path.join(run_dir, "summary.json")
     if os.path.exists(summary_path):
         return _read_json(summary_path)
+    state_path = os.path.join(run_dir, "state.json")
+    last_epoch = config.epochs if stop_after is None else min(stop_after, config.epochs)
+    probe_done = os.path.exists(state_path) and _read_json(state_path)["epochs_done"] >= last_epoch
+    if probe_done and last_epoch < config.epochs:
+        return None
 
     tf.keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     spec = config.input_spec()
-    state_path = os.path.join(run_dir, "state.json")
     state = _read_json(state_path) if os.path.exists(state_path) else {"epochs_done": 0, "best_val_loss": math.inf}
     train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed,
                               first_pass=state["epochs_done"])
@@ -261,12 +340,14 @@ def train(run_dir, config, verbose=1, callbacks=()):
     os.makedirs(run_dir, exist_ok=True)
     write_json(asdict(config), config_path)
     try:
-        model.fit(train_data, validation_data=val_data, epochs=config.epochs, initial_epoch=state["epochs_done"],
+        model.fit(train_data, validation_data=val_data, epochs=last_epoch, initial_epoch=state["epochs_done"],
                   callbacks=callbacks, verbose=verbose)
     except BaseException:
         if not os.path.exists(state_path):
             _forget_failed_start(run_dir, created)
         raise
+    if last_epoch < config.epochs:
+        return None
     final_state = _read_json(state_path)
     summary = {
         "run_dir": run_dir,

@@ -13,7 +13,7 @@ from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import fold, folded_logits
 from kerasjet.models import build_model, load_model
-from kerasjet.train import PaperSchedule, RunConfig, WarmupCosine, calibrate_momentum_scale, momentum_unit, select_best, train
+from kerasjet.train import START_SEED_STRIDE, PaperSchedule, RunConfig, WarmupCosine, calibrate_momentum_scale, momentum_unit, select_best, train
 
 
 def lr_at(schedule, epoch):
@@ -74,6 +74,24 @@ def test_changed_config_is_refused(jets_file, tmp_path):
         train(str(tmp_path / "run"), changed, verbose=0)
 
 
+def test_multi_start_keeps_the_start_with_the_lowest_probe_loss(jets_file, tmp_path):
+    """starts = 2: both starts train the probe epochs, the one with the lower validation loss
+    trains on to the end, and the run folder holds its model, history and summary."""
+    config = RunConfig(model="nanopelican", model_kwargs=dict(c_hidden=1, n_constituents=8), train=jets_file,
+                       val=jets_file, epochs=3, batch_size=128, seed=4, starts=2, probe_epochs=1)
+    summary = train(str(tmp_path / "run"), config, verbose=0)
+    starts = [json.load(open(tmp_path / "run" / "starts" / f"start_{i}" / "state.json")) for i in range(2)]
+    chosen = summary["start"]
+    assert summary["probe_val_losses"][chosen] == min(summary["probe_val_losses"])
+    assert [s["epochs_done"] for s in starts] == [3 if i == chosen else 1 for i in range(2)]
+    assert summary["seed"] == 4 and summary["start_seed"] == 4 + chosen * START_SEED_STRIDE
+    assert len(np.genfromtxt(tmp_path / "run" / "history.csv", delimiter=",", names=True)) == 3
+    assert (tmp_path / "run" / "best.keras").exists()
+    assert train(str(tmp_path / "run"), config, verbose=0) == summary  # finished: reloaded, not retrained
+    with pytest.raises(KerasjetError, match="'probe_epochs' differs"):
+        train(str(tmp_path / "run"), RunConfig(**{**config.__dict__, "probe_epochs": 2}), verbose=0)
+
+
 def _trained_logits(inputs, labels, momentum_scale, batchnorm, steps=20):
     """Logits and folded-form logits of a nanoPELICAN after ``steps`` Adam steps on one batch."""
     tf.keras.utils.set_random_seed(5)
@@ -132,7 +150,7 @@ def test_parity_benchmark_tiny_mode(tmp_path):
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     sides = json.loads((tmp_path / "out" / "parity.json").read_text())["sides"]
-    assert set(sides) == {"kerasjet, BatchNorm", "kerasjet, no BatchNorm"}
+    assert set(sides) == {"kerasjet, BatchNorm", "kerasjet, BatchNorm, best of 3 starts", "kerasjet, no BatchNorm"}
     assert [run["parameters"] for run in (sides["kerasjet, BatchNorm"]["runs"][0], sides["kerasjet, no BatchNorm"]["runs"][0])] == [27, 21]
     assert all(0.5 < side["runs"][0]["auc"] <= 1 for side in sides.values())
     assert "| kerasjet, no BatchNorm | 21 |" in (tmp_path / "out" / "parity.md").read_text()

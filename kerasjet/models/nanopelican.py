@@ -14,7 +14,7 @@ INITIAL_HIDDEN_BIAS = 0.1
 
 
 def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dropout=0.0, basis="nano",
-                momentum_scale=DEFAULT_MOMENTUM_SCALE, name=None):
+                momentum_scale=DEFAULT_MOMENTUM_SCALE, multiplicity_degree=0, name=None):
     """d → [BatchNorm → Dropout] → LinEq2→2 → ReLU → [BatchNorm → Dropout] → LinEq2→0 → logit.
 
     Inputs {'pmu': (B, N, 4) GeV, 'mask': (B, N)}; output (B, 1), the logit of "top".
@@ -32,10 +32,11 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dro
     hidden_bias = "zeros" if batchnorm else tf.keras.initializers.Constant(INITIAL_HIDDEN_BIAS)
     fused = batchnorm and not dropout
     x = LinEq2to2(c_hidden, basis=basis, scaled=scaled, bias_initializer=hidden_bias, normalize_input=fused,
-                  name="lineq_2to2")([x, mask])
+                  multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
     x = tf.keras.layers.ReLU(name="relu")(x)
     x = _normalise_and_drop(x, mask, batchnorm, dropout, "hidden")
-    logit = LinEq2to0(1, scaled=scaled, normalize_input=fused, name="lineq_2to0")([x, mask])
+    logit = LinEq2to0(1, scaled=scaled, normalize_input=fused, multiplicity_degree=multiplicity_degree,
+                      name="lineq_2to0")([x, mask])
     default = f"nanopelican_c{c_hidden}{'_scaled' if scaled else ''}{'' if basis == 'nano' else '_' + basis}"
     return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or default)
 
