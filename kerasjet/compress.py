@@ -23,6 +23,7 @@ from qkeras import QDense, quantized_bits, quantized_relu
 from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import firmware_weights, fold
+from kerasjet.models import BUILDERS, n_constituents_of
 from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range
 
 WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
@@ -90,7 +91,7 @@ def folded_nanopelican(model, calibration, target=None):
     from kerasjet.models.nanopelican import nanopelican_folded
 
     folded = fold(model, momentum_scale=FIRMWARE_MOMENTUM_SCALE)
-    n = int(model.input["pmu"].shape[1])
+    n = n_constituents_of(model)
     c_hidden = len(folded["channels"])
     weights, degree = firmware_weights(folded)
     probe = nanopelican_folded(c_hidden, n, multiplicity_degree=degree, momentum_scale=folded["momentum_scale"])
@@ -112,7 +113,7 @@ def quantize_nanopelican(model, weight_bits, calibration):
     float_model = folded_nanopelican(model, calibration)
     lineq2 = float_model.get_layer("lineq_2to2")
     precision = nano_precision(weight_bits)
-    quantized = qnanopelican(lineq2.units, int(model.input["pmu"].shape[1]), precision,
+    quantized = qnanopelican(lineq2.units, n_constituents_of(model), precision,
                              multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=float_model.get_layer("lorentz_dot").momentum_scale)
     quantized.set_weights(float_model.get_weights())
     return quantized
@@ -129,8 +130,6 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False):
     ``dynamic_absmax``, per sample as in the BitHEP paper (not deployable).
     calibration: {'pmu', 'mask'} inputs for the activation ranges.
     """
-    from kerasjet.models import BUILDERS
-
     dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
     if not dense or model.name not in ("topodnn", "hls4ml_tagger"):
         raise KerasjetError(f"model '{model.name}' is not one of the dense taggers (topodnn, hls4ml_tagger)")
@@ -148,7 +147,7 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False):
                                       fixed_for_range(bits, np.abs(b).max() + 1e-6, min_integer=0)))
             inputs.append(fixed_for_range(16, input_range, min_integer=0) if not inputs else None)
         activations.append(quantized_relu(8 if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
-    quantized = BUILDERS[model.name](n_constituents=int(model.input["pmu"].shape[1]), weight_quantizers=weight_quantizers,
+    quantized = BUILDERS[model.name](n_constituents=n_constituents_of(model), weight_quantizers=weight_quantizers,
                                      activation_quantizers=activations, input_quantizers=inputs)
     for layer in dense:
         quantized.get_layer(layer.name).set_weights(layer.get_weights())
@@ -197,7 +196,7 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
     validation loss.
     """
     tf.keras.utils.set_random_seed(seed)
-    spec = InputSpec(n_constituents=int(model.input["pmu"].shape[1]))
+    spec = InputSpec(n_constituents=n_constituents_of(model))
     train_data = make_dataset(train_path, spec, batch_size, shuffle=True, seed=seed, stop=train_jets)
     val_data = make_dataset(val_path, spec, batch_size, shuffle=False)
     steps = len(train_data) * epochs
@@ -235,7 +234,7 @@ def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs
     """Quantize (weight_bits: float/16/8/6/4/ternary) and/or prune a trained model, then fine-tune."""
     if weight_bits not in WEIGHT_CHOICES:
         raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")
-    n = int(model.input["pmu"].shape[1])
+    n = n_constituents_of(model)
     calibration, _ = load_inputs(train_path, InputSpec(n), 0, calibration_jets)
     if weight_bits != "float":
         if is_nanopelican(model):

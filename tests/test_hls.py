@@ -123,7 +123,6 @@ def test_synthesis_reaches_the_tool(tmp_path, monkeypatch):
     import hls4ml
 
     from kerasjet.errors import KerasjetError
-    from kerasjet.hls.convert import for_hls4ml
     from kerasjet.hls.synthesis import synthesize
     from kerasjet.models import load_model
 
@@ -132,7 +131,7 @@ def test_synthesis_reaches_the_tool(tmp_path, monkeypatch):
     (tools / "vivado_hls").write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/called\n')
     (tools / "vivado_hls").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
-    model = for_hls4ml(load_model(os.path.join(ROOT, "models", "nanopelican_c2_n8_8bit.h5")))
+    model = load_model(os.path.join(ROOT, "models", "nanopelican_c2_n8_8bit.h5"))
     hls_model = hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / "prj"), backend="Vivado",
                                                            hls_config=hls4ml.utils.config_from_keras_model(model, granularity="name"))
     hls_model.write()

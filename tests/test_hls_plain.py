@@ -1,9 +1,11 @@
 """kerasjet models through hls4ml's own API, YAML reader and introspection (issue 14).
 
-Converting is cheap and compiling (g++) is not: every model × backend × granularity is
-converted and its resolved types checked (no 'auto' left; a quantized model's types do not
-depend on the granularity); a few representative combinations are compiled and compared with
-Keras jet by jet; the README's script runs as written."""
+The models go to hls4ml as built or loaded (list inputs [pmu, mask]), no kerasjet call between;
+only a float model with BatchNorm is folded first. Converting is cheap and compiling (g++) is
+not: every model × backend × granularity is converted and its resolved types checked (no 'auto'
+left; a quantized model's types do not depend on the granularity); a few representative
+combinations are compiled and compared with Keras jet by jet; the README's script runs as
+written."""
 
 import filecmp
 import os
@@ -36,14 +38,27 @@ def _float_nanopelican(n, basis="nano"):
     import tensorflow as tf
 
     from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot
-    from kerasjet.models.inputs import jet_inputs
+    from kerasjet.models.inputs import jet_inputs, jet_model
 
     pmu, mask = jet_inputs(n)
     x = LorentzDot(name="lorentz_dot")([pmu, mask])
     x = LinEq2to2(2, n_bar=64.0, multiplicity_degree=2, basis=basis, name="lineq_2to2")([x, mask])
     x = tf.keras.layers.ReLU(name="relu")(x)
     logit = LinEq2to0(1, n_bar=64.0, multiplicity_degree=2, name="lineq_2to0")([x, mask])
-    return _random_float(tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=f"float_{basis}_n{n}"), n)
+    return _random_float(jet_model(pmu, mask, logit, f"float_{basis}_n{n}"), n)
+
+
+def _with_constituents(model, n):
+    """A dense tagger's layers (the same objects, so the same weights) on inputs of N = n slots
+    (its features read the 5 leading constituents, so no weight depends on N)."""
+    from kerasjet.models.inputs import jet_inputs, jet_model
+
+    pmu, mask = jet_inputs(n)
+    features = model.get_layer("dense_features")
+    x = features([pmu, mask])
+    for layer in model.layers[model.layers.index(features) + 1:]:
+        x = layer(x)
+    return jet_model(pmu, mask, x, f"{model.name}_n{n}")
 
 
 # name → (builder, quantized): one float and one quantized model per layer type at N = 8 and 16
@@ -52,6 +67,7 @@ MODELS = {
        for n in (8, 16) for kind in ("8bit", "ternary")},
     **{f"float_nano_n{n}": (lambda n=n: _float_nanopelican(n), False) for n in (8, 16)},
     **{f"float_full_n{n}": (lambda n=n: _float_nanopelican(n, "full"), False) for n in (8, 16)},
+    "dense_8bit_n8": (lambda: _with_constituents(load_model(os.path.join(ROOT, "models", "hls4ml_tagger_8bit.h5")), 8), True),
     "dense_8bit_n16": (lambda: load_model(os.path.join(ROOT, "models", "hls4ml_tagger_8bit.h5")), True),
     "dense_bitlinear_n16": (lambda: load_model(os.path.join(ROOT, "models", "hls4ml_tagger_bitlinear.h5")), True),
     **{f"dense_float_n{n}": (lambda n=n: _random_float(build_model("hls4ml_tagger", n_constituents=n), n), False) for n in (8, 16)},
@@ -61,7 +77,7 @@ _CACHE = {}
 
 def model_for(name):
     if name not in _CACHE:
-        _CACHE[name] = kerasjet.hls.for_hls4ml(MODELS[name][0]())
+        _CACHE[name] = MODELS[name][0]()
     return _CACHE[name]
 
 
@@ -117,6 +133,7 @@ def jets(jets_file):
     ("c2_n8_8bit", "Vivado", "model"),
     ("c2_n8_ternary", "Vitis", "type"),
     ("dense_8bit_n16", "Vitis", "name"),
+    ("dense_8bit_n8", "Vivado", "name"),
 ])
 def test_plain_csim_is_bit_exact(name, backend, granularity, jets, tmp_path):
     model = model_for(name)
@@ -152,8 +169,12 @@ def test_io_stream_is_refused_in_one_line(tmp_path):
 
 def test_shipped_float_model_with_calibration_jets(jets_file, tmp_path):
     """The trained float nanoPELICAN (BatchNorm, N̄ = 49, N = 80) converts once folded on
-    calibration jets; without them it is refused in one line."""
+    calibration jets; given to hls4ml unfolded, or to for_hls4ml without jets, it is refused in
+    one line."""
     model = load_model(os.path.join(ROOT, "models", "nanopelican_c2.keras"))
+    with pytest.raises(KerasjetError) as refusal:
+        hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
+    assert "\n" not in str(refusal.value) and "has no firmware form: fold the model first" in str(refusal.value)
     with pytest.raises(KerasjetError, match="has BatchNorm layers: fold it"):
         kerasjet.hls.for_hls4ml(model)
     folded = kerasjet.hls.for_hls4ml(model, load_inputs(jets_file, InputSpec(80), 0, 300)[0])
@@ -240,3 +261,15 @@ def test_hls4ml_command_line_with_the_extension(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["hls4ml", "convert", "-c", str(tmp_path / "config.yml")])
     runpy.run_module("kerasjet.hls", run_name="__main__")
     assert "nnet::lineq2to2<" in (tmp_path / "prj" / "firmware" / "kerasjet.cpp").read_text()
+
+
+def test_deploy_notebook_runs_hls4ml_api():
+    """notebooks/deploy_hls4ml.ipynb converts through hls4ml's API in code cells (test_notebooks runs it)."""
+    import nbformat
+
+    notebook = nbformat.read(os.path.join(ROOT, "notebooks", "deploy_hls4ml.ipynb"), as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    for call in ("hls4ml.utils.config_from_keras_model(", "hls4ml.converters.convert_from_keras_model(",
+                 "hls4ml.converters.convert_from_config(", ".compile()", "hls_model.predict("):
+        assert call in code
+    assert "for_hls4ml" not in code and "deploy(" not in code

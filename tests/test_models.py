@@ -1,6 +1,8 @@
 """Physics of the models: Lorentz, permutation and padding invariance; parameter counts;
 save/load; folding into the analytic form."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from kerasjet.fold import fold, folded_logits, format_formula
 from kerasjet.models import build_model, load_model, trainable_parameters
 
 RNG = np.random.default_rng(5)
+MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 
 
 def randomise(model, rng=RNG):
@@ -95,6 +98,36 @@ def test_save_load_round_trip(name, kwargs, inputs, tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = load_model(str(tmp_path / "m.keras"))
     np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+@pytest.mark.parametrize("name", ["nanopelican", "lorentznet", "topodnn", "hls4ml_tagger"])
+def test_models_have_list_inputs_fed_by_name(name, inputs):
+    """[pmu, mask] inputs named as the pipeline's keys (what hls4ml's Keras reader reads); the
+    {'pmu', 'mask'} dict, in any key order, maps onto them by name."""
+    model = randomise(build_model(name, n_constituents=30))
+    assert isinstance(model.input, list) and model.input_names == ["pmu", "mask"]
+    as_list = model.predict([inputs["pmu"], inputs["mask"]], verbose=0)
+    np.testing.assert_array_equal(model.predict({"mask": inputs["mask"], "pmu": inputs["pmu"]}, verbose=0), as_list)
+    np.testing.assert_array_equal(model(inputs).numpy(), model([inputs["pmu"], inputs["mask"]]).numpy())
+
+
+@pytest.mark.parametrize("path", ["nanopelican_c2.keras", "nanopelican_c2_n8_ternary.h5", "hls4ml_tagger_8bit.h5"])
+def test_models_saved_with_dict_inputs_load_with_list_inputs(path, jets_file, tmp_path):
+    """The committed files were saved with dict inputs: load_model rebuilds them with list inputs,
+    the same layers and weights; saved again, they stay so."""
+    import tensorflow as tf
+
+    from kerasjet.models import custom_objects, n_constituents_of, save_model
+
+    full = os.path.join(MODELS_DIR, path)
+    stored = tf.keras.models.load_model(full, custom_objects=custom_objects(), compile=False)
+    assert isinstance(stored.input, dict)
+    model = load_model(full)
+    assert model.input_names == ["pmu", "mask"] and model.name == stored.name
+    x, _ = load_inputs(jets_file, InputSpec(n_constituents_of(model)), 0, 64)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), stored.predict(x, verbose=0))
+    save_model(model, str(tmp_path / path))
+    assert load_model(str(tmp_path / path)).input_names == ["pmu", "mask"]
 
 
 @pytest.mark.parametrize("kwargs, free", [(dict(batchnorm=False), 19), (dict(batchnorm=True), 29), (dict(batchnorm=True, scaled=True), 38)])

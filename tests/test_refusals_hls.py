@@ -51,7 +51,7 @@ ROWS = [
     ("io-stream", {"IOType": "io_stream"}, [], 2, "IOType: must be one of io_parallel, got 'io_stream' (the kerasjet layers' pair arrays"),
     ("strategy", {"HLSConfig.Model.Strategy": "Fast"}, [], 2, "HLSConfig.Model.Strategy: must be one of Latency, Resource"),
     ("no-model-file", {"KerasModel": "models/nope.h5"}, [], 2, "KerasModel: no such file"),
-    ("keras-h5", {"KerasH5": "models/nanopelican_c2_n8_8bit.h5"}, [], 2, "KerasH5: hls4ml 1.3 cannot read the dict inputs"),
+    ("keras-h5", {"KerasH5": "models/nanopelican_c2_n8_8bit.h5"}, [], 2, "KerasH5: hls4ml 1.3's convert_from_config reads no KerasH5 key"),
     ("n-mismatch", {"kerasjet.n_constituents": 16}, [], 2, "kerasjet.n_constituents: 16 but the model takes N = 8"),
     ("no-test-file", {"kerasjet.test_data.file": "nope.h5"}, [], 2, "kerasjet.test_data.file: no such file"),
     ("rtl-clock", {"kerasjet.rtl": {"clock_period": 0}}, ["--rtl"], 2, "kerasjet.rtl.clock_period: must be a finite positive number"),

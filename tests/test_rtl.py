@@ -12,7 +12,7 @@ from kerasjet.cli import main
 from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.hls.config import load_config, read_yaml
 from kerasjet.hls.convert import deploy
-from kerasjet.models import load_model
+from kerasjet.models import load_model, n_constituents_of
 from kerasjet.rtl.flow import build_rtl, csim_outputs
 from kerasjet.rtl.yosys import parse_stat
 
@@ -60,7 +60,7 @@ def test_traced_emulation_is_bit_exact(name, thousand_jets, tmp_path):
     """The dense tagger and the ternary model (lookup-table biases) traced without the
     Verilator and Yosys steps: Keras == da4ml emulation on 1000 jets."""
     model = load_model(os.path.join(ROOT, "models", f"{name}.h5"))
-    inputs, _ = load_inputs(thousand_jets, InputSpec(int(model.input["pmu"].shape[1])), 0, 1000)
+    inputs, _ = load_inputs(thousand_jets, InputSpec(n_constituents_of(model)), 0, 1000)
     report = build_rtl(model, inputs, str(tmp_path / "rtl"), verilator=False, synthesis=False, verbose=False)
     assert report["keras_vs_emulation_mismatches"] == 0 and report["bit_exact"]
 

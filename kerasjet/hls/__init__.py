@@ -6,7 +6,8 @@ the IR layers (kerasjet.hls.layers), their config and function templates (kerasj
 the C++ header nnet_utils/nnet_kerasjet.h, the precision-inference passes (kerasjet.hls.passes)
 and the YAML tags of hls_configs/*.yml (kerasjet.hls.config). After that, hls4ml's own API —
 ``config_from_keras_model``, ``convert_from_keras_model``, ``convert_from_config`` — converts
-kerasjet models in the form ``for_hls4ml`` gives (list inputs: hls4ml 1.3 reads no dict inputs);
+kerasjet models as built or loaded (list inputs [pmu, mask], kerasjet.models.inputs); a float
+nanoPELICAN with BatchNorm is folded on calibration jets first (``for_hls4ml``).
 ``firmware_inputs`` gives the arrays their C simulation takes.
 """
 

@@ -21,11 +21,11 @@
 
 Relative paths resolve against the YAML's folder. ``import kerasjet.hls`` teaches hls4ml's YAML
 reader (yaml.safe_load) the two tags, so that its ``convert_from_config`` reads the file the same
-way: ``!kerasjet_path`` is a path, ``!kerasjet_model`` a kerasjet model file loaded as
-``kerasjet.hls.for_hls4ml`` shapes it (hls4ml's own KerasH5 key cannot read the models' dict
-inputs). Untagged paths are resolved against the YAML's folder by kerasjet only. Every key is checked: an
-unknown or duplicate key, a wrong type or an impossible value is a KerasjetError
-``<file>: <key>: <what>``.
+way: ``!kerasjet_path`` is a path, ``!kerasjet_model`` a kerasjet model file loaded by
+``kerasjet.models.load_model`` (custom objects registered, the committed files' dict inputs made
+list inputs; hls4ml 1.3's ``convert_from_config`` reads no KerasH5 key). Untagged paths are
+resolved against the YAML's folder by kerasjet only. Every key is checked: an unknown or
+duplicate key, a wrong type or an impossible value is a KerasjetError ``<file>: <key>: <what>``.
 """
 
 import math
@@ -167,11 +167,10 @@ def _path_constructor(loader, node):
 
 
 def _model_constructor(loader, node):
-    """``!kerasjet_model PATH`` for hls4ml's reader: the model, loaded and shaped for hls4ml."""
-    from kerasjet.hls.convert import for_hls4ml
+    """``!kerasjet_model PATH`` for hls4ml's reader: the Keras model, loaded (list inputs)."""
     from kerasjet.models import load_model
 
-    return for_hls4ml(load_model(_path_constructor(loader, node)))
+    return load_model(_path_constructor(loader, node))
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -232,7 +231,7 @@ def load_config(path):
 
     raw = read_yaml(path)
     if isinstance(raw, dict) and "KerasH5" in raw:
-        _fail(path, "KerasH5", "hls4ml 1.3 cannot read the dict inputs of a kerasjet model file; "
+        _fail(path, "KerasH5", "hls4ml 1.3's convert_from_config reads no KerasH5 key (it returns no model); "
                                "use KerasModel: !kerasjet_model PATH")
     _check(raw, SCHEMA, "", path)
     _check_values(raw, path)

@@ -28,25 +28,20 @@ def _is_nanopelican(model):
 
 
 def for_hls4ml(model, calibration=None):
-    """The form of a kerasjet model that hls4ml 1.3 converts: the same layers with list inputs
-    [pmu, mask] (hls4ml's Keras reader takes no dict inputs; ``predict`` still takes the
-    {'pmu', 'mask'} dict). A float nanoPELICAN with BatchNorm is folded first
-    (kerasjet.compress.folded_nanopelican), calibrated on ``calibration`` ({'pmu', 'mask'} jets).
+    """A kerasjet model in the form its firmware computes: a float nanoPELICAN with BatchNorm
+    folded (kerasjet.compress.folded_nanopelican), calibrated on ``calibration`` ({'pmu': (B, N, 4)
+    GeV, 'mask': (B, N)} jets); any other model as it is (hls4ml converts it directly).
     """
-    import tensorflow as tf
-
     from kerasjet.models.nanopelican import has_batchnorm
 
-    if has_batchnorm(model):
-        if calibration is None:
-            raise KerasjetError(f"model '{model.name}' has BatchNorm layers: fold it for firmware with calibration jets, "
-                                "kerasjet.hls.for_hls4ml(model, {'pmu': ..., 'mask': ...})")
-        from kerasjet.compress import folded_nanopelican
+    if not has_batchnorm(model):
+        return model
+    if calibration is None:
+        raise KerasjetError(f"model '{model.name}' has BatchNorm layers: fold it for firmware with calibration jets, "
+                            "kerasjet.hls.for_hls4ml(model, {'pmu': ..., 'mask': ...})")
+    from kerasjet.compress import folded_nanopelican
 
-        model = folded_nanopelican(model, calibration)
-    if isinstance(model.input, dict):
-        model = tf.keras.Model([model.input["pmu"], model.input["mask"]], model.output, name=model.name)
-    return model
+    return folded_nanopelican(model, calibration)
 
 
 def firmware_inputs(model, inputs):
@@ -152,7 +147,7 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
 
     import kerasjet.hls  # noqa: F401  (registers the extension)
     from kerasjet.data.pipeline import InputSpec, load_inputs
-    from kerasjet.models import load_model
+    from kerasjet.models import load_model, n_constituents_of
 
     reuse_factor = reuse_factor or config["reuse_factor"]
     output_dir = output_dir or config["output_dir"]
@@ -160,7 +155,7 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     jets = jets or config["test_data"]["jets"]
     report_path = os.path.join(output_dir, "report.json")
     model = load_model(config["model"])
-    n = int(model.input["pmu"].shape[1])
+    n = n_constituents_of(model)
     if n != config["n_constituents"]:
         raise KerasjetError(f"{config['source']}: kerasjet.n_constituents: {config['n_constituents']} but the model takes N = {n}")
     if not os.path.exists(test_file):

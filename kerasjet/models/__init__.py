@@ -1,7 +1,9 @@
-"""Model builders by name: every Keras model takes {'pmu': (B, N, 4) GeV, 'mask': (B, N)} and
-returns a (B, 1) logit of "top"."""
+"""Model builders by name: every Keras model takes [pmu (B, N, 4) GeV, mask (B, N)] — or the
+{'pmu', 'mask'} dict, mapped onto its inputs by name (kerasjet.models.inputs) — and returns a
+(B, 1) logit of "top"."""
 
 from kerasjet.errors import KerasjetError, first_line
+from kerasjet.models.inputs import with_list_inputs
 from kerasjet.models.lorentznet import lorentznet
 from kerasjet.models.mlp import hls4ml_tagger, topodnn
 from kerasjet.models.nanopelican import nanopelican
@@ -63,7 +65,8 @@ def _lambda_layers(config):
 
 def load_model(path, allow_lambda=False):
     """A saved kerasjet model, float (.keras) or quantized (.h5, the format QKeras layers reload
-    from), its custom objects registered; KerasjetError if unreadable.
+    from), its custom objects registered, with list inputs [pmu, mask] (a file saved with dict
+    inputs is rebuilt so); KerasjetError if unreadable.
 
     Keras Lambda layers store Python code that runs when the model is loaded (legacy .h5) or
     called: a model holding one is refused unless ``allow_lambda``.
@@ -84,9 +87,10 @@ def load_model(path, allow_lambda=False):
         raise KerasjetError(f"{path}: holds the Lambda layer '{lambdas[0]}', whose stored Python code would run on "
                             "loading; refused (pass --allow-lambda only for a file you trust)")
     try:
-        return tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False, safe_mode=not allow_lambda)
+        model = tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False, safe_mode=not allow_lambda)
     except Exception as err:
         raise KerasjetError(f"{path}: not a loadable Keras model ({first_line(err)})") from None
+    return with_list_inputs(model)
 
 
 def save_model(model, path):
@@ -104,8 +108,8 @@ def save_model(model, path):
 
 
 def n_constituents_of(model):
-    """N, the constituent slots a model's 'pmu' input expects."""
-    return int(model.input["pmu"].shape[1])
+    """N, the constituent slots a model's 'pmu' input (B, N, 4) expects."""
+    return int(model.get_layer("pmu").output.shape[1])
 
 
 def trainable_parameters(model):

@@ -4,7 +4,7 @@ LorentzNet-3 baseline (3 hidden channels, about a hundred parameters)."""
 import tensorflow as tf
 
 from kerasjet.layers.lorentz import minkowski_products
-from kerasjet.models.inputs import jet_inputs
+from kerasjet.models.inputs import jet_inputs, jet_model
 
 
 def psi(a):
@@ -93,4 +93,4 @@ def lorentznet(hidden=3, n_constituents=80, momentum_scale=100.0, name="lorentzn
     pooled = MaskedMean(name="mean_pool")([h, mask])
     hidden_out = tf.keras.layers.Dense(hidden, activation="relu", name="decoder")(pooled)
     logit = tf.keras.layers.Dense(1, name="logit")(hidden_out)
-    return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name)
+    return jet_model(pmu, mask, logit, name)

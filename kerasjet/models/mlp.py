@@ -11,7 +11,7 @@ import math
 
 import tensorflow as tf
 
-from kerasjet.models.inputs import jet_inputs
+from kerasjet.models.inputs import jet_inputs, jet_model
 
 TOPODNN_CONSTITUENTS = 30
 TOPODNN_LAYERS = (300, 102, 12, 6)
@@ -100,11 +100,11 @@ def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, ac
         x = QDense(width, kernel_quantizer=kernel_q, bias_quantizer=bias_q, name=layer_name)(x)
         if not last:
             x = QActivation(activation_quantizers[i], name=f"{layer_name}_relu")(x)
-    return tf.keras.Model({"pmu": pmu, "mask": mask}, x, name=name)
+    return jet_model(pmu, mask, x, name)
 
 
 def topodnn(n_constituents=80, name="topodnn", **quantization):
-    """The TopoDNN-style dense tagger on the same {'pmu', 'mask'} inputs; output (B, 1) logit."""
+    """The TopoDNN-style dense tagger on the same [pmu, mask] inputs; output (B, 1) logit."""
     return dense_tagger(TopoDNNFeatures(name="topodnn_features"), TOPODNN_LAYERS, n_constituents, name=name, **quantization)
 
 

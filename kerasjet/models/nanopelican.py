@@ -5,7 +5,7 @@ import tensorflow as tf
 from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot, MaskedBatchNorm
 from kerasjet.layers.normalization import batch_statistics
 from kerasjet.layers.pair_ops import pair_moments
-from kerasjet.models.inputs import jet_inputs
+from kerasjet.models.inputs import jet_inputs, jet_model
 
 # the unit of a model built directly (GeV); `kerasjet train` calibrates it on the training jets
 # (kerasjet.train.momentum_unit), and the firmware uses 100 GeV whatever the float model used
@@ -17,7 +17,8 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dro
                 momentum_scale=DEFAULT_MOMENTUM_SCALE, multiplicity_degree=0, name=None):
     """d → [BatchNorm → Dropout] → LinEq2→2 → ReLU → [BatchNorm → Dropout] → LinEq2→0 → logit.
 
-    Inputs {'pmu': (B, N, 4) GeV, 'mask': (B, N)}; output (B, 1), the logit of "top".
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)] (or the {'pmu', 'mask'} dict); output (B, 1), the
+    logit of "top".
     d_ij = p_i·p_j / momentum_scale² (GeV; training calibrates it on the data, kerasjet.train).
     Without BatchNorm the nano model has 10·c_hidden + 1 trainable parameters. Without Dropout
     each BatchNorm is the next equivariant layer's own input normalisation (the same function,
@@ -38,7 +39,7 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dro
     logit = LinEq2to0(1, scaled=scaled, normalize_input=fused, multiplicity_degree=multiplicity_degree,
                       name="lineq_2to0")([x, mask])
     default = f"nanopelican_c{c_hidden}{'_scaled' if scaled else ''}{'' if basis == 'nano' else '_' + basis}"
-    return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or default)
+    return jet_model(pmu, mask, logit, name or default)
 
 
 def _normalise_and_drop(x, mask, batchnorm, dropout, where):
@@ -108,7 +109,7 @@ def nanopelican_folded(c_hidden=2, n_constituents=80, n_bar=64.0, multiplicity_d
     x = LinEq2to2(c_hidden, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
     x = tf.keras.layers.ReLU(name="relu")(x)
     logit = LinEq2to0(1, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to0")([x, mask])
-    return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or f"nanopelican_c{c_hidden}_folded")
+    return jet_model(pmu, mask, logit, name or f"nanopelican_c{c_hidden}_folded")
 
 
 def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE, name=None):
@@ -127,4 +128,4 @@ def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, mom
     logit = QLinEq2to0(1, kernel_quantizer=precision.weight_quantizer(1), bias_quantizer=precision.weight_quantizer(1, bias=True),
                        output_quantizer=precision.output,
                        multiplicity_degree=multiplicity_degree, name="lineq_2to0")([x, mask])
-    return tf.keras.Model({"pmu": pmu, "mask": mask}, logit, name=name or f"qnanopelican_c{c_hidden}")
+    return jet_model(pmu, mask, logit, name or f"qnanopelican_c{c_hidden}")

@@ -115,11 +115,11 @@ def run_rtl(config, hls_model=None):
     Keras, da4ml, Verilator (and csim) agree bit for bit."""
     from kerasjet.data.pipeline import InputSpec, load_inputs
     from kerasjet.hls.config import resolve
-    from kerasjet.models import load_model
+    from kerasjet.models import load_model, n_constituents_of
 
     rtl = config["rtl"]  # validated, defaults filled (kerasjet.rtl.config)
     model = load_model(config["model"])
-    n = int(model.input["pmu"].shape[1])
+    n = n_constituents_of(model)
     inputs, _ = load_inputs(config["test_data"]["file"], InputSpec(n), 0, rtl["jets"])
     output_dir = resolve(rtl.get("output_dir", config["output_dir"] + "_rtl"))
     csim = csim_outputs(hls_model, model, inputs) if hls_model is not None else None

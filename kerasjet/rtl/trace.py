@@ -25,6 +25,7 @@ from da4ml.trace.ops import quantize
 
 from kerasjet.errors import KerasjetError
 from kerasjet.layers.lorentz import METRIC
+from kerasjet.models import n_constituents_of
 
 
 def kif(quantizer):
@@ -125,7 +126,7 @@ def nanopelican_stages(model):
     dot, lineq2, act, lineq0 = (model.get_layer(name) for name in ("lorentz_dot", "lineq_2to2", "relu", "lineq_2to0"))
     if not hasattr(dot, "input_quantizer") or not hasattr(act, "quantizer"):
         raise KerasjetError(f"model '{model.name}' is not a quantized nanoPELICAN (compress it first)")
-    n = int(model.input["pmu"].shape[1])
+    n = n_constituents_of(model)
     shift = 2.0 ** -np.log2(lineq2.n_bar)
     inp = FixedVariableArrayInput((5 * n,))
     p = quantize(inp[: 4 * n], *kif(dot.input_quantizer)).reshape((n, 4))
