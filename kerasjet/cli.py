@@ -136,7 +136,7 @@ def cmd_train(args):
     _check_jets(args.test, both_classes=True)  # --train and --val: train() checks them
     config = RunConfig(model=args.model, model_kwargs=_model_kwargs(args), train=args.train, val=args.val,
                        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-                       schedule=args.schedule)
+                       schedule=args.schedule, starts=args.starts, probe_epochs=args.probe_epochs)
     if args.seeds == 1:
         summary = train(args.out, config, verbose=args.verbose)
         kept = [summary]
@@ -316,6 +316,10 @@ def build_parser():
     p.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="seed of a single run, ≥ 0")
     p.add_argument("--seeds", type=POSITIVE_INT, default=1, help="train seeds 0..K-1 into OUT/seed_K")
     p.add_argument("--keep-best", type=POSITIVE_INT, default=1, help="report the M seeds with the lowest validation loss, M ≤ --seeds")
+    p.add_argument("--starts", type=POSITIVE_INT, default=1,
+                   help="per seed, train K starts for --probe-epochs epochs and continue the one with the lowest validation "
+                        "loss (a nanoPELICAN start can stay on the mass-like plateau; 3 is the tested recipe)")
+    p.add_argument("--probe-epochs", type=POSITIVE_INT, default=5, help="epochs each start trains before one is kept")
     p.add_argument("--n-constituents", type=POSITIVE_INT, default=80, help="constituent slots N")
     p.add_argument("--c-hidden", type=POSITIVE_INT, default=2, help="nanoPELICAN hidden channels")
     p.add_argument("--basis", default="nano", choices=("nano", "full"), help="LinEq2to2 basis")

@@ -86,6 +86,14 @@ def fold(model, momentum_scale=None):
     for h in range(n_hidden):
         _add_term(hidden_bias[h], 0.0, bias[h])
         _add_term(hidden_diag_bias[h], 0.0, diag_bias[h])
+    # a model's own biases polynomial in r (LinEq multiplicity_degree): b_k r^k, k = 1 … D
+    for layer, targets in ((lineq2, {"multiplicity_bias": hidden_bias, "multiplicity_diag_bias": hidden_diag_bias}),
+                           (lineq0, {"multiplicity_bias": [out_bias]})):
+        for name, polynomials in targets.items():
+            if layer.multiplicity_degree:
+                for k, row in enumerate(np.asarray(getattr(layer, name).numpy(), np.float64)):
+                    for h, polynomial in enumerate(polynomials):
+                        _add_term(polynomial, k + 1, row[h])
 
     bn_input = _normalization_affine(model, "bn_input", lineq2)
     if bn_input is not None:

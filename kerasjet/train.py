@@ -279,11 +279,7 @@ def train_best_start(run_dir, config, verbose=1, callbacks=()):
         print(f"kept start {chosen + 1} (validation loss {probe_losses[chosen]:.4f} after {config.probe_epochs} epochs)")
     summary = _train_run(start_dirs[chosen], starts[chosen], verbose, callbacks)
     for name in ("best.keras", "history.csv"):
-        source, target = os.path.join(start_dirs[chosen], name), os.path.join(run_dir, name)
-        copy = shutil.copytree if os.path.isdir(source) else shutil.copyfile
-        if os.path.isdir(target):
-            shutil.rmtree(target)
-        copy(source, target)
+        shutil.copyfile(os.path.join(start_dirs[chosen], name), os.path.join(run_dir, name))
     summary = {**summary, "run_dir": run_dir, "seed": config.seed, "start": chosen, "start_seed": starts[chosen].seed,
                "probe_val_losses": probe_losses}
     write_json(summary, summary_path)

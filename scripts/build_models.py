@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Build the small trained models shipped in models/ (and used by hls_configs/).
 
-    python scripts/build_models.py [--study-dir data/study] [--epochs 2] [--qat-jets 20000]
+    python scripts/build_models.py [--study-dir data/study] [--level particle] [--epochs 2] [--qat-jets 20000]
 
-From the float models of `kerasjet study --budget single-seed` (seed 0, trained on 100k generated
-jets, N = 80):
+From the float models of `kerasjet study --budget single-seed --level LEVEL` (seed 0, trained on
+100k generated jets, N = 80; the committed models come from the particle-level study):
 
 * models/nanopelican_c2.keras — the float nanoPELICAN C = 2 of `make demo`;
 * models/nanopelican_c{1,2,3,10}_n{16,32}_8bit.h5, models/nanopelican_c2_n{8,16,32}_{8bit,ternary}.h5,
@@ -22,6 +22,7 @@ import argparse
 import os
 import shutil
 import sys
+from dataclasses import replace
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -40,27 +41,28 @@ DENSE = [("8", "hls4ml_tagger_8bit.h5"), ("ternary", "hls4ml_tagger_bitlinear.h5
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study-dir", default="data/study")
+    parser.add_argument("--level", choices=("particle", "detector"), default="particle", help="the study's jet level (default particle)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--qat-jets", type=int, default=20000)
     args = parser.parse_args()
-    files = data_files(args.study_dir, BUDGETS["single-seed"])
+    files = data_files(args.study_dir, replace(BUDGETS["single-seed"], level=args.level))
     os.makedirs(MODELS_DIR, exist_ok=True)
 
     demo = os.path.join(MODELS_DIR, "nanopelican_c2.keras")
     if not os.path.exists(demo):
-        shutil.copyfile(os.path.join(run_dir(args.study_dir, "nanoPELICAN C=2", 0), "best.keras"), demo)
+        shutil.copyfile(os.path.join(run_dir(args.study_dir, "nanoPELICAN C=2", 0, args.level), "best.keras"), demo)
     for c, n, bits in NANO:
         path = os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{'8bit' if bits == '8' else bits}.h5")
         if not os.path.exists(path):
             print(f"== nanoPELICAN C={c} N={n} {bits}")
-            float_model = with_constituents(load_model(os.path.join(run_dir(args.study_dir, f"nanoPELICAN C={c}", 0), "best.keras")), n)
+            float_model = with_constituents(load_model(os.path.join(run_dir(args.study_dir, f"nanoPELICAN C={c}", 0, args.level), "best.keras")), n)
             save_model(compress(float_model, files["train"], files["val"], bits, epochs=args.epochs, train_jets=args.qat_jets), path)
         print(f"{os.path.basename(path)}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
     for bits, name in DENSE:
         path = os.path.join(MODELS_DIR, name)
         if not os.path.exists(path):
             print(f"== hls4ml-style tagger {bits}")
-            trained = load_model(os.path.join(run_dir(args.study_dir, "hls4ml-style tagger", 0), "best.keras"))
+            trained = load_model(os.path.join(run_dir(args.study_dir, "hls4ml-style tagger", 0, args.level), "best.keras"))
             float_model = build_model("hls4ml_tagger", n_constituents=16)  # it reads 5 constituents: N = 16 is plenty
             float_model.set_weights(trained.get_weights())
             save_model(compress(float_model, files["train"], files["val"], bits, epochs=args.epochs, train_jets=args.qat_jets), path)

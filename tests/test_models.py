@@ -130,7 +130,7 @@ def test_models_saved_with_dict_inputs_load_with_list_inputs(path, jets_file, tm
     assert load_model(str(tmp_path / path)).input_names == ["pmu", "mask"]
 
 
-@pytest.mark.parametrize("kwargs, free", [(dict(batchnorm=False), 19), (dict(batchnorm=True), 29), (dict(batchnorm=True, scaled=True), 38)])
+@pytest.mark.parametrize("kwargs, free", [(dict(batchnorm=False), 19), (dict(batchnorm=False, multiplicity_degree=2), 29), (dict(batchnorm=True), 29), (dict(batchnorm=True, scaled=True), 38)])
 def test_folding_reproduces_the_model(kwargs, free, inputs):
     model = randomise(build_model("nanopelican", c_hidden=2, n_constituents=30, **kwargs))
     folded = fold(model)

@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from kerasjet.errors import KerasjetError
 from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot, MaskedBatchNorm
 from kerasjet.layers.normalization import batch_statistics
 from kerasjet.layers.pair_ops import pair_moments
@@ -20,10 +21,14 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dro
     Inputs [pmu (B, N, 4) GeV, mask (B, N)] (or the {'pmu', 'mask'} dict); output (B, 1), the
     logit of "top".
     d_ij = p_i·p_j / momentum_scale² (GeV; training calibrates it on the data, kerasjet.train).
-    Without BatchNorm the nano model has 10·c_hidden + 1 trainable parameters. Without Dropout
-    each BatchNorm is the next equivariant layer's own input normalisation (the same function,
-    several times cheaper to train); with Dropout it is a MaskedBatchNorm layer.
+    Without BatchNorm the nano model has 10·c_hidden + 1 trainable parameters; multiplicity_degree
+    D gives it the biases polynomial in r = n/N̄ that folded BatchNorms provide (D·(2·c_hidden + 1)
+    more; a model with BatchNorm has them already). Without Dropout each BatchNorm is the next
+    equivariant layer's own input normalisation (the same function, several times cheaper to
+    train); with Dropout it is a MaskedBatchNorm layer.
     """
+    if batchnorm and multiplicity_degree:
+        raise KerasjetError("multiplicity_degree is for nanoPELICAN without BatchNorm (BatchNorm adds these biases itself)")
     pmu, mask = jet_inputs(n_constituents)
     x = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
     x = _normalise_and_drop(x, mask, batchnorm, dropout, "input")
@@ -95,7 +100,8 @@ def with_constituents(model, n_constituents):
     dropout = [layer.rate for layer in model.layers if isinstance(layer, tf.keras.layers.Dropout)]
     rebuilt = nanopelican(lineq2.units, n_constituents, scaled=lineq2.scaled, basis=lineq2.basis,
                           batchnorm=has_batchnorm(model),
-                          dropout=dropout[0] if dropout else 0.0, momentum_scale=model.get_layer("lorentz_dot").momentum_scale)
+                          dropout=dropout[0] if dropout else 0.0, momentum_scale=model.get_layer("lorentz_dot").momentum_scale,
+                          multiplicity_degree=lineq2.multiplicity_degree)
     rebuilt.set_weights(model.get_weights())
     return rebuilt
 

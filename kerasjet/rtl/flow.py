@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 
-from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
 
 TOP = "kerasjet_rtl"
