@@ -104,8 +104,8 @@ def save_model(model, path):
 
 
 def n_constituents_of(model):
-    """N, the constituent slots a model's 'pmu' input expects."""
-    return int(model.input["pmu"].shape[1])
+    """N, the constituent slots a model's 'pmu' input layer expects (dict or list inputs)."""
+    return int(model.get_layer("pmu").output.shape[1])
 
 
 def trainable_parameters(model):
