@@ -41,7 +41,9 @@ DEFAULT_TERNARY_RECIPE = "finetune"
 # which layers are ternary: all, or all but the first and the last (kept at 8 bits, BitNet's practice;
 # for nanoPELICAN, whose two LinEq layers are both, the readout only)
 PLACEMENTS = ("all", "ends-8bit")
-DEFAULT_LEARNING_RATE = {"finetune": 1e-3, "progressive": 1e-3, "scratch": 5e-3}
+# ternary: 10⁻² (relative steps for nanoPELICAN) beat 10⁻³ and 3·10⁻³ for every recipe measured, and 3·10⁻² for
+# fine-tuning the hls4ml-style tagger (benchmarks/ternary.py, parity files)
+TERNARY_LEARNING_RATE = 1e-2
 ACTIVATION_BITS = 8  # BitLinear's activations
 PER_WEIGHT = (0, 1, 2)  # blockwise_bits axes of a LinEq kernel: a binary point per weight
 # the fixed-point unit of the firmware's momenta (GeV), whatever unit the float model was trained
@@ -236,12 +238,13 @@ def sparsity(model):
 
 
 def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_size=512, seed=0, prune_to=None, train_jets=None,
-              warmup=False, verbose=2):
+              warmup=False, relative_steps=False, verbose=2):
     """Fine-tune (QAT and/or pruning) with Adam and a cosine decay; keeps the best validation loss.
 
     ``train_jets`` limits the fine-tuning to the first jets of the file. ``warmup``: a linear
     warm-up over the first epoch (a quarter of the epochs if fewer than 4) before the cosine.
-    Returns the model with the best weights, pruning wrappers stripped; KerasjetError if no
+    ``relative_steps``: a nanoPELICAN's LinEq weights take steps relative to their size
+    (RelativeAdam; no effect on other models). Returns the model with the best weights, pruning wrappers stripped; KerasjetError if no
     epoch reached a finite validation loss.
     """
     from kerasjet.train import WarmupCosine
@@ -259,7 +262,9 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
     callbacks.append(best)
     schedule = WarmupCosine(learning_rate, len(train_data), epochs, warmup_epochs=min(1.0, epochs / 4)) if warmup and epochs \
         else tf.keras.optimizers.schedules.CosineDecay(learning_rate, max(steps, 1), alpha=0.01)
-    model.compile(tf.keras.optimizers.Adam(schedule), tf.keras.losses.BinaryCrossentropy(from_logits=True))
+    scales = step_scales(model) if relative_steps else []
+    model.compile(RelativeAdam(scales, schedule) if scales else tf.keras.optimizers.Adam(schedule),
+                  tf.keras.losses.BinaryCrossentropy(from_logits=True))
     if epochs:
         model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
         if best.weights is None:
@@ -267,6 +272,49 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
                                 f"learning rate {learning_rate:g} too high?); no model was written")
         model.set_weights(best.weights)
     return tfmot.sparsity.keras.strip_pruning(model) if prune_to else model
+
+
+class RelativeAdam(tf.keras.optimizers.Adam):
+    """Adam whose step on a variable is multiplied by a fixed per-group ``scale`` — Adam on
+    w / scale, in effect.
+
+    Adam moves every weight by about the learning rate per step whatever its size. A folded
+    nanoPELICAN's weights in the firmware's unit span five decades (readout weights of 10²–10³
+    next to pair weights of 10⁻²): a learning rate of 10⁻³ left the large ones, and so their
+    ternary codes and β, unchanged through six epochs, while it would scramble the small ones at
+    a rate large enough for the others. ``step_scales`` gives each variable its group's absmean.
+    """
+
+    def __init__(self, scales, learning_rate, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self._step_scales = {variable.ref(): tf.constant(scale, variable.dtype) for variable, scale in scales}
+
+    def update_step(self, gradient, variable):
+        scale = self._step_scales.get(variable.ref())
+        if scale is None:
+            return super().update_step(gradient, variable)
+        before = tf.identity(variable)
+        super().update_step(gradient, variable)
+        variable.assign(before + scale * (variable - before))
+
+
+def step_scales(model):
+    """[(variable, scale)] for the LinEq layers of a quantized or folded nanoPELICAN: a kernel's
+    absmean per ternary group (basis element of LinEq2→2, hidden channel of the readout), a bias
+    tensor's absmean (at least 2^-8, the hidden type's step); empty for other models."""
+    scales = []
+    for layer in model.layers:
+        if layer.name not in ("lineq_2to2", "lineq_2to0"):
+            continue
+        for variable in layer.trainable_weights:
+            value = np.abs(variable.numpy())
+            if variable.name.split("/")[-1].startswith("kernel"):
+                axes = tuple(a for a in range(value.ndim) if a != (0 if layer.name == "lineq_2to2" else 1))
+                scale = np.maximum(value.mean(axis=axes, keepdims=True), 1e-6)
+            else:
+                scale = np.full_like(value, max(value.mean(), 2.0**-8))
+            scales.append((variable, np.broadcast_to(scale, value.shape).astype(np.float32)))
+    return scales
 
 
 class _BestWeights(tf.keras.callbacks.Callback):
@@ -306,7 +354,7 @@ PROGRESSIVE_BITS = ("8", "4", "ternary")
 def train_ternary(model, calibration, train_path, val_path, epochs, learning_rate=None, recipe=None, placement="all",
                   train_jets=None, seed=0, verbose=2):
     """A BitLinear ternary model from a trained float one by ``recipe`` (TERNARY_RECIPES), every
-    stage fine-tuned with warm-up + cosine; learning_rate None: DEFAULT_LEARNING_RATE[recipe].
+    stage fine-tuned with warm-up + cosine; learning_rate None: TERNARY_LEARNING_RATE.
 
     progressive: PROGRESSIVE_BITS in turn, the epochs split evenly (the last stage takes the
     remainder), each stage starting from the previous stage's latent float weights.
@@ -316,11 +364,11 @@ def train_ternary(model, calibration, train_path, val_path, epochs, learning_rat
         raise KerasjetError(f"--recipe must be one of {', '.join(TERNARY_RECIPES)} (got '{recipe}')")
     if placement not in PLACEMENTS:
         raise KerasjetError(f"--placement must be one of {', '.join(PLACEMENTS)} (got '{placement}')")
-    learning_rate = learning_rate or DEFAULT_LEARNING_RATE[recipe]
+    learning_rate = learning_rate or TERNARY_LEARNING_RATE
 
     def tune(quantized, stage_epochs):
         return fine_tune(quantized, train_path, val_path, stage_epochs, learning_rate, seed=seed, train_jets=train_jets, warmup=True,
-                         verbose=verbose)
+                         relative_steps=True, verbose=verbose)
 
     if recipe != "progressive":
         start = reinitialised(model, calibration, seed) if recipe == "scratch" else model
@@ -341,7 +389,7 @@ def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs
     """Quantize (weight_bits: float/16/8/6/4/ternary) and/or prune a trained model, then fine-tune.
 
     Ternary follows ``recipe`` and ``placement`` (train_ternary); learning_rate None: 1e-3, or
-    the ternary recipe's default.
+    TERNARY_LEARNING_RATE for ternary.
     """
     if weight_bits not in WEIGHT_CHOICES:
         raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")

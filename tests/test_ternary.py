@@ -106,15 +106,20 @@ def test_recipe_keeps_every_hidden_channel_read_out(recipe_model):
         assert len(beta) <= 1 and np.all(np.log2(beta) == np.round(np.log2(beta)))
 
 
-def test_recipe_model_csim_is_bit_exact(recipe_model, jets_file, tmp_path):
+def test_recipe_model_csim_and_da4ml_are_bit_exact(recipe_model, jets_file, calibration, tmp_path):
+    """hls4ml csim == Keras == da4ml emulation (the RTL's source; Verilator: tests/test_rtl.py)."""
     from kerasjet.hls.config import load_config
     from kerasjet.hls.convert import deploy
+    from kerasjet.rtl.flow import build_rtl, csim_outputs
 
     model, path = recipe_model
     config = load_config(os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_ternary.yml"))
     config["model"] = config["hls4ml"]["KerasModel"] = path
     relu = from_quantizer(model.get_layer("relu").quantizer)
     config["hls4ml"]["HLSConfig"]["LayerName"]["relu"]["Precision"]["result"] = relu.cpp("AP_RND_CONV", "AP_SAT")
-    report, _ = deploy(config, test_file=jets_file, jets=300, reuse_factor=1, output_dir=str(tmp_path / "prj"), verbose=False)
+    report, hls_model = deploy(config, test_file=jets_file, jets=300, reuse_factor=1, output_dir=str(tmp_path / "prj"), verbose=False)
     assert report["max_abs_diff"] == 0.0 and report["identical_outputs"] == 1.0 and report["passed"]
     assert report["distinct_outputs"] > 20
+    rtl = build_rtl(model, calibration, str(tmp_path / "rtl"), verilator=False, synthesis=False,
+                    csim=csim_outputs(hls_model, model, calibration), verbose=False)
+    assert rtl["keras_vs_emulation_mismatches"] == 0 and rtl["csim_vs_emulation_mismatches"] == 0
