@@ -30,7 +30,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
-from kerasjet.compress import DEFAULT_TERNARY_RECIPE, PLACEMENTS, TERNARY_RECIPES, compress  # noqa: E402
+from kerasjet.compress import DEFAULT_TERNARY_RECIPE, PLACEMENTS, TERNARY_LEARNING_RATE, TERNARY_RECIPES, compress  # noqa: E402
+from kerasjet.data.io import count_jets  # noqa: E402
 from kerasjet.evaluate import model_scores  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.metrics import roc_auc  # noqa: E402
@@ -174,11 +175,14 @@ def main():
                             DEFAULT_TERNARY_RECIPE, "all", args.epochs))
         tables.append(markdown(f"Widths at N = {args.n_constituents}", rows, with_cost=True))
         rows_json["widths"] = rows
-    provenance = {"train": args.train, "val": args.val, "test": args.test, "test_jets": runner.test_jets, "train_jets": args.train_jets or "all",
+    train_jets = min(args.train_jets or count_jets(args.train), count_jets(args.train))
+    provenance = {"train": args.train, "val": args.val, "test": args.test, "test_jets": runner.test_jets, "train_jets": train_jets,
+                  "learning_rate": TERNARY_LEARNING_RATE,
                   "epochs": args.epochs, "seeds": args.seeds, "n_constituents": args.n_constituents,
                   "float_models": {**{f"nanoPELICAN C={c}": p for c, p in nano.items()}, **dense}}
-    header = (f"Ternary recipe — {runner.test_jets} test jets ({args.test}); fine-tuning on {args.train_jets or 'all'} jets of {args.train}, "
-              f"{args.epochs} epochs (warm-up + cosine), seeds {', '.join(map(str, args.seeds))}; nanoPELICAN at "
+    header = (f"Ternary recipe — {runner.test_jets} test jets ({args.test}); every variant trained on {train_jets} jets of {args.train} "
+              f"for {args.epochs} epochs (warm-up + cosine, learning rate {TERNARY_LEARNING_RATE:g} for ternary, 1e-3 for 8-bit), "
+              f"seeds {', '.join(map(str, args.seeds))}; nanoPELICAN at "
               f"N = {args.n_constituents}; float models: {', '.join(f'{k} = {v}' for k, v in provenance['float_models'].items())}")
     text = header + "\n\n" + "\n\n".join(tables) + "\n"
     write_json({"provenance": provenance, **rows_json}, os.path.join(args.results, "ternary_recipe.json"))
