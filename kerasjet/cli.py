@@ -348,7 +348,7 @@ def build_parser():
     p.add_argument("--out", required=True, help="output model: .h5 for quantized models, .keras or .h5 for --bits float")
     p.add_argument("--bits", default="8", choices=("float", "16", "8", "6", "4", "ternary"), help="weight precision")
     p.add_argument("--prune", type=FRACTION, help="target sparsity of the kernels, in [0, 1), e.g. 0.7 (default: no pruning)")
-    p.add_argument("--epochs", type=NONNEGATIVE_INT, default=3, help="fine-tuning epochs, ≥ 0")
+    p.add_argument("--epochs", type=NONNEGATIVE_INT, help="fine-tuning epochs, ≥ 0 (default: 3; --bits ternary: 6)")
     p.add_argument("--train-jets", type=POSITIVE_INT, help="fine-tune on the first jets of --train only (default: all)")
     p.add_argument("--lr", type=POSITIVE, help="fine-tuning learning rate, > 0 (default: 1e-3; --bits ternary: 1e-2)")
     p.add_argument("--recipe", default="finetune", choices=("finetune", "progressive", "scratch"),

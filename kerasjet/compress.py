@@ -45,6 +45,7 @@ PLACEMENTS = ("all", "ends-8bit")
 # for nanoPELICAN C = 10 (test AUC 0.9634 against 0.9466) and 10⁻³, 3·10⁻³ and 3·10⁻² for the hls4ml-style tagger
 # (0.9570 against 0.9443, 0.9524, 0.9559), and 3·10⁻³ in its progressive recipe (0.9532 against 0.9491)
 TERNARY_LEARNING_RATE = 1e-2
+TERNARY_EPOCHS = 6  # results/compression/ternary_recipe.md
 ACTIVATION_BITS = 8  # BitLinear's activations
 PER_WEIGHT = (0, 1, 2)  # blockwise_bits axes of a LinEq kernel: a binary point per weight
 # the fixed-point unit of the firmware's momenta (GeV), whatever unit the float model was trained
@@ -190,7 +191,8 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
             end = placement == "ends-8bit" and i in (0, len(dense) - 1)
             kernel = fixed_for_range(8, np.abs(w).max(), min_integer=0) if end else bitlinear_ternary(per_channel=True, po2_scale=True)
             weight_quantizers.append((kernel, fixed_for_range(16, np.abs(b).max() + 1e-6, min_integer=0)))
-            inputs.append(absmax_quantizer(ACTIVATION_BITS) if dynamic_absmax else fixed_for_range(ACTIVATION_BITS, input_range, min_integer=0))
+            inputs.append(absmax_quantizer(ACTIVATION_BITS) if dynamic_absmax
+                          else fixed_for_range(ACTIVATION_BITS, input_range, min_integer=0))
         else:
             bits = int(weight_bits)
             weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0),
@@ -384,15 +386,17 @@ def train_ternary(model, calibration, train_path, val_path, epochs, learning_rat
     return stage
 
 
-def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs=3, learning_rate=None, calibration_jets=2000,
+def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs=None, learning_rate=None, calibration_jets=2000,
              train_jets=None, recipe=None, placement="all", seed=0, verbose=2):
     """Quantize (weight_bits: float/16/8/6/4/ternary) and/or prune a trained model, then fine-tune.
 
-    Ternary follows ``recipe`` and ``placement`` (train_ternary); learning_rate None: 1e-3, or
-    TERNARY_LEARNING_RATE for ternary.
+    Ternary follows ``recipe`` and ``placement`` (train_ternary). None: 3 epochs at 1e-3, or for
+    ternary TERNARY_EPOCHS at TERNARY_LEARNING_RATE.
     """
     if weight_bits not in WEIGHT_CHOICES:
         raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")
+    if epochs is None:
+        epochs = TERNARY_EPOCHS if weight_bits == "ternary" else 3
     calibration, _ = load_inputs(train_path, InputSpec(n_constituents_of(model)), 0, calibration_jets)
     if weight_bits == "ternary" and not prune_to:
         return train_ternary(model, calibration, train_path, val_path, epochs, learning_rate, recipe, placement, train_jets, seed,

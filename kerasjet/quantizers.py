@@ -5,8 +5,9 @@ All quantizers follow QKeras' interface (``__call__`` with straight-through grad
 so models holding them reload and QKeras/hls4ml find them by class name.
 
 * ``bitlinear_ternary`` — BitNet b1.58 as in the BitHEP seed: W̃ = β·clip(round(W/β), −1, 1)
-  with β = mean|W| per tensor or per output channel (last axis), optionally rounded to a power
-  of two so that β is a shift in hardware. The float weights stay in the optimizer.
+  with β = mean|W| per tensor, per output channel (last axis) or per index of ``group_axis``,
+  optionally rounded to a power of two so that β is a shift in hardware. The float weights stay
+  in the optimizer.
 * ``blockwise_bits`` — fixed point with a binary point per block (per basis element of a
   nanoPELICAN kernel), for weights whose groups differ in scale by orders of magnitude.
 * ``absmax_quantizer`` — the paper's 8-bit activation quantizer, per sample:
