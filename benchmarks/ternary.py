@@ -181,7 +181,7 @@ def main():
                   "epochs": args.epochs, "seeds": args.seeds, "n_constituents": args.n_constituents,
                   "float_models": {**{f"nanoPELICAN C={c}": p for c, p in nano.items()}, **dense}}
     header = (f"Ternary recipe — {runner.test_jets} test jets ({args.test}); every variant trained on {train_jets} jets of {args.train} "
-              f"for {args.epochs} epochs (warm-up + cosine, learning rate {TERNARY_LEARNING_RATE:g} for ternary, 1e-3 for 8-bit), "
+              f"for {args.epochs} epochs (ternary: warm-up + cosine, learning rate {TERNARY_LEARNING_RATE:g}; 8-bit: cosine, 1e-3), "
               f"seeds {', '.join(map(str, args.seeds))}; nanoPELICAN at "
               f"N = {args.n_constituents}; float models: {', '.join(f'{k} = {v}' for k, v in provenance['float_models'].items())}")
     text = header + "\n\n" + "\n\n".join(tables) + "\n"

@@ -124,3 +124,27 @@ def test_recipe_model_csim_and_da4ml_are_bit_exact(recipe_model, jets_file, cali
     rtl = build_rtl(model, calibration, str(tmp_path / "rtl"), verilator=False, synthesis=False,
                     csim=csim_outputs(hls_model, model, calibration), verbose=False)
     assert rtl["keras_vs_emulation_mismatches"] == 0 and rtl["csim_vs_emulation_mismatches"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("placement", ["all", "ends-8bit"])
+def test_dense_tagger_with_a_beta_per_output_channel_csim_is_bit_exact(placement, jets_file, calibration, tmp_path):
+    """hls4ml's QDense gets the narrowest ap_fixed holding every power-of-two β_j (kerasjet.hls.quantizers)."""
+    from qkeras import QActivation
+
+    from kerasjet.hls.config import load_config
+    from kerasjet.hls.convert import deploy
+
+    tf.keras.utils.set_random_seed(4)
+    model = quantize_dense(build_model("hls4ml_tagger", n_constituents=8), "ternary", calibration, placement=placement)
+    path = str(tmp_path / "tagger.h5")
+    save_model(model, path)
+    config = load_config(os.path.join(ROOT, "hls_configs", "hls4ml_tagger_bitlinear.yml"))
+    config.update(model=path, n_constituents=8)
+    config["hls4ml"]["KerasModel"] = path
+    config["hls4ml"]["HLSConfig"]["LayerName"] = {  # the activations' types only: the weights' come from their quantizers
+        layer.name: {"Precision": {"result": from_quantizer(layer.quantizer).cpp("AP_RND_CONV", "AP_SAT")}}
+        for layer in model.layers if isinstance(layer, QActivation)}
+    report, _ = deploy(config, test_file=jets_file, jets=300, reuse_factor=1, output_dir=str(tmp_path / "prj"), verbose=False)
+    assert report["max_abs_diff"] == 0.0 and report["identical_outputs"] == 1.0 and report["passed"]
+    assert report["distinct_outputs"] > 10, report["distinct_outputs"]  # untrained, all-ternary: few distinct logits
