@@ -5,16 +5,17 @@ nanoPELICAN C = 2 and C = 10, the TopoDNN-style and the hls4ml-style dense tagge
                                      [--epochs 2] [--qat-jets 20000]
 
 Starts from the float models of `kerasjet study --budget single-seed` (seed 0), fine-tunes each compressed
-variant for --epochs epochs on the first --qat-jets training jets, and evaluates every variant
-on the study's test file. Writes compression.md and compression.json; resumable (finished
-variants are reloaded from <study-dir>/compressed/).
+variant for --epochs epochs on the first --qat-jets training jets — the ternary variant by the
+ternary recipe instead (kerasjet.compress.train_ternary: its TERNARY_EPOCHS on every training
+jet) — and evaluates every variant on the study's test file. Writes compression.md and
+compression.json; resumable (finished variants are reloaded from <study-dir>/compressed/).
 """
 
 import argparse
 import os
 
 import kerasjet  # noqa: F401  (before TensorFlow: CPU allocator)
-from kerasjet.compress import compress, weight_summary
+from kerasjet.compress import DEFAULT_TERNARY_RECIPE, TERNARY_EPOCHS, compress, weight_summary
 from kerasjet.evaluate import evaluate
 from kerasjet.files import write_json, write_text
 from kerasjet.models import load_model, save_model
@@ -54,29 +55,33 @@ def main():
         source = float_model(args.study_dir, model_name)
         run = os.path.basename(os.path.dirname(os.path.dirname(source)))
         for variant, (bits, prune) in VARIANTS.items():
+            recipe = "float" if variant == "float" else (DEFAULT_TERNARY_RECIPE if bits == "ternary" else "QAT")
+            epochs, jets = (TERNARY_EPOCHS, None) if bits == "ternary" else (args.epochs, args.qat_jets)
             if variant == "float":
-                path = source
+                path, epochs, jets = source, "—", "—"
             else:
-                path = os.path.join(out_dir, f"{run}_{bits}{'_pruned' if prune else ''}.{'keras' if bits == 'float' else 'h5'}")
+                suffix = "_pruned" if prune else (f"_{recipe}" if bits == "ternary" else "")
+                path = os.path.join(out_dir, f"{run}_{bits}{suffix}.{'keras' if bits == 'float' else 'h5'}")
                 if not os.path.exists(path):
                     print(f"== {model_name}: {variant}")
-                    save_model(compress(load_model(source), files["train"], files["val"], bits, prune, args.epochs,
-                                        train_jets=args.qat_jets), path)
+                    save_model(compress(load_model(source), files["train"], files["val"], bits, prune, epochs, train_jets=jets), path)
             metrics = evaluate(path, files["test"])[0]
             bits_per_weight, nonzero = weight_summary(load_model(path))
-            rows.append({"model": model_name, "variant": variant, "file": path, "bits_per_weight": bits_per_weight,
+            rows.append({"model": model_name, "variant": variant, "recipe": recipe, "epochs": epochs,
+                         "jets": budget.train_jets if jets is None else jets, "file": path, "bits_per_weight": bits_per_weight,
                          "nonzero_weights": nonzero, **metrics})
             print(f"{model_name:22} {variant:20} AUC {metrics['auc']:.4f}  1/εB {metrics['rejection_at_0.3']:7.1f}  "
                   f"{bits_per_weight:5.2f} bits  {nonzero} non-zero")
     provenance = {"test_file": files["test"], "test_jets": budget.test_jets, "fine_tuning_epochs": args.epochs,
                   "fine_tuning_jets": args.qat_jets, "float_models": "seed 0 of kerasjet study --budget single-seed"}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "compression.json"))
-    lines = [f"**Compression** — {budget.test_jets} test jets; each variant fine-tuned {args.epochs} epochs on "
-             f"{args.qat_jets} jets from the float model (seed 0)", "",
-             "| Model | Variant | Accuracy | AUC | 1/εB (εS = 0.3) | bits / weight | non-zero weights |", "|---|---|---|---|---|---|---|"]
+    lines = [f"**Compression** — {budget.test_jets} test jets; each variant fine-tuned from the float model (seed 0) for the "
+             "epochs on the training jets given in its row", "",
+             "| Model | Variant | recipe | epochs | jets | Accuracy | AUC | 1/εB (εS = 0.3) | bits / weight | non-zero weights |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['variant']} | {r['accuracy']:.4f} | {r['auc']:.4f} | {r['rejection_at_0.3']:.0f} | "
-                     f"{r['bits_per_weight']:.2f} | {r['nonzero_weights']} |")
+        lines.append(f"| {r['model']} | {r['variant']} | {r['recipe']} | {r['epochs']} | {r['jets']} | {r['accuracy']:.4f} | "
+                     f"{r['auc']:.4f} | {r['rejection_at_0.3']:.0f} | {r['bits_per_weight']:.2f} | {r['nonzero_weights']} |")
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "compression.md"))
     print("\n".join(lines))
 

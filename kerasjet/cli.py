@@ -221,7 +221,8 @@ def cmd_compress(args):
     _check_jets(args.train, args.val)
     _check_jets(args.test, both_classes=True)
     model = load_model(args.model, allow_lambda=args.allow_lambda)
-    compressed = compress(model, args.train, args.val, args.bits, args.prune, args.epochs, args.lr, train_jets=args.train_jets)
+    compressed = compress(model, args.train, args.val, args.bits, args.prune, args.epochs, args.lr, train_jets=args.train_jets,
+                          recipe=args.recipe, placement=args.placement)
     save_model(compressed, args.out)
     bits, nonzero = weight_summary(compressed)
     print(f"saved {args.out}: {bits:.2f} bits per weight, {nonzero} non-zero weights, kernel sparsity {sparsity(compressed):.2f}")
@@ -351,9 +352,14 @@ def build_parser():
     p.add_argument("--out", required=True, help="output model: .h5 for quantized models, .keras or .h5 for --bits float")
     p.add_argument("--bits", default="8", choices=("float", "16", "8", "6", "4", "ternary"), help="weight precision")
     p.add_argument("--prune", type=FRACTION, help="target sparsity of the kernels, in [0, 1), e.g. 0.7 (default: no pruning)")
-    p.add_argument("--epochs", type=NONNEGATIVE_INT, default=3, help="fine-tuning epochs, ≥ 0")
+    p.add_argument("--epochs", type=NONNEGATIVE_INT, help="fine-tuning epochs, ≥ 0 (default: 3; --bits ternary: 6)")
     p.add_argument("--train-jets", type=POSITIVE_INT, help="fine-tune on the first jets of --train only (default: all)")
-    p.add_argument("--lr", type=POSITIVE, default=1e-3, help="fine-tuning learning rate, > 0")
+    p.add_argument("--lr", type=POSITIVE, help="fine-tuning learning rate, > 0 (default: 1e-3; --bits ternary: 1e-2)")
+    p.add_argument("--recipe", default="finetune", choices=("finetune", "progressive", "scratch"),
+                   help="how --bits ternary is trained: from the float model (finetune), through 8 and 4 bits (progressive), "
+                        "or from re-initialised weights (scratch); warm-up + cosine, results/compression/ternary_recipe.md")
+    p.add_argument("--placement", default="all", choices=("all", "ends-8bit"),
+                   help="--bits ternary: every layer ternary, or the first and last at 8 bits (ends-8bit)")
     p.add_argument("--allow-lambda", action="store_true", help=LAMBDA_HELP)
     p.set_defaults(func=cmd_compress)
 

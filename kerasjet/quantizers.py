@@ -5,8 +5,9 @@ All quantizers follow QKeras' interface (``__call__`` with straight-through grad
 so models holding them reload and QKeras/hls4ml find them by class name.
 
 * ``bitlinear_ternary`` — BitNet b1.58 as in the BitHEP seed: W̃ = β·clip(round(W/β), −1, 1)
-  with β = mean|W| per tensor or per output channel (last axis), optionally rounded to a power
-  of two so that β is a shift in hardware. The float weights stay in the optimizer.
+  with β = mean|W| per tensor, per output channel (last axis) or per index of ``group_axis``,
+  optionally rounded to a power of two so that β is a shift in hardware. The float weights stay
+  in the optimizer.
 * ``blockwise_bits`` — fixed point with a binary point per block (per basis element of a
   nanoPELICAN kernel), for weights whose groups differ in scale by orders of magnitude.
 * ``absmax_quantizer`` — the paper's 8-bit activation quantizer, per sample:
@@ -33,11 +34,12 @@ def _straight_through(x, quantized):
 
 
 def _reduction_axes(shape, keep_axis):
-    """Axes to reduce over so that one statistic remains per index of ``keep_axis`` (None: one)."""
-    axes = list(range(len(shape)))
-    if keep_axis is not None and len(shape) > 1:
-        axes.remove(keep_axis % len(shape))
-    return axes
+    """Axes to reduce over so that one statistic remains per index of ``keep_axis`` (an axis or a
+    tuple of axes; None: one statistic)."""
+    if keep_axis is None or len(shape) < 2:
+        return list(range(len(shape)))
+    keep = {a % len(shape) for a in (keep_axis if isinstance(keep_axis, (tuple, list)) else (keep_axis,))}
+    return [a for a in range(len(shape)) if a not in keep]
 
 
 class bitlinear_ternary(BaseQuantizer):  # noqa: N801  (QKeras names quantizers in lower case)
@@ -93,7 +95,8 @@ class bitlinear_ternary(BaseQuantizer):  # noqa: N801  (QKeras names quantizers 
 class blockwise_bits(BaseQuantizer):  # noqa: N801
     """Fixed point with its binary point chosen per block: ``bits`` significant bits per group.
 
-    Each group (each index of ``axis``; the whole tensor for axis None) is quantized as
+    Each group (each index of ``axis``, an axis or a tuple of axes — every axis: one binary point
+    per weight; the whole tensor for axis None) is quantized as
     quantized_bits(bits, integer) with integer = ceil(log2 max|w|) of that group: round half to
     even, saturate, straight-through gradient. nanoPELICAN's aggregators differ in scale by orders
     of magnitude (the t weight is ~10³ times the d_ij weight), which one shared binary point
@@ -122,7 +125,7 @@ class blockwise_bits(BaseQuantizer):  # noqa: N801
         return -1.0
 
     def get_config(self):
-        return {"bits": self.bits, "axis": self.axis}
+        return {"bits": self.bits, "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
 
     @classmethod
     def from_config(cls, config):

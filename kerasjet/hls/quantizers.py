@@ -2,11 +2,10 @@
 
 hls4ml maps any quantizer whose class name contains 'ternary' to int<2> weights, which is right
 only when the ternary scale β is 1. BitLinear weights are {−β, 0, +β} with β = 2^k (po2_scale),
-exactly the values of ap_fixed<2, k + 2>; this wrapper around hls4ml's own QDense handler gives
-them that type.
+exactly the values of ap_fixed<2, k + 2>; with one β per output channel (β_j = 2^k_j) they are
+exactly the values of ap_fixed<2 + k_max − k_min, k_max + 2>. This wrapper around hls4ml's own
+QDense handler gives them that type.
 """
-
-import math
 
 import numpy as np
 from hls4ml.converters.keras_v2_to_hls import get_layer_handlers
@@ -18,10 +17,11 @@ from kerasjet.quantizers import bitlinear_ternary
 
 
 class PowerOfTwoTernary(Quantizer):
-    """BitLinear weights {−2^k, 0, 2^k} as 2-bit fixed point."""
+    """BitLinear weights {−2^k, 0, 2^k}, k from ``low`` to ``high`` (one per output channel), as
+    the narrowest fixed point holding them: 2 + high − low bits."""
 
-    def __init__(self, quantizer, shift):
-        super().__init__(2, FixedPrecisionType(width=2, integer=shift + 2, signed=True))
+    def __init__(self, quantizer, low, high):
+        super().__init__(2 + high - low, FixedPrecisionType(width=2 + high - low, integer=high + 2, signed=True))
         self.quantizer = quantizer
         self.alpha = 1  # no alpha to factor out: the scale is in the type
 
@@ -37,11 +37,10 @@ def _wrap_qdense(original):
             quantizer = bitlinear_ternary.from_config(config["config"])
             kernel = data_reader.model.get_layer(layer["name"]).kernel
             values = quantizer(kernel).numpy()
-            beta = np.unique(np.abs(values[values != 0]))
-            shift = math.log2(beta[0]) if len(beta) == 1 else math.nan
-            if shift != round(shift):
+            shifts = np.log2(np.unique(np.abs(values[values != 0])))
+            if not len(shifts) or np.any(shifts != np.round(shifts)):
                 raise KerasjetError(f"layer '{layer['name']}': BitLinear weights need a power-of-two scale (po2_scale=True)")
-            layer["weight_quantizer"] = PowerOfTwoTernary(quantizer, int(round(shift)))
+            layer["weight_quantizer"] = PowerOfTwoTernary(quantizer, int(shifts.min()), int(shifts.max()))
         return layer, output_shape
 
     handler.kerasjet_wrapped = True

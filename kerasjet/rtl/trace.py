@@ -154,10 +154,11 @@ def nanopelican_stages(model):
         return truncate(v, *kif(accumulator)) if accumulator is not None else v
 
     padding = mask * -1.0 + 1.0  # 1 on padding slots
+    none = np.zeros((0, kernel.shape[1]))  # the multiplicity coefficients of a model without them (degree 0)
     hidden = []
     for h in range(kernel.shape[1]):
-        bias = _polynomial(np.r_[w["bias"][h], w.get("multiplicity_bias", np.zeros((0, 1)))[:, h]], count, lineq2.n_bar, bias_bits, n)
-        diag_bias = _polynomial(np.r_[w["diag_bias"][h], w.get("multiplicity_diag_bias", np.zeros((0, 1)))[:, h]], count,
+        bias = _polynomial(np.r_[w["bias"][h], w.get("multiplicity_bias", none)[:, h]], count, lineq2.n_bar, bias_bits, n)
+        diag_bias = _polynomial(np.r_[w["diag_bias"][h], w.get("multiplicity_diag_bias", none)[:, h]], count,
                                 lineq2.n_bar, bias_bits, n)
         pair = partial(d_upper * kernel[0, h])[position.ravel()].reshape((n, n))  # symmetric: once per unordered pair
         row = partial(s * kernel[3, h] + (t * kernel[4, h] + bias))
