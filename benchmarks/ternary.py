@@ -43,6 +43,9 @@ from firmware_cost import adder_cost  # noqa: E402
 
 def named_paths(items, what):
     """{name: path} from NAME=PATH arguments."""
+    malformed = [item for item in items if "=" not in item]
+    if malformed:
+        raise SystemExit(f"kerasjet: error: --{what} {malformed[0]}: expected NAME=PATH")
     pairs = dict(item.split("=", 1) for item in items)
     for name, path in pairs.items():
         if not os.path.isfile(path):

@@ -59,7 +59,7 @@ BUDGETS = {
     "default": Budget(train_jets=100_000, val_jets=20_000, test_jets=50_000, epochs=30, seeds=3, keep_best=2),
     # Tables 1 and 2 with one seed each: the committed results/study (2.5 h on 2 cores: 13 min
     # of generation, 2 h 15 min of training)
-    # nanoPELICAN as the best of 3 starts, so that its one seed is never a stuck one (the
+    # nanoPELICAN as the best of 3 starts, so that its one seed is rarely a stuck one (the
     # committed particle-level results/study predates that and trained single starts)
     "single-seed": Budget(train_jets=100_000, val_jets=20_000, test_jets=50_000, epochs=30, seeds=1, keep_best=1, starts=3),
     # the paper's protocol (25 seeds, best 5, 140 epochs) for a cluster

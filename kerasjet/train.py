@@ -273,7 +273,8 @@ def train_best_start(run_dir, config, verbose=1, callbacks=()):
             print(f"start {i + 1}/{config.starts} (seed {start.seed}): {min(config.probe_epochs, config.epochs)} epochs")
         _train_run(start_dir, start, verbose, callbacks, stop_after=config.probe_epochs)
         probe_losses.append(_probe_loss(start_dir, config.probe_epochs))
-        write_json(asdict(config), config_path)  # once a start has trained (as a single run writes it)
+        if not os.path.exists(config_path):  # once a start has trained, as a single run writes it
+            write_json(asdict(config), config_path)
     chosen = int(np.argmin(probe_losses))
     if verbose:
         print(f"kept start {chosen + 1} (validation loss {probe_losses[chosen]:.4f} after {config.probe_epochs} epochs)")
@@ -304,15 +305,14 @@ def _train_run(run_dir, config, verbose=1, callbacks=(), stop_after=None):
     if os.path.exists(summary_path):
         return _read_json(summary_path)
     state_path = os.path.join(run_dir, "state.json")
+    state = _read_json(state_path) if os.path.exists(state_path) else {"epochs_done": 0, "best_val_loss": math.inf}
     last_epoch = config.epochs if stop_after is None else min(stop_after, config.epochs)
-    probe_done = os.path.exists(state_path) and _read_json(state_path)["epochs_done"] >= last_epoch
-    if probe_done and last_epoch < config.epochs:
+    if last_epoch < config.epochs and state["epochs_done"] >= last_epoch:  # an early stop, already reached
         return None
 
     tf.keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     spec = config.input_spec()
-    state = _read_json(state_path) if os.path.exists(state_path) else {"epochs_done": 0, "best_val_loss": math.inf}
     train_data = make_dataset(config.train, spec, config.batch_size, shuffle=True, seed=config.seed,
                               first_pass=state["epochs_done"])
     steps = len(train_data)
