@@ -1,14 +1,15 @@
 """The compression table: float, 16/8/6/4-bit, ternary (BitLinear) and 70%-pruned variants of
 nanoPELICAN C = 2 and C = 10, the TopoDNN-style and the hls4ml-style dense taggers.
 
-    python benchmarks/compression.py [--study-dir data/study] [--results results/compression]
+    python benchmarks/compression.py [--study-dir data/study] [--level detector] [--results results/compression]
                                      [--epochs 2] [--qat-jets 20000]
 
-Starts from the float models of `kerasjet study --budget single-seed` (seed 0), fine-tunes each compressed
+Starts from the float models of `kerasjet study --budget single-seed --level LEVEL` (seed 0; the
+shipped models' level by default), fine-tunes each compressed
 variant for --epochs epochs on the first --qat-jets training jets — the ternary variant by the
 ternary recipe instead (kerasjet.compress.train_ternary: its TERNARY_EPOCHS on every training
 jet) — and evaluates every variant on the study's test file. Writes compression.md and
-compression.json; resumable (finished variants are reloaded from <study-dir>/compressed/).
+compression.json; resumable (finished variants are reloaded from <study-dir>/compressed_<level>/).
 """
 
 import argparse
@@ -19,7 +20,7 @@ from kerasjet.compress import DEFAULT_TERNARY_RECIPE, TERNARY_EPOCHS, compress, 
 from kerasjet.evaluate import evaluate
 from kerasjet.files import write_json, write_text
 from kerasjet.models import load_model, save_model
-from kerasjet.study import BUDGETS, data_files, run_dir
+from kerasjet.study import BUDGETS, SHIPPED_LEVEL, run_dir, shipped_files
 
 MODELS = ("nanoPELICAN C=2", "nanoPELICAN C=10", "TopoDNN", "hls4ml-style tagger")  # rows of the study's Table 1
 VARIANTS = {  # name → (weight bits, pruning target)
@@ -33,26 +34,27 @@ VARIANTS = {  # name → (weight bits, pruning target)
 }
 
 
-def float_model(study_dir, name):
-    path = os.path.join(run_dir(study_dir, name, 0), "best.keras")
+def float_model(study_dir, name, level):
+    path = os.path.join(run_dir(study_dir, name, 0, level), "best.keras")
     if not os.path.exists(path):
-        raise SystemExit(f"{path} is missing: run `kerasjet study --budget single-seed` first")
+        raise SystemExit(f"{path} is missing: run `kerasjet study --budget single-seed --level {level}` first")
     return path
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study-dir", default="data/study")
+    parser.add_argument("--level", choices=("particle", "detector"), default=SHIPPED_LEVEL, help=f"the study's jet level (default {SHIPPED_LEVEL})")
     parser.add_argument("--results", default="results/compression")
     parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs per variant")
     parser.add_argument("--qat-jets", type=int, default=20000, help="training jets used for fine-tuning")
     args = parser.parse_args()
     budget = BUDGETS["single-seed"]
-    files = data_files(args.study_dir, budget)
-    out_dir = os.path.join(args.study_dir, "compressed")
+    files = shipped_files(args.study_dir, args.level)
+    out_dir = os.path.join(args.study_dir, f"compressed_{args.level}")
     rows = []
     for model_name in MODELS:
-        source = float_model(args.study_dir, model_name)
+        source = float_model(args.study_dir, model_name, args.level)
         run = os.path.basename(os.path.dirname(os.path.dirname(source)))
         for variant, (bits, prune) in VARIANTS.items():
             recipe = "float" if variant == "float" else (DEFAULT_TERNARY_RECIPE if bits == "ternary" else "QAT")
@@ -73,9 +75,10 @@ def main():
             print(f"{model_name:22} {variant:20} AUC {metrics['auc']:.4f}  1/εB {metrics['rejection_at_0.3']:7.1f}  "
                   f"{bits_per_weight:5.2f} bits  {nonzero} non-zero")
     provenance = {"test_file": files["test"], "test_jets": budget.test_jets, "fine_tuning_epochs": args.epochs,
-                  "fine_tuning_jets": args.qat_jets, "float_models": "seed 0 of kerasjet study --budget single-seed"}
+                  "fine_tuning_jets": args.qat_jets, "level": args.level,
+                  "float_models": f"seed 0 of kerasjet study --budget single-seed --level {args.level}"}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "compression.json"))
-    lines = [f"**Compression** — {budget.test_jets} test jets; each variant fine-tuned from the float model (seed 0) for the "
+    lines = [f"**Compression** — {budget.test_jets} {args.level}-level test jets; each variant fine-tuned from the float model (seed 0) for the "
              "epochs on the training jets given in its row", "",
              "| Model | Variant | recipe | epochs | jets | Accuracy | AUC | 1/εB (εS = 0.3) | bits / weight | non-zero weights |",
              "|---|---|---|---|---|---|---|---|---|---|"]

@@ -1,10 +1,12 @@
 """The firmware table: latency and resources from the open RTL path, next to each model's AUC.
 
-    python benchmarks/firmware.py [--study-dir data/study] [--results results/firmware] [--jets 1000]
+    python benchmarks/firmware.py [--study-dir data/study] [--level detector] [--results results/firmware] [--jets 1000]
                                   [--verilator-max-n 32] [--max-n 32] [--only TEXT]
 
 For nanoPELICAN C = 2 (8-bit and ternary) at N = 8, 16, 32 and the 8-bit hls4ml-style dense
-tagger (the shipped models/, see scripts/build_models.py): da4ml trace → pipeline at a 5 ns
+tagger (the shipped models/, see scripts/build_models.py; their 8-bit nanoPELICANs have
+power-of-two d_ij weights), and for comparison the 8-bit C = 2 at N = 16 with fixed-point d_ij
+weights (built here from the same float model with the same fine-tuning): da4ml trace → pipeline at a 5 ns
 clock (latency cutoff 5) → Verilog → Verilator check against Keras on --jets test jets (for
 N ≤ --verilator-max-n, default all; the emulation check always) → Yosys synth_xilinx for UltraScale+. Each
 row also gives the model's AUC on the study's test file and the float model's AUC at the same
@@ -26,27 +28,46 @@ from kerasjet.models import load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
-from kerasjet.study import BUDGETS, data_files, run_dir  # noqa: E402
+from kerasjet.study import BUDGETS, SHIPPED_LEVEL, run_dir, shipped_files  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DSP_IN_LUTS = 55  # one DSP counted as 55 LUTs in the single cost figure (issue 16's convention)
+FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (fixed_pair_model), not shipped
 ROWS = [(f"nanoPELICAN C=2 {bits}", f"nanopelican_c2_n{n}_{bits}", n) for n in (8, 16, 32) for bits in ("8bit", "ternary")]
+ROWS.append(("nanoPELICAN C=2 8bit, fixed-point d_ij weights", FIXED_PAIR, 16))
 ROWS.append(("hls4ml-style tagger 8bit", "hls4ml_tagger_8bit", 16))
 # the seed lecture's hls4ml jet tagger (16→64→32→32→5, ap_fixed<16,6>, reuse 1), as quoted there
 ANCHOR = {"model": "hls4ml jet tagger (seed lecture, quoted)", "latency_ns": 75, "DSP": 954, "LUT": 36000}
 
 
-def float_auc(study_dir, test_file, n, cache):
-    """AUC of the float nanoPELICAN C = 2 (seed 0) evaluated on the N leading constituents."""
+def float_auc(study_dir, level, test_file, n, cache):
+    """AUC of the float nanoPELICAN C = 2 (seed 0 at ``level``) evaluated on the N leading constituents."""
     path = os.path.join(cache, f"nanopelican_c2_float_n{n}.keras")
     if not os.path.exists(path):
-        trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0), "best.keras"))
+        trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0, level), "best.keras"))
         save_model(with_constituents(trained, n), path)
     return evaluate(path, test_file)[0]["auc"]
+
+
+def fixed_pair_model(study_dir, level, path):
+    """The comparison row's model at ``path``: the float C = 2 (seed 0) at N = 16, quantized to 8
+    bits with fixed-point d_ij weights and fine-tuned as scripts/build_models.py fine-tunes the
+    shipped 8-bit models (2 epochs on the first 20,000 training jets); built once."""
+    if not os.path.exists(path):
+        from kerasjet.compress import compress
+
+        files = shipped_files(study_dir, level)
+        trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0, level), "best.keras"))
+        save_model(compress(with_constituents(trained, 16), files["train"], files["val"], "8", epochs=2, train_jets=20000,
+                            pair_po2=False), path)
+    return path
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study-dir", default="data/study")
+    parser.add_argument("--level", choices=("particle", "detector"), default=SHIPPED_LEVEL,
+                        help=f"the level of the shipped models' study (default {SHIPPED_LEVEL})")
     parser.add_argument("--results", default="results/firmware")
     parser.add_argument("--jets", type=int, default=1000)
     parser.add_argument("--verilator-max-n", type=int, default=32, help="check the RTL with Verilator up to this N")
@@ -54,8 +75,8 @@ def main():
     parser.add_argument("--only", help="build the projects of the rows whose file name contains this text and stop "
                         "(to run rows in parallel processes; a run without --only writes the table)")
     args = parser.parse_args()
-    test_file = data_files(args.study_dir, BUDGETS["single-seed"])["test"]
-    work = os.path.join(args.study_dir, "firmware")
+    test_file = shipped_files(args.study_dir, args.level)["test"]
+    work = os.path.join(args.study_dir, f"firmware_{args.level}")
     os.makedirs(work, exist_ok=True)
 
     def check_jets(n):
@@ -63,7 +84,8 @@ def main():
 
     rows = []
     for label, name, n in [row for row in ROWS if row[2] <= args.max_n and (args.only or "") in row[1]]:
-        model_path = os.path.join(ROOT, "models", f"{name}.h5")
+        model_path = fixed_pair_model(args.study_dir, args.level, os.path.join(work, f"{name}.h5")) if name == FIXED_PAIR \
+            else os.path.join(ROOT, "models", f"{name}.h5")
         project = os.path.join(work, name)
         report_path = os.path.join(project, "rtl_report.json")
         if not os.path.exists(report_path):
@@ -78,28 +100,30 @@ def main():
             write_json(report, report_path)
         if args.only:
             continue
-        row = {"model": label, "n_constituents": n, "file": os.path.relpath(model_path, ROOT), **{k: report[k] for k in (
-            "latency_cycles", "latency_ns", "pipeline_stages", "bit_exact", "keras_vs_emulation_mismatches")},
+        row = {"model": label, "n_constituents": n, "file": os.path.relpath(model_path, ROOT) if name != FIXED_PAIR else None, **{k: report[k] for k in (
+            "latency_cycles", "latency_ns", "pipeline_stages", "bit_exact", "keras_vs_emulation_mismatches", "estimated_luts_da4ml")},
             "verilator_checked": "verilator_vs_emulation_mismatches" in report, **parse_stat(os.path.join(project, "yosys_stat.json")),
             "auc": evaluate(model_path, test_file)[0]["auc"]}
-        row["float_auc"] = float_auc(args.study_dir, test_file, n, work) if name.startswith("nanopelican") else None
+        row["float_auc"] = float_auc(args.study_dir, args.level, test_file, n, work) if name.startswith("nanopelican") else None
+        row["cost"] = row["LUT"] + DSP_IN_LUTS * row["DSP"]
         rows.append(row)
         print(row)
     if args.only:
         return
-    provenance = {"test_file": test_file, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
+    provenance = {"test_file": test_file, "level": args.level, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
                   "synthesis": "Yosys 0.70 (pyosys) synth_xilinx -family xcup -flatten; LUT includes SRL16E", "anchor": ANCHOR}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "firmware.json"))
     lines = ["**Firmware** — da4ml pipeline at 5 ns (latency cutoff 5), Yosys synth_xilinx for UltraScale+ (xcup); "
-             f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['single-seed'].test_jets} test jets", "",
-             "| Model | N | latency (cycles / ns) | LUT | FF | CARRY | DSP | AUC | float AUC at N | bit-exact (RTL checked) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets", "",
+             f"cost = LUT + {DSP_IN_LUTS}·DSP; da4ml's own cost estimate of the traced design (comb.cost) beside the Yosys LUT count", "",
+             "| Model | N | latency (cycles / ns) | LUT | FF | CARRY | DSP | cost | da4ml estimate | AUC | float AUC at N | bit-exact (RTL checked) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         float_auc_text = "—" if r["float_auc"] is None else f"{r['float_auc']:.4f}"
         lines.append(f"| {r['model']} | {r['n_constituents']} | {r['latency_cycles']} / {r['latency_ns']:.0f} | {r['LUT']} | {r['FF']} | "
-                     f"{r['CARRY']} | {r['DSP']} | {r['auc']:.4f} | {float_auc_text} | "
+                     f"{r['CARRY']} | {r['DSP']} | {r['cost']} | {r['estimated_luts_da4ml']:.0f} | {r['auc']:.4f} | {float_auc_text} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} ({'Verilator' if r['verilator_checked'] else 'emulation only'}) |")
-    lines.append(f"| {ANCHOR['model']} | 16 features | — / {ANCHOR['latency_ns']} | ~{ANCHOR['LUT']} | — | — | ~{ANCHOR['DSP']} | — | — | — |")
+    lines.append(f"| {ANCHOR['model']} | 16 features | — / {ANCHOR['latency_ns']} | ~{ANCHOR['LUT']} | — | — | ~{ANCHOR['DSP']} | — | — | — | — | — |")
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "firmware.md"))
     print("\n".join(lines))
 

@@ -1,10 +1,10 @@
 """The hls4ml agreement table: every shipped config through hls4ml's C simulation.
 
-    python benchmarks/hls_csim.py [--test-file data/study/data/test_50000.h5] [--jets 5000]
+    python benchmarks/hls_csim.py [--test-file data/study/data/test_50000_detector.h5] [--jets 5000]
                                   [--results results/hls]
 
 For each YAML in hls_configs/ (its reuse factor, backend and precisions): convert, compile, run
-the C simulation on the first --jets jets of the test file and compare with the Keras model —
+the C simulation on the first --jets jets of the test file (the shipped models' level's) and compare with the Keras model —
 largest |Keras − csim|, share of identical outputs and of identical decisions, AUC of each, and
 the C simulation's throughput (jets/s, one core, after compilation). Writes csim.md and
 csim.json; the HLS projects go to hls_projects/benchmark/.
@@ -23,6 +23,7 @@ import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.hls.config import load_config  # noqa: E402
 from kerasjet.hls.convert import deploy  # noqa: E402
+from kerasjet.study import shipped_files  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,12 +41,12 @@ def format_table(reports, caption):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--test-file", default="data/study/data/test_50000.h5")
+    parser.add_argument("--test-file", default=shipped_files("data/study")["test"])
     parser.add_argument("--jets", type=int, default=5000)
     parser.add_argument("--results", default="results/hls")
     args = parser.parse_args()
     if not os.path.exists(args.test_file):
-        raise SystemExit(f"{args.test_file} is missing: run `kerasjet study --budget single-seed` first, or pass --test-file")
+        raise SystemExit(f"{args.test_file} is missing: run `kerasjet study --budget single-seed --prepare-only` first, or pass --test-file")
     reports = []
     for path in tqdm(sorted(glob.glob(os.path.join(ROOT, "hls_configs", "*.yml"))), desc="configs", unit="config"):
         name = os.path.basename(path)[:-4]

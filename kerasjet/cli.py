@@ -222,7 +222,7 @@ def cmd_compress(args):
     _check_jets(args.test, both_classes=True)
     model = load_model(args.model, allow_lambda=args.allow_lambda)
     compressed = compress(model, args.train, args.val, args.bits, args.prune, args.epochs, args.lr, train_jets=args.train_jets,
-                          recipe=args.recipe, placement=args.placement)
+                          recipe=args.recipe, placement=args.placement, pair_po2=args.pair_weights == "po2")
     save_model(compressed, args.out)
     bits, nonzero = weight_summary(compressed)
     print(f"saved {args.out}: {bits:.2f} bits per weight, {nonzero} non-zero weights, kernel sparsity {sparsity(compressed):.2f}")
@@ -360,6 +360,9 @@ def build_parser():
                         "or from re-initialised weights (scratch); warm-up + cosine, results/compression/ternary_recipe.md")
     p.add_argument("--placement", default="all", choices=("all", "ends-8bit"),
                    help="--bits ternary: every layer ternary, or the first and last at 8 bits (ends-8bit)")
+    p.add_argument("--pair-weights", default="po2", choices=("po2", "fixed"),
+                   help="nanoPELICAN at 16/8/6/4 bits: d_ij weights as signed powers of two (po2: shifts in firmware, the same "
+                        "function by ReLU homogeneity) or fixed point like the other weights (default po2)")
     p.add_argument("--allow-lambda", action="store_true", help=LAMBDA_HELP)
     p.set_defaults(func=cmd_compress)
 

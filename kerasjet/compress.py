@@ -30,7 +30,7 @@ from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import firmware_weights, fold
 from kerasjet.models import BUILDERS, n_constituents_of
-from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range
+from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range, pair_po2_bits
 
 WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
 # how a ternary model is trained (benchmarks/ternary.py measures them; results/compression/ternary_recipe.md):
@@ -72,6 +72,7 @@ class NanoPrecision:
     output: object
     weight_bits: str
     readout_bits: str = None
+    pair_po2: bool = False
 
     def weight_quantizer(self, layer_index, bias=False):
         """Quantizer of the kernel (or bias) of LinEq layer 0 (2→2, kernel (6, C_in, H)) or 1 (2→0,
@@ -79,15 +80,18 @@ class NanoPrecision:
         whose cost is its significant bits), one per bias tensor. Ternary: one power-of-two β per
         basis element of LinEq2→2 and per hidden channel of the readout. A binary point (or β)
         shared by hidden channels whose weights differ by decades rounds the weaker channels'
-        weights to zero (4-bit C = 10: 4 of 10 hidden channels read out as zero)."""
+        weights to zero (4-bit C = 10: 4 of 10 hidden channels read out as zero). ``pair_po2``:
+        the d_ij weights of LinEq2→2 are signed powers of two (pair_po2_bits)."""
         bits = self.readout_bits if layer_index == 1 and self.readout_bits else self.weight_bits
         if bits == "ternary" and not bias:
             return bitlinear_ternary(po2_scale=True, group_axis=0 if layer_index == 0 else 1)
         bits = 16 if bits == "ternary" else int(bits)  # ternary models keep 16-bit biases
+        if self.pair_po2 and layer_index == 0 and not bias:
+            return pair_po2_bits(bits, axis=PER_WEIGHT)
         return blockwise_bits(bits, axis=None if bias else PER_WEIGHT)
 
 
-def nano_precision(weight_bits, placement="all", activation_range=None):
+def nano_precision(weight_bits, placement="all", activation_range=None, pair_po2=False):
     """The default types (momenta in units of 100 GeV): 16-bit momenta (±32: a 600 GeV jet at
     |η| = 2 has constituents above 2 TeV; steps of 0.1 GeV),
     16-bit products (±1 unit², steps of 2^-15 units² = 0.3 GeV²: a constituent pair's p_i·p_j
@@ -98,7 +102,8 @@ def nano_precision(weight_bits, placement="all", activation_range=None):
 
     Ternary: BitLinear's 8-bit ReLU instead, its range the calibrated ``activation_range``
     (max ReLU output) rounded up to a power of two, at most the hidden range; placement
-    'ends-8bit' keeps the readout at 8 bits.
+    'ends-8bit' keeps the readout at 8 bits. ``pair_po2``: power-of-two d_ij weights (16/8/6/4 bits;
+    ternary weights are powers of two already).
     """
     if weight_bits not in WEIGHT_CHOICES[1:]:
         raise KerasjetError(f"weight bits must be one of {', '.join(WEIGHT_CHOICES[1:])} (got '{weight_bits}')")
@@ -116,6 +121,7 @@ def nano_precision(weight_bits, placement="all", activation_range=None):
         output=quantized_bits(16, 6, alpha=1),
         weight_bits=weight_bits,
         readout_bits="8" if weight_bits == "ternary" and placement == "ends-8bit" else None,
+        pair_po2=bool(pair_po2) and weight_bits != "ternary",
     )
 
 
@@ -123,10 +129,13 @@ def is_nanopelican(model):
     return any(layer.name == "lineq_2to2" for layer in model.layers)
 
 
-def folded_nanopelican(model, calibration, target=None):
+def folded_nanopelican(model, calibration, target=None, pair_po2=False):
     """The float inference form of a trained nanoPELICAN, each hidden channel scaled so that the
     99.9% quantile of |pre-activation| over the calibration jets is ``target`` (default 2, a
-    quarter of the hidden type's range)."""
+    quarter of the hidden type's range). ``pair_po2``: the scale is instead the one nearest to
+    that (on a log scale, within a factor √2) that makes the channel's d_ij weight a signed power
+    of two — the same function (ReLU(λy) = λ·ReLU(y), the readout takes 1/λ), and no per-pair
+    multiplication in firmware."""
     from kerasjet.models.nanopelican import nanopelican_folded
 
     folded = fold(model, momentum_scale=FIRMWARE_MOMENTUM_SCALE)
@@ -140,25 +149,30 @@ def folded_nanopelican(model, calibration, target=None):
     pairs = (calibration["mask"][:, :, None] * calibration["mask"][:, None, :]).astype(bool)
     quantile = np.array([np.quantile(np.abs(pre[:, h][pairs]), 0.999) for h in range(c_hidden)])
     scale = (2.0 if target is None else target) / np.maximum(quantile, 1e-12)
+    if pair_po2:
+        pair_weight = np.abs(np.asarray(weights[0], np.float64)[0, 0])  # (C,) the d_ij weights at scale 1
+        pair_weight = np.where(pair_weight > 0, pair_weight, 1.0)
+        scale = 2.0 ** np.round(np.log2(pair_weight * scale)) / pair_weight
     weights, _ = firmware_weights(folded, hidden_scale=scale)
     probe.set_weights(weights)
     return probe
 
 
-def quantize_nanopelican(model, weight_bits, calibration, placement="all"):
+def quantize_nanopelican(model, weight_bits, calibration, placement="all", pair_po2=True):
     """A quantized nanoPELICAN initialised from a trained float one (not yet fine-tuned).
 
     calibration: {'pmu', 'mask'} jets for the hidden channels' scales and, ternary, the static
-    range of the 8-bit ReLU (the absmax of the folded float model's ReLU outputs)."""
+    range of the 8-bit ReLU (the absmax of the folded float model's ReLU outputs). ``pair_po2``:
+    the power-of-two pair form (folded_nanopelican, pair_po2_bits)."""
     from kerasjet.models.nanopelican import qnanopelican
 
-    float_model = folded_nanopelican(model, calibration)
+    float_model = folded_nanopelican(model, calibration, pair_po2=pair_po2 and weight_bits != "ternary")
     lineq2 = float_model.get_layer("lineq_2to2")
     relu_max = None
     if weight_bits == "ternary":
         relu = tf.keras.Model(float_model.inputs, float_model.get_layer("relu").output)
         relu_max = float(np.max(relu.predict(calibration, batch_size=1024, verbose=0)))
-    precision = nano_precision(weight_bits, placement, relu_max)
+    precision = nano_precision(weight_bits, placement, relu_max, pair_po2)
     quantized = qnanopelican(lineq2.units, n_constituents_of(model), precision,
                              multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=float_model.get_layer("lorentz_dot").momentum_scale)
     quantized.set_weights(float_model.get_weights())
@@ -329,10 +343,11 @@ class _BestWeights(tf.keras.callbacks.Callback):
             self.best, self.weights = logs["val_loss"], self.model.get_weights()
 
 
-def quantized_copy(model, weight_bits, calibration, placement="all"):
-    """The quantized form (16/8/6/4/ternary weights) of a trained float model, not yet fine-tuned."""
+def quantized_copy(model, weight_bits, calibration, placement="all", pair_po2=True):
+    """The quantized form (16/8/6/4/ternary weights) of a trained float model, not yet fine-tuned
+    (``pair_po2``: nanoPELICAN's power-of-two pair form)."""
     if is_nanopelican(model):
-        return quantize_nanopelican(model, weight_bits, calibration, placement)
+        return quantize_nanopelican(model, weight_bits, calibration, placement, pair_po2)
     return quantize_dense(model, weight_bits, calibration, placement=placement)
 
 
@@ -385,11 +400,13 @@ def train_ternary(model, calibration, train_path, val_path, epochs, learning_rat
 
 
 def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs=None, learning_rate=None, calibration_jets=2000,
-             train_jets=None, recipe=None, placement="all", seed=0, verbose=2):
+             train_jets=None, recipe=None, placement="all", seed=0, pair_po2=True, verbose=2):
     """Quantize (weight_bits: float/16/8/6/4/ternary) and/or prune a trained model, then fine-tune.
 
     Ternary follows ``recipe`` and ``placement`` (train_ternary). None: 3 epochs at 1e-3, or for
-    ternary TERNARY_EPOCHS at TERNARY_LEARNING_RATE.
+    ternary TERNARY_EPOCHS at TERNARY_LEARNING_RATE. ``pair_po2``: a fixed-point nanoPELICAN in
+    the power-of-two pair form (quantize_nanopelican), the default: the same function with
+    shifts for the per-pair multiplications (benchmarks/firmware_cost.py measures what it saves).
     """
     if weight_bits not in WEIGHT_CHOICES:
         raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")
@@ -400,7 +417,7 @@ def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs
         return train_ternary(model, calibration, train_path, val_path, epochs, learning_rate, recipe, placement, train_jets, seed,
                              verbose)
     if weight_bits != "float":
-        model = quantized_copy(model, weight_bits, calibration, placement)
+        model = quantized_copy(model, weight_bits, calibration, placement, pair_po2)
     elif is_nanopelican(model) and prune_to:
         model = folded_nanopelican(model, calibration)
     else:

@@ -1,7 +1,7 @@
 """The main job behind ``make demo``, run on the embedded default dataset.
 
-1. dataset: 4000 generated particle-level jets (seed 2024; the level the shipped models were
-   trained on), cached in data/demo.h5;
+1. dataset: 4000 generated detector-level jets (seed 2024; the level the shipped models were
+   trained on, kerasjet.study.SHIPPED_LEVEL), cached in data/demo.h5;
 2. model: the shipped nanoPELICAN C = 2 (models/nanopelican_c2.keras, trained by the study on
    100k independent jets), or, if it is missing, a brief training on half of the demo jets;
    its metrics against the jet-mass cut;
@@ -15,18 +15,23 @@ import os
 
 from kerasjet.data.generate import GeneratorSettings, generate
 from kerasjet.data.summary import format_summary, plot_mass, summarize
+from kerasjet.study import SHIPPED_LEVEL
 
 DEMO_SEED = 2024
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(REPOSITORY, "models")
 SHIPPED_MODEL = os.path.join(MODELS, "nanopelican_c2.keras")
-SHIPPED_LEVEL = "particle"  # the shipped models were trained on particle-level jets (results/study)
 
 
 def _dataset(data_path, n_jets, workers):
-    if os.path.exists(data_path):
+    from kerasjet.data.io import read_attributes
+
+    cached_level = read_attributes(data_path).get("generator_level", "particle") if os.path.exists(data_path) else None
+    if cached_level == SHIPPED_LEVEL:
         print(f"using cached {data_path}")
     else:
+        if cached_level is not None:
+            print(f"{data_path} holds {cached_level}-level jets, the shipped models' are {SHIPPED_LEVEL}-level: regenerating it")
         print(f"generating {n_jets} {SHIPPED_LEVEL}-level jets (seed {DEMO_SEED}, {workers} workers) into {data_path}")
         generate(data_path, n_jets, DEMO_SEED, GeneratorSettings(level=SHIPPED_LEVEL), workers=workers)
     summary, observables = summarize(data_path)

@@ -10,6 +10,8 @@ so models holding them reload and QKeras/hls4ml find them by class name.
   in the optimizer.
 * ``blockwise_bits`` — fixed point with a binary point per block (per basis element of a
   nanoPELICAN kernel), for weights whose groups differ in scale by orders of magnitude.
+* ``pair_po2_bits`` — ``blockwise_bits`` with the d_ij weight of a LinEq2→2 kernel a signed
+  power of two: no per-pair multiplication is left in firmware.
 * ``absmax_quantizer`` — the paper's 8-bit activation quantizer, per sample:
   x̃ = clip(round(x·Q_b/γ), −Q_b, Q_b − 1)·γ/Q_b, γ = max|x| over the sample, Q_b = 2^(bits−1).
 * ``StaticAbsmax`` — its firmware form, a layer: γ is a moving average of the batch max|x|
@@ -130,6 +132,32 @@ class blockwise_bits(BaseQuantizer):  # noqa: N801
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def power_of_two(w):
+    """sign(w)·2^round(log2|w|), the nearest signed power of two on a log scale (0 stays 0)."""
+    magnitude = tf.abs(w)
+    exponent = tf.round(tf.math.log(tf.maximum(magnitude, 2.0**-60)) / math.log(2.0))
+    return tf.where(magnitude > 0, tf.sign(w) * tf.pow(2.0, exponent), tf.zeros_like(w))
+
+
+class pair_po2_bits(blockwise_bits):  # noqa: N801
+    """``blockwise_bits`` per weight for a LinEq2→2 kernel (6, C_in, C), except its pair element
+    (index 0 of axis 0, the weight of d_ij itself) which is a signed power of two.
+
+    The N(N+1)/2 pair terms are the only per-pair multiplications of nanoPELICAN; with a
+    power-of-two weight they are shifts. ReLU's positive homogeneity lets every hidden channel
+    take such a weight without changing the function (kerasjet.compress.folded_nanopelican,
+    ``pair_po2``): the readout absorbs the scale. Straight-through gradients.
+    """
+
+    def __init__(self, bits=8, axis=(0, 1, 2)):
+        super().__init__(bits, axis)
+
+    def __call__(self, w):
+        w = tf.convert_to_tensor(w, tf.float32)
+        fixed = tf.stop_gradient(super().__call__(w))
+        return _straight_through(w, tf.concat([power_of_two(w[:1]), fixed[1:]], axis=0))
 
 
 class absmax_quantizer(BaseQuantizer):  # noqa: N801
@@ -266,6 +294,6 @@ def apply_quantizer(quantizer, x):
     return quantizer(x)
 
 
-CUSTOM_OBJECTS = {"bitlinear_ternary": bitlinear_ternary, "blockwise_bits": blockwise_bits, "absmax_quantizer": absmax_quantizer,
-                  "StaticAbsmax": StaticAbsmax}
+CUSTOM_OBJECTS = {"bitlinear_ternary": bitlinear_ternary, "blockwise_bits": blockwise_bits, "pair_po2_bits": pair_po2_bits,
+                  "absmax_quantizer": absmax_quantizer, "StaticAbsmax": StaticAbsmax}
 tf.keras.utils.get_custom_objects().update(CUSTOM_OBJECTS)

@@ -11,7 +11,7 @@ import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json, write_text
@@ -38,9 +38,9 @@ class Budget:
     """How much of the paper's protocol fits: jets per file, epochs, seeds trained and kept, and
     the level of the generated jets ('detector' or 'particle', see kerasjet.data.generate).
 
-    ``level`` defaults to 'particle', the level of the committed study (results/study) that the
-    model-building and benchmark scripts start from; ``kerasjet study --level`` defaults to
-    'detector'."""
+    ``level`` defaults to 'particle', the level of the committed study (results/study);
+    ``kerasjet study --level`` defaults to 'detector', the level of the shipped models
+    (SHIPPED_LEVEL)."""
 
     train_jets: int
     val_jets: int
@@ -99,6 +99,16 @@ def data_files(study_dir, budget):
 
 
 DATA_SEEDS = {"train": 1, "val": 2, "test": 3}
+
+# the level of the float models that scripts/build_models.py ships in models/ and that the
+# benchmarks (compression, hls, firmware) and `make demo` start from: the detector-level
+# single-seed study
+SHIPPED_LEVEL = "detector"
+
+
+def shipped_files(study_dir, level=SHIPPED_LEVEL):
+    """The single-seed study's train/val/test paths at ``level`` (the shipped models' by default)."""
+    return data_files(study_dir, replace(BUDGETS["single-seed"], level=level))
 
 
 def prepare_data(study_dir, budget, workers):

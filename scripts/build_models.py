@@ -1,71 +1,107 @@
 #!/usr/bin/env python
 """Build the small trained models shipped in models/ (and used by hls_configs/).
 
-    python scripts/build_models.py [--study-dir data/study] [--level particle] [--epochs 2] [--qat-jets 20000]
+    python scripts/build_models.py [--study-dir data/study] [--level detector] [--epochs 2] [--qat-jets 20000]
 
 From the float models of `kerasjet study --budget single-seed --level LEVEL` (seed 0, trained on
-100k generated jets, N = 80; the committed models come from the particle-level study):
+100k generated jets, N = 80; the committed models come from the detector-level study,
+kerasjet.study.SHIPPED_LEVEL):
 
 * models/nanopelican_c2.keras — the float nanoPELICAN C = 2 of `make demo`;
 * models/nanopelican_c{1,2,3,10}_n{16,32}_8bit.h5, models/nanopelican_c2_n{8,16,32}_{8bit,ternary}.h5,
   models/nanopelican_c2_n80_8bit.h5 — the same model at N leading constituents (nanoPELICAN's
-  weights do not depend on N), folded and quantized, fine-tuned (QAT) for --epochs on the first
-  --qat-jets training jets at that N;
+  weights do not depend on N), folded and quantized: 8-bit fine-tuned (QAT) for --epochs on the
+  first --qat-jets training jets at that N, ternary by the ternary recipe (kerasjet.compress:
+  TERNARY_EPOCHS on every training jet);
 * models/hls4ml_tagger_8bit.h5, models/hls4ml_tagger_bitlinear.h5 — the hls4ml-style dense tagger
   (N = 16 inputs; it reads the 5 leading constituents), 8-bit and BitLinear (ternary weights,
-  static 8-bit activations).
+  static 8-bit activations; the ternary recipe).
 
-Existing files are kept; delete one to rebuild it. Prints the test AUC of each.
+and, for each, hls_configs/<name>.yml with the LayerName types of its quantizers
+(kerasjet.hls.config.render_shipped_config). Existing model files are kept (delete one to rebuild
+it); every YAML is rewritten. Prints the test AUC of each.
 """
 
 import argparse
 import os
 import shutil
 import sys
-from dataclasses import replace
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import compress  # noqa: E402
 from kerasjet.evaluate import evaluate  # noqa: E402
+from kerasjet.files import write_text  # noqa: E402
+from kerasjet.hls.config import quantizer_types, render_shipped_config  # noqa: E402
 from kerasjet.models import build_model, load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
-from kerasjet.study import BUDGETS, data_files, run_dir  # noqa: E402
+from kerasjet.study import SHIPPED_LEVEL, run_dir, shipped_files  # noqa: E402
 
-MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS_DIR = os.path.join(ROOT, "models")
+CONFIGS_DIR = os.path.join(ROOT, "hls_configs")
 NANO = [(c, n, "8") for c in (1, 2, 3, 10) for n in (16, 32)] + [(2, n, "ternary") for n in (8, 16, 32)] + [(2, 8, "8"), (2, 80, "8")]
 DENSE = [("8", "hls4ml_tagger_8bit.h5"), ("ternary", "hls4ml_tagger_bitlinear.h5")]
+NANO_NOTES = {8: " (the firmware tests' smallest model)", 80: " (the study's N): large; csim only on request"}
+DENSE_DESCRIPTIONS = {"8": "hls4ml-style dense tagger 16→64→32→32→1, 8-bit weights; input: its 16 jet features",
+                      "ternary": "hls4ml-style dense tagger, BitLinear: ternary weights, 8-bit static activations (the ternary recipe)"}
+
+
+def nano_description(c, n, bits):
+    weights = "8-bit weights (QAT)" if bits == "8" else "ternary BitLinear weights (the ternary recipe, β a power of two)"
+    return f"nanoPELICAN C={c}, N={n} leading constituents{NANO_NOTES.get(n, '')}, {weights}"
+
+
+def write_config(model_path, description, n_constituents):
+    """hls_configs/<stem>.yml for the shipped model at ``model_path``, its LayerName types read
+    from the model's quantizers (so that a rebuilt model never meets a stale YAML)."""
+    model_file = os.path.basename(model_path)
+    text = render_shipped_config(model_file, description, n_constituents, quantizer_types(load_model(model_path)))
+    write_text(text, os.path.join(CONFIGS_DIR, os.path.splitext(model_file)[0] + ".yml"))
+
+
+def fine_tuning(bits, args):
+    """compress() keywords: the ternary recipe's own epochs and jets, --epochs/--qat-jets otherwise."""
+    return {} if bits == "ternary" else {"epochs": args.epochs, "train_jets": args.qat_jets}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study-dir", default="data/study")
-    parser.add_argument("--level", choices=("particle", "detector"), default="particle", help="the study's jet level (default particle)")
+    parser.add_argument("--level", choices=("particle", "detector"), default=SHIPPED_LEVEL, help=f"the study's jet level (default {SHIPPED_LEVEL})")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--qat-jets", type=int, default=20000)
+    parser.add_argument("--only", default="", help="build only the models whose file name contains this text "
+                        "(to build in parallel processes, or before every float model has trained)")
     args = parser.parse_args()
-    files = data_files(args.study_dir, replace(BUDGETS["single-seed"], level=args.level))
+    files = shipped_files(args.study_dir, args.level)
     os.makedirs(MODELS_DIR, exist_ok=True)
 
     demo = os.path.join(MODELS_DIR, "nanopelican_c2.keras")
-    if not os.path.exists(demo):
+    if not os.path.exists(demo) and args.only in os.path.basename(demo):
         shutil.copyfile(os.path.join(run_dir(args.study_dir, "nanoPELICAN C=2", 0, args.level), "best.keras"), demo)
     for c, n, bits in NANO:
         path = os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{'8bit' if bits == '8' else bits}.h5")
+        if args.only not in os.path.basename(path):
+            continue
         if not os.path.exists(path):
             print(f"== nanoPELICAN C={c} N={n} {bits}")
             float_model = with_constituents(load_model(os.path.join(run_dir(args.study_dir, f"nanoPELICAN C={c}", 0, args.level), "best.keras")), n)
-            save_model(compress(float_model, files["train"], files["val"], bits, epochs=args.epochs, train_jets=args.qat_jets), path)
+            save_model(compress(float_model, files["train"], files["val"], bits, **fine_tuning(bits, args)), path)
+        write_config(path, nano_description(c, n, bits), n)
         print(f"{os.path.basename(path)}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
     for bits, name in DENSE:
         path = os.path.join(MODELS_DIR, name)
+        if args.only not in name:
+            continue
         if not os.path.exists(path):
             print(f"== hls4ml-style tagger {bits}")
             trained = load_model(os.path.join(run_dir(args.study_dir, "hls4ml-style tagger", 0, args.level), "best.keras"))
             float_model = build_model("hls4ml_tagger", n_constituents=16)  # it reads 5 constituents: N = 16 is plenty
             float_model.set_weights(trained.get_weights())
-            save_model(compress(float_model, files["train"], files["val"], bits, epochs=args.epochs, train_jets=args.qat_jets), path)
+            save_model(compress(float_model, files["train"], files["val"], bits, **fine_tuning(bits, args)), path)
+        write_config(path, DENSE_DESCRIPTIONS[bits], 16)
         print(f"{name}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
 
 

@@ -10,7 +10,7 @@ from kerasjet.compress import folded_nanopelican, fine_tune, quantize_dense, qua
 from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot, QLinEq2to0, QLinEq2to2, QLorentzDot
 from kerasjet.models import build_model, load_model, save_model
-from kerasjet.quantizers import StaticAbsmax, absmax_quantizer, bitlinear_ternary, lsb, quantize_fixed
+from kerasjet.quantizers import StaticAbsmax, absmax_quantizer, bitlinear_ternary, blockwise_bits, lsb, pair_po2_bits, quantize_fixed
 
 from test_models import randomise
 
@@ -119,6 +119,42 @@ def test_folding_to_the_firmware_form_keeps_the_outputs(inputs):
     folded = folded_nanopelican(model, inputs, target=2.0)
     np.testing.assert_allclose(folded.predict(inputs, verbose=0), model.predict(inputs, verbose=0), rtol=1e-4, atol=1e-4)
     assert folded.get_layer("lineq_2to2").n_bar == 64
+
+
+def test_pair_po2_bits_makes_the_pair_weights_powers_of_two():
+    w = tf.constant(RNG.normal(0, 3, (6, 1, 4)).astype(np.float32) * np.array([1, 1e-2, 1, 10, 100, 1e3], np.float32)[:, None, None])
+    w = tf.tensor_scatter_nd_update(w, [[0, 0, 3]], [0.0])  # a zero pair weight stays zero
+    quantizer = pair_po2_bits(8)
+    with tf.GradientTape() as tape:
+        tape.watch(w)
+        q = quantizer(w)
+    pair = q.numpy()[0].ravel()
+    assert pair[3] == 0
+    np.testing.assert_array_equal(np.log2(np.abs(pair[:3])), np.round(np.log2(np.abs(pair[:3]))))
+    ratio = np.abs(pair[:3] / w.numpy()[0].ravel()[:3])  # the nearest power of two on a log scale
+    assert np.all((ratio >= 2**-0.5) & (ratio <= 2**0.5)) and np.all(np.sign(pair[:3]) == np.sign(w.numpy()[0].ravel()[:3]))
+    np.testing.assert_array_equal(q.numpy()[1:], blockwise_bits(8, axis=(0, 1, 2))(w).numpy()[1:])
+    np.testing.assert_array_equal(tape.gradient(q, w).numpy(), np.ones(w.shape))  # straight through
+    assert pair_po2_bits.from_config(quantizer.get_config()).get_config() == quantizer.get_config()
+
+
+def test_power_of_two_pair_form_is_the_same_function(inputs):
+    """ReLU homogeneity: the folded model whose d_ij weights are signed powers of two equals the
+    trained model on a grid of inputs — the jets with momenta scaled by 1/4 … 4 (softer and harder
+    pairs) and with 1 … N constituents kept."""
+    model = randomise(build_model("nanopelican", c_hidden=3, n_constituents=16))
+    po2 = folded_nanopelican(model, inputs, pair_po2=True)
+    pair = po2.get_layer("lineq_2to2").kernel.numpy()[0, 0]
+    np.testing.assert_array_equal(np.log2(np.abs(pair)), np.round(np.log2(np.abs(pair))))
+    plain = folded_nanopelican(model, inputs).get_layer("lineq_2to2").kernel.numpy()[0, 0]
+    assert np.all(np.abs(np.log2(np.abs(pair / plain))) <= 0.5 + 1e-6)  # within √2 of the range-filling scale
+    for scale in (0.25, 1.0, 4.0):
+        for kept in (1, 5, 16):
+            grid = {"pmu": inputs["pmu"][:200] * scale, "mask": inputs["mask"][:200] * (np.arange(16) < kept)}
+            np.testing.assert_allclose(po2.predict(grid, verbose=0), model.predict(grid, verbose=0), rtol=1e-4, atol=1e-4)
+    quantized = quantize_nanopelican(model, "8", inputs)
+    q_pair = quantized.get_layer("lineq_2to2").effective_weights()["kernel"].numpy()[0, 0]
+    np.testing.assert_array_equal(q_pair, pair)  # the quantized model keeps the exact powers of two
 
 
 def test_pruning_reaches_the_target_and_survives_save_and_qat(jets_file, inputs, tmp_path):

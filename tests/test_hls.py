@@ -25,6 +25,30 @@ def test_every_model_has_a_config():
         assert os.path.exists(load_config(path)["model"])
 
 
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.basename(p)[:-4])
+def test_config_types_are_the_models_quantizer_types(path):
+    """A shipped YAML declares exactly the types its model's quantizers fix (scripts/build_models.py
+    writes them from the model; a hand-edited or stale type would break bit-exactness)."""
+    from kerasjet.hls.config import quantizer_types
+    from kerasjet.models import load_model
+
+    declared = {name: settings["Precision"] for name, settings in read_yaml(path)["HLSConfig"]["LayerName"].items()}
+    assert declared == quantizer_types(load_model(load_config(path)["model"]))
+    assert declared  # every shipped model is quantized: its activations' types at least
+
+
+def test_hls4ml_type_spelling():
+    from kerasjet.errors import KerasjetError
+    from kerasjet.hls.config import _vivado_type
+
+    assert _vivado_type("fixed<8,1,RND_CONV,SAT,0>") == "ap_fixed<8,1,AP_RND_CONV,AP_SAT>"
+    assert _vivado_type("ufixed<11,3,RND_CONV,SAT,0>") == "ap_ufixed<11,3,AP_RND_CONV,AP_SAT>"
+    assert _vivado_type("fixed<2,0,TRN,WRAP,0>") == "ap_fixed<2,0>"
+    assert _vivado_type("fixed<16,-2>") == "ap_fixed<16,-2>"
+    with pytest.raises(KerasjetError, match="no ap_fixed spelling"):
+        _vivado_type("float")
+
+
 # reuse factor 2 in the fast suite for one model of each kind; every other config at reuse 2 is
 # marked slow (`make test-all`): each C simulation is a g++ compile of ~15 s
 REUSE_2_FAST = ("nanopelican_c2_n16_8bit", "nanopelican_c2_n16_ternary", "hls4ml_tagger_8bit", "hls4ml_tagger_bitlinear")

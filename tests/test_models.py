@@ -11,7 +11,7 @@ from kerasjet.fold import fold, folded_logits, format_formula
 from kerasjet.models import build_model, load_model, trainable_parameters
 
 RNG = np.random.default_rng(5)
-MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
+DICT_INPUT_MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "dict_inputs")
 
 
 def randomise(model, rng=RNG):
@@ -113,13 +113,14 @@ def test_models_have_list_inputs_fed_by_name(name, inputs):
 
 @pytest.mark.parametrize("path", ["nanopelican_c2.keras", "nanopelican_c2_n8_ternary.h5", "hls4ml_tagger_8bit.h5"])
 def test_models_saved_with_dict_inputs_load_with_list_inputs(path, jets_file, tmp_path):
-    """The committed files were saved with dict inputs: load_model rebuilds them with list inputs,
-    the same layers and weights; saved again, they stay so."""
+    """Files saved by kerasjet before list inputs (tests/data/dict_inputs: models once shipped in
+    models/) have dict inputs: load_model rebuilds them with list inputs, the same layers and
+    weights; saved again, they stay so."""
     import tensorflow as tf
 
     from kerasjet.models import custom_objects, n_constituents_of, save_model
 
-    full = os.path.join(MODELS_DIR, path)
+    full = os.path.join(DICT_INPUT_MODELS, path)
     stored = tf.keras.models.load_model(full, custom_objects=custom_objects(), compile=False)
     assert isinstance(stored.input, dict)
     model = load_model(full)

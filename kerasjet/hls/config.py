@@ -252,3 +252,83 @@ def load_config(path):
         "tolerance": {**TOLERANCE_DEFAULTS, **section.get("tolerance", {})},
         "rtl": check_rtl_config(rtl, path),
     }
+
+
+# hls4ml's own spelling of a fixed-point type (config_from_keras_model) and the defaults it leaves out
+_HLS4ML_TYPE = re.compile(r"^(u?)fixed<(\d+),(-?\d+)(?:,(\w+),(\w+),\d+)?>$")
+
+
+def _vivado_type(text):
+    """hls4ml's 'fixed<8,1,RND_CONV,SAT,0>' as the ap_ type 'ap_fixed<8,1,AP_RND_CONV,AP_SAT>'
+    (truncation and wrapping, the defaults, left out)."""
+    match = _HLS4ML_TYPE.match(text.replace(" ", ""))
+    if not match:
+        raise KerasjetError(f"hls4ml type '{text}' has no ap_fixed spelling")
+    unsigned, width, integer, rounding, saturation = match.groups()
+    modes = "" if (rounding, saturation) in ((None, None), ("TRN", "WRAP")) else f",AP_{rounding},AP_{saturation}"
+    return f"ap_{unsigned}fixed<{width},{integer}{modes}>"
+
+
+def quantizer_types(model, backend="Vivado"):
+    """{layer name: {variable: ap type}}: the result, weight and bias types that the QKeras
+    quantizers of ``model`` fix, as hls4ml's config_from_keras_model(granularity='name') reports
+    them; layers whose types are all inferred ('auto') are left out. These are the LayerName
+    entries a shipped YAML needs for a bit-exact conversion (kerasjet's passes infer the rest)."""
+    import hls4ml
+
+    import kerasjet.hls  # noqa: F401  (the extension: kerasjet layers known to hls4ml)
+
+    layers = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=backend)["LayerName"]
+    types = {}
+    for name, settings in layers.items():
+        fixed = {var: _vivado_type(text) for var, text in settings.get("Precision", {}).items()
+                 if var in ("result", "weight", "bias") and text != "auto"}
+        if fixed:
+            types[name] = fixed
+    return types
+
+
+SHIPPED_TEMPLATE = """\
+# {description}
+# An hls4ml configuration: `import kerasjet.hls`, then hls4ml.converters.convert_from_config(THIS_FILE),
+# or `python convert.py THIS_FILE` (+ C simulation and checks). Relative paths: from this file's folder.
+# Written by scripts/build_models.py from the model's quantizers: rebuild the model, not this file.
+KerasModel: !kerasjet_model ../models/{model_file}
+OutputDir: !kerasjet_path ../hls_projects/{stem}
+ProjectName: kerasjet
+Backend: Vivado
+Part: xcvu13p-flga2577-2-e
+ClockPeriod: 5.0
+IOType: io_parallel
+HLSConfig:
+  Model:
+    Precision:
+      default: ap_fixed<16,6>   # only for types neither the model (its quantizers) nor inference defines
+      result: auto              # hls4ml infers results and accumulators: exact for quantized models
+      accum: auto
+    ReuseFactor: 1
+  LayerName:                      # the QKeras quantizers' types, as config_from_keras_model(granularity='name') gives them
+{layer_lines}
+kerasjet:                       # what hls4ml has no key for
+  description: "{description}"
+  n_constituents: {n_constituents}
+  test_data:
+    file: ../data/demo.h5
+    jets: 2000
+  tolerance:                    # quantized model, every type declared: bit-exact
+    max_abs_diff: 0.0
+    decision_agreement: 1.0
+    auc_diff: 0.001
+"""
+
+
+def render_shipped_config(model_file, description, n_constituents, layer_types):
+    """The text of hls_configs/<stem>.yml for the quantized model models/``model_file``:
+    reuse factor 1, Vivado, the repository's part at 5 ns, ``layer_types`` (``quantizer_types``)
+    as its LayerName entries, bit-exact tolerances, the demo jets as test data."""
+    lines = []
+    for name, types in layer_types.items():
+        entries = ", ".join(f"{var}: '{text}'" for var, text in types.items())
+        lines.append(f"    {name}: {{Precision: {{{entries}}}}}")
+    return SHIPPED_TEMPLATE.format(description=description, model_file=model_file, stem=os.path.splitext(model_file)[0],
+                                   n_constituents=n_constituents, layer_lines="\n".join(lines))
