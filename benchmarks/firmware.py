@@ -1,16 +1,20 @@
-"""The firmware table: latency and resources from the open RTL path, next to each model's AUC.
+"""The firmware frontier: latency and resources from the open RTL path, next to each model's AUC.
 
     python benchmarks/firmware.py [--study-dir data/study] [--level detector] [--results results/firmware] [--jets 1000]
                                   [--verilator-max-n 32] [--max-n 32] [--only TEXT]
 
-For nanoPELICAN C = 2 (8-bit and ternary) at N = 8, 16, 32 and the 8-bit hls4ml-style dense
-tagger (the shipped models/, see scripts/build_models.py; their 8-bit nanoPELICANs have
-power-of-two d_ij weights), and for comparison the 8-bit C = 2 at N = 16 with fixed-point d_ij
-weights (built here from the same float model with the same fine-tuning): da4ml trace → pipeline at a 5 ns
+For nanoPELICAN C = 2 and its constituent-level peer, the pT-sorted MLP (8-bit and ternary each),
+at N = 8, 16, 32, and the 8-bit hls4ml-style dense tagger (the shipped models/, see
+scripts/build_models.py; their 8-bit nanoPELICANs have power-of-two d_ij weights), and for
+comparison the 8-bit C = 2 at N = 16 with fixed-point d_ij weights (built here from the same
+float model with the same fine-tuning) and the 8-bit C = 2 trained at the firmware's N = 8 and 16
+instead of at N = 80 (trained here as the study trains it, then the same fine-tuning): da4ml trace → pipeline at a 5 ns
 clock (latency cutoff 5) → Verilog → Verilator check against Keras on --jets test jets (for
 N ≤ --verilator-max-n, default all; the emulation check always) → Yosys synth_xilinx for UltraScale+. Each
 row also gives the model's AUC on the study's test file and the float model's AUC at the same
-N. Writes firmware.md and firmware.json; resumable (finished rows are read back).
+N. Writes firmware.md and firmware.json (every column), and the frontier at each N
+(kerasjet.rtl.frontier: AUC against cost = LUT + 55·DSP) as pareto.md, pareto.json and
+pareto.png; resumable (finished rows are read back).
 """
 
 import argparse
@@ -27,26 +31,68 @@ from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
+from kerasjet.rtl.frontier import DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
 from kerasjet.study import BUDGETS, SHIPPED_LEVEL, run_dir, shipped_files  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DSP_IN_LUTS = 55  # one DSP counted as 55 LUTs in the single cost figure (issue 16's convention)
 FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (fixed_pair_model), not shipped
-ROWS = [(f"nanoPELICAN C=2 {bits}", f"nanopelican_c2_n{n}_{bits}", n) for n in (8, 16, 32) for bits in ("8bit", "ternary")]
-ROWS.append(("nanoPELICAN C=2 8bit, fixed-point d_ij weights", FIXED_PAIR, 16))
-ROWS.append(("hls4ml-style tagger 8bit", "hls4ml_tagger_8bit", 16))
+# (label, family, model file stem, N)
+ROWS = [(f"{family} {bits}", family, f"{stem}_n{n}_{bits}", n) for n in (8, 16, 32) for bits in ("8bit", "ternary")
+        for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("pT-sorted MLP", "constituent_mlp"))]
+ROWS.append(("nanoPELICAN C=2 8bit, fixed-point d_ij weights", "nanoPELICAN C=2", FIXED_PAIR, 16))
+TRAINED_AT_N = {f"nanopelican_c2_n{n}_8bit_trained_at_n": n for n in (8, 16)}  # built here (trained_at_n_model)
+ROWS += [("nanoPELICAN C=2 8bit, trained at N", "nanoPELICAN C=2", name, n) for name, n in TRAINED_AT_N.items()]
+ROWS.append(("hls4ml-style tagger 8bit", "hls4ml-style tagger", "hls4ml_tagger_8bit", 16))
+FAMILIES = {"nanoPELICAN C=2": "nanoPELICAN", "pT-sorted MLP": "pT-sorted MLP", "hls4ml-style tagger": "hls4ml-style tagger"}
 # the seed lecture's hls4ml jet tagger (16→64→32→32→5, ap_fixed<16,6>, reuse 1), as quoted there
 ANCHOR = {"model": "hls4ml jet tagger (seed lecture, quoted)", "latency_ns": 75, "DSP": 954, "LUT": 36000}
+# published constituent-level designs at N = 16 (other dataset, Vivado place-and-route), as quoted in issue 16
+PUBLISHED = [{"model": "JEDI-linear (da4ml)", "n_constituents": 16, "latency_ns": 75, "LUT": 136000, "DSP": 0},
+             {"model": "JEDI-linear, pT-sorted", "n_constituents": 16, "latency_ns": 54, "LUT": 44000, "DSP": 0},
+             {"model": "HGQ Deep Sets", "n_constituents": 16, "latency_ns": 53, "LUT": 205000, "DSP": 0}]
 
 
-def float_auc(study_dir, level, test_file, n, cache):
-    """AUC of the float nanoPELICAN C = 2 (seed 0 at ``level``) evaluated on the N leading constituents."""
+def float_auc(study_dir, level, test_file, family, name, n, cache):
+    """AUC of the row's float model at N: nanoPELICAN C = 2 (seed 0 at ``level``) evaluated on the N
+    leading constituents (or trained at N, for the rows of TRAINED_AT_N), the pT-sorted MLP trained
+    at N (scripts/build_models.py); None otherwise."""
+    if name in TRAINED_AT_N:
+        return evaluate(float_model_trained_at(study_dir, level, n), test_file)[0]["auc"]
+    if family == "pT-sorted MLP":
+        return evaluate(os.path.join(run_dir(study_dir, f"pT-sorted MLP N={n}", 0, level), "best.keras"), test_file)[0]["auc"]
+    if family != "nanoPELICAN C=2":
+        return None
     path = os.path.join(cache, f"nanopelican_c2_float_n{n}.keras")
     if not os.path.exists(path):
         trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0, level), "best.keras"))
         save_model(with_constituents(trained, n), path)
     return evaluate(path, test_file)[0]["auc"]
+
+
+def float_model_trained_at(study_dir, level, n):
+    """best.keras of a float nanoPELICAN C = 2 trained (or resumed) at N = ``n`` as the single-seed
+    study trains its N = 80 one: its files, epochs, seed 0 and starts."""
+    from kerasjet.train import RunConfig, train
+
+    budget, files = BUDGETS["single-seed"], shipped_files(study_dir, level)
+    folder = run_dir(study_dir, f"nanoPELICAN C=2 N={n}", 0, level)
+    if not os.path.exists(os.path.join(folder, "summary.json")):
+        train(folder, RunConfig(model="nanopelican", model_kwargs={"c_hidden": 2, "n_constituents": n}, train=files["train"],
+                                val=files["val"], epochs=budget.epochs, seed=0, starts=budget.starts), verbose=2)
+    return os.path.join(folder, "best.keras")
+
+
+def trained_at_n_model(study_dir, level, path, n):
+    """The row's model at ``path``: float_model_trained_at(n), quantized to 8 bits and fine-tuned as
+    the shipped 8-bit models are (2 epochs on the first 20,000 training jets); built once."""
+    if not os.path.exists(path):
+        from kerasjet.compress import compress
+
+        files = shipped_files(study_dir, level)
+        float_model = load_model(float_model_trained_at(study_dir, level, n))
+        save_model(compress(float_model, files["train"], files["val"], "8", epochs=2, train_jets=20000), path)
+    return path
 
 
 def fixed_pair_model(study_dir, level, path):
@@ -83,9 +129,12 @@ def main():
         return load_inputs(test_file, InputSpec(n), 0, args.jets)[0]
 
     rows = []
-    for label, name, n in [row for row in ROWS if row[2] <= args.max_n and (args.only or "") in row[1]]:
-        model_path = fixed_pair_model(args.study_dir, args.level, os.path.join(work, f"{name}.h5")) if name == FIXED_PAIR \
-            else os.path.join(ROOT, "models", f"{name}.h5")
+    for label, family, name, n in [row for row in ROWS if row[3] <= args.max_n and (args.only or "") in row[2]]:
+        model_path = os.path.join(ROOT, "models", f"{name}.h5")
+        if name == FIXED_PAIR:
+            model_path = fixed_pair_model(args.study_dir, args.level, os.path.join(work, f"{name}.h5"))
+        elif name in TRAINED_AT_N:
+            model_path = trained_at_n_model(args.study_dir, args.level, os.path.join(work, f"{name}.h5"), n)
         project = os.path.join(work, name)
         report_path = os.path.join(project, "rtl_report.json")
         if not os.path.exists(report_path):
@@ -100,11 +149,11 @@ def main():
             write_json(report, report_path)
         if args.only:
             continue
-        row = {"model": label, "n_constituents": n, "file": os.path.relpath(model_path, ROOT) if name != FIXED_PAIR else None, **{k: report[k] for k in (
+        row = {"model": label, "family": FAMILIES[family], "n_constituents": n, "file": os.path.relpath(model_path, ROOT) if model_path.startswith(os.path.join(ROOT, "models")) else None, **{k: report[k] for k in (
             "latency_cycles", "latency_ns", "pipeline_stages", "bit_exact", "keras_vs_emulation_mismatches", "estimated_luts_da4ml")},
             "verilator_checked": "verilator_vs_emulation_mismatches" in report, **parse_stat(os.path.join(project, "yosys_stat.json")),
             "auc": evaluate(model_path, test_file)[0]["auc"]}
-        row["float_auc"] = float_auc(args.study_dir, args.level, test_file, n, work) if name.startswith("nanopelican") else None
+        row["float_auc"] = float_auc(args.study_dir, args.level, test_file, family, name, n, work)
         row["cost"] = row["LUT"] + DSP_IN_LUTS * row["DSP"]
         rows.append(row)
         print(row)
@@ -126,6 +175,13 @@ def main():
     lines.append(f"| {ANCHOR['model']} | 16 features | — / {ANCHOR['latency_ns']} | ~{ANCHOR['LUT']} | — | — | ~{ANCHOR['DSP']} | — | — | — | — | — |")
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "firmware.md"))
     print("\n".join(lines))
+    marked = mark_frontier(rows)
+    write_json({"provenance": {**provenance, "cost": f"LUT + {DSP_IN_LUTS}·DSP", "published": PUBLISHED}, "rows": marked},
+               os.path.join(args.results, "pareto.json"))
+    title = (f"**Frontier** — AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets against cost = LUT + "
+             f"{DSP_IN_LUTS}·DSP (Yosys); a row is on the frontier when no row at its N has a higher AUC at no larger cost\n\n")
+    write_text(title + frontier_table(marked, PUBLISHED), os.path.join(args.results, "pareto.md"))
+    plot_frontier(marked, os.path.join(args.results, "pareto.png"), PUBLISHED)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Starting from a trained float model:
   the multiplicity, sums normalised by N̄ = 64), with each hidden channel scaled so that its
   pre-activations fill the hidden fixed-point type; it is then rebuilt from quantized layers
   (kerasjet.layers.quantized) and fine-tuned (QAT).
-* the dense taggers (TopoDNN-style, hls4ml-style) are rebuilt with QDense/QActivation.
+* the dense taggers (TopoDNN-style, hls4ml-style, the pT-sorted constituent MLP) are rebuilt with QDense/QActivation.
 * ternary (BitLinear, ``--bits ternary``) follows a recipe (``TERNARY_RECIPES``): latent float
   weights in the optimizer, absmean β per output channel (Dense), per hidden channel (the
   LinEq2→0 readout) or per basis element (LinEq2→2), each a power of two, straight-through
@@ -29,7 +29,7 @@ from qkeras import QDense, quantized_bits, quantized_relu
 from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import firmware_weights, fold
-from kerasjet.models import BUILDERS, n_constituents_of
+from kerasjet.models import BUILDERS, DENSE_TAGGERS, n_constituents_of
 from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range, pair_po2_bits
 
 WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
@@ -47,6 +47,8 @@ PLACEMENTS = ("all", "ends-8bit")
 TERNARY_LEARNING_RATE = 1e-2
 TERNARY_EPOCHS = 6  # results/compression/ternary_recipe.md
 ACTIVATION_BITS = 8  # BitLinear's activations
+DENSE_INPUT_BITS = 16  # the widest input type of a fixed-point dense tagger
+FLOAT32_SIGNIFICAND = 24
 PER_WEIGHT = (0, 1, 2)  # blockwise_bits axes of a LinEq kernel: a binary point per weight
 # the fixed-point unit of the firmware's momenta (GeV), whatever unit the float model was trained
 # in: folding re-expresses the trained weights in it (kerasjet.fold)
@@ -121,7 +123,7 @@ def nano_precision(weight_bits, placement="all", activation_range=None, pair_po2
         output=quantized_bits(16, 6, alpha=1),
         weight_bits=weight_bits,
         readout_bits="8" if weight_bits == "ternary" and placement == "ends-8bit" else None,
-        pair_po2=bool(pair_po2) and weight_bits != "ternary",
+        pair_po2=bool(pair_po2) and weight_bits != "ternary",  # ternary β are powers of two already
     )
 
 
@@ -166,7 +168,8 @@ def quantize_nanopelican(model, weight_bits, calibration, placement="all", pair_
     the power-of-two pair form (folded_nanopelican, pair_po2_bits)."""
     from kerasjet.models.nanopelican import qnanopelican
 
-    float_model = folded_nanopelican(model, calibration, pair_po2=pair_po2 and weight_bits != "ternary")
+    pair_po2 = pair_po2 and weight_bits != "ternary"  # ternary weights are powers of two already
+    float_model = folded_nanopelican(model, calibration, pair_po2=pair_po2)
     lineq2 = float_model.get_layer("lineq_2to2")
     relu_max = None
     if weight_bits == "ternary":
@@ -179,12 +182,26 @@ def quantize_nanopelican(model, weight_bits, calibration, placement="all", pair_
     return quantized
 
 
+def exact_input_bits(n_inputs, weight_bits):
+    """Bits of a QDense's fixed-point input type for which Keras computes it exactly in float32.
+
+    With an input type of b_x bits (integer i_x, fraction f_x) and weights of b_w bits (i_w, f_w),
+    every product is a multiple of 2^-(f_x + f_w) below 2^(i_x + i_w), and the sum of n products
+    and the bias stays below (n + 1)·2^(i_x + i_w): it fits float32's 24-bit significand when
+    ceil(log2(n + 1)) + (b_x − 1) + (b_w − 1) ≤ 24, whatever the binary points. A wider input
+    rounds partial sums in Keras but not in firmware (the 8-bit pT-sorted MLP on 48 inputs with
+    16-bit inputs: 1 of 1,000 jets one ReLU step apart). Capped at DENSE_INPUT_BITS.
+    """
+    return min(DENSE_INPUT_BITS, FLOAT32_SIGNIFICAND + 2 - int(weight_bits) - int(np.ceil(np.log2(n_inputs + 1))))
+
+
 def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placement="all"):
-    """QDense/QActivation copy of a trained dense tagger (topodnn or hls4ml_tagger), weights copied.
+    """QDense/QActivation copy of a trained dense tagger (DENSE_TAGGERS), weights copied.
 
     weight_bits 16/8/6/4: quantized_bits weights and biases sized to each trained tensor's range,
     quantized_relu activations of the same width (at least 6 bits), and a 16-bit input type on
-    the features. 'ternary': BitLinear — ternary weights with a power-of-two β per output channel
+    the features (narrower where Keras' float32 would not be exact, exact_input_bits; 16-bit
+    weights keep 16-bit inputs and are not exact in Keras). 'ternary': BitLinear — ternary weights with a power-of-two β per output channel
     (placement 'ends-8bit': the first and the logit layer with 8-bit weights), 16-bit biases,
     and 8-bit absmax quantization of the input of every QDense: static (a fixed-point type whose
     range is the calibrated max|x| rounded up to a power of two: the firmware form) or, with
@@ -192,8 +209,8 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
     calibration: {'pmu', 'mask'} inputs for the activation ranges.
     """
     dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
-    if not dense or model.name not in ("topodnn", "hls4ml_tagger"):
-        raise KerasjetError(f"model '{model.name}' is not one of the dense taggers (topodnn, hls4ml_tagger)")
+    if not dense or model.name not in DENSE_TAGGERS:
+        raise KerasjetError(f"model '{model.name}' is not one of the dense taggers ({', '.join(DENSE_TAGGERS)})")
     probe = tf.keras.Model(model.inputs, [layer.input for layer in dense])
     ranges = [float(np.abs(x).max()) for x in probe.predict(calibration, verbose=0, batch_size=1024)]
     weight_quantizers, activations, inputs = [], [], []
@@ -209,7 +226,8 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
             bits = int(weight_bits)
             weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0),
                                       fixed_for_range(bits, np.abs(b).max() + 1e-6, min_integer=0)))
-            inputs.append(fixed_for_range(16, input_range, min_integer=0) if not inputs else None)
+            input_bits = exact_input_bits(w.shape[0], bits) if bits <= 8 else DENSE_INPUT_BITS
+            inputs.append(fixed_for_range(input_bits, input_range, min_integer=0) if not inputs else None)
         activations.append(quantized_relu(ACTIVATION_BITS if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
     quantized = BUILDERS[model.name](n_constituents=n_constituents_of(model), weight_quantizers=weight_quantizers,
                                      activation_quantizers=activations, input_quantizers=inputs)

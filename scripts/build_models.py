@@ -15,7 +15,11 @@ kerasjet.study.SHIPPED_LEVEL):
   TERNARY_EPOCHS on every training jet);
 * models/hls4ml_tagger_8bit.h5, models/hls4ml_tagger_bitlinear.h5 — the hls4ml-style dense tagger
   (N = 16 inputs; it reads the 5 leading constituents), 8-bit and BitLinear (ternary weights,
-  static 8-bit activations; the ternary recipe).
+  static 8-bit activations; the ternary recipe);
+* models/constituent_mlp_n{8,16,32}_{8bit,ternary}.h5 — the firmware's constituent-level peer, the
+  pT-sorted MLP on the N leading constituents (kerasjet.models.mlp.constituent_mlp), trained here
+  at each N on the study's files with the study's budget (seed 0; run folders
+  runs_<level>/pt_sorted_mlp_n<N>/ beside the study's), then 8-bit QAT or the ternary recipe.
 
 and, for each, hls_configs/<name>.yml with the LayerName types of its quantizers
 (kerasjet.hls.config.render_shipped_config). Existing model files are kept (delete one to rebuild
@@ -36,13 +40,15 @@ from kerasjet.files import write_text  # noqa: E402
 from kerasjet.hls.config import quantizer_types, render_shipped_config  # noqa: E402
 from kerasjet.models import build_model, load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
-from kerasjet.study import SHIPPED_LEVEL, run_dir, shipped_files  # noqa: E402
+from kerasjet.study import BUDGETS, SHIPPED_LEVEL, run_dir, shipped_files  # noqa: E402
+from kerasjet.train import RunConfig, train  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(ROOT, "models")
 CONFIGS_DIR = os.path.join(ROOT, "hls_configs")
 NANO = [(c, n, "8") for c in (1, 2, 3, 10) for n in (16, 32)] + [(2, n, "ternary") for n in (8, 16, 32)] + [(2, 8, "8"), (2, 80, "8")]
 DENSE = [("8", "hls4ml_tagger_8bit.h5"), ("ternary", "hls4ml_tagger_bitlinear.h5")]
+PEERS = [(n, bits) for n in (8, 16, 32) for bits in ("8", "ternary")]
 NANO_NOTES = {8: " (the firmware tests' smallest model)", 80: " (the study's N): large; csim only on request"}
 DENSE_DESCRIPTIONS = {"8": "hls4ml-style dense tagger 16→64→32→32→1, 8-bit weights; input: its 16 jet features",
                       "ternary": "hls4ml-style dense tagger, BitLinear: ternary weights, 8-bit static activations (the ternary recipe)"}
@@ -51,6 +57,18 @@ DENSE_DESCRIPTIONS = {"8": "hls4ml-style dense tagger 16→64→32→32→1, 8-b
 def nano_description(c, n, bits):
     weights = "8-bit weights (QAT)" if bits == "8" else "ternary BitLinear weights (the ternary recipe, β a power of two)"
     return f"nanoPELICAN C={c}, N={n} leading constituents{NANO_NOTES.get(n, '')}, {weights}"
+
+
+def peer_float_model(study_dir, level, n):
+    """best.keras of the float pT-sorted MLP at N = ``n`` (trained, or resumed, here: the
+    single-seed study's epochs, seed 0, on its training and validation files)."""
+    files = shipped_files(study_dir, level)
+    folder = run_dir(study_dir, f"pT-sorted MLP N={n}", 0, level)
+    config = RunConfig(model="constituent_mlp", model_kwargs={"n_constituents": n}, train=files["train"], val=files["val"],
+                       epochs=BUDGETS["single-seed"].epochs, seed=0)
+    if not os.path.exists(os.path.join(folder, "summary.json")):
+        train(folder, config, verbose=2)
+    return os.path.join(folder, "best.keras")
 
 
 def write_config(model_path, description, n_constituents):
@@ -103,6 +121,18 @@ def main():
             save_model(compress(float_model, files["train"], files["val"], bits, **fine_tuning(bits, args)), path)
         write_config(path, DENSE_DESCRIPTIONS[bits], 16)
         print(f"{name}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
+    for n, bits in PEERS:
+        path = os.path.join(MODELS_DIR, f"constituent_mlp_n{n}_{'8bit' if bits == '8' else bits}.h5")
+        if args.only not in os.path.basename(path):
+            continue
+        if not os.path.exists(path):
+            print(f"== pT-sorted MLP N={n} {bits}")
+            float_model = load_model(peer_float_model(args.study_dir, args.level, n))
+            save_model(compress(float_model, files["train"], files["val"], bits, **fine_tuning(bits, args)), path)
+        weights = "8-bit weights (QAT)" if bits == "8" else "BitLinear: ternary weights, 8-bit static activations (the ternary recipe)"
+        write_config(path, f"pT-sorted constituent MLP 3N→32→16→1 on the N={n} leading constituents, {weights}; "
+                           "input: their (pT/pT_jet, Δη, Δφ)", n)
+        print(f"{os.path.basename(path)}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
 
 
 if __name__ == "__main__":

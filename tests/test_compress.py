@@ -170,3 +170,18 @@ def test_pruning_reaches_the_target_and_survives_save_and_qat(jets_file, inputs,
     pruned_nano = fine_tune(folded_nanopelican(randomise(build_model("nanopelican", c_hidden=2, n_constituents=16)), inputs),
                             jets_file, jets_file, epochs=2, batch_size=64, prune_to=0.5, verbose=0)
     assert sparsity(pruned_nano) >= 0.45
+
+
+def test_dense_input_type_keeps_keras_exact_in_float32(inputs):
+    """The first QDense of a fixed-point dense tagger gets the widest input type (≤ 16 bits) whose
+    products and sums fit float32's 24-bit significand: a 16-bit input on the 48 inputs of the
+    N = 16 constituent MLP let Keras round a partial sum that the firmware keeps."""
+    from kerasjet.compress import exact_input_bits
+
+    assert [exact_input_bits(n, 8) for n in (16, 24, 48, 96)] == [13, 13, 12, 11]
+    assert exact_input_bits(8, 4) == 16  # capped
+    for n, bits in ((16, 8), (96, 8), (300, 6)):
+        assert np.ceil(np.log2(n + 1)) + (exact_input_bits(n, bits) - 1) + (bits - 1) <= 24
+    model = build_model("constituent_mlp", n_constituents=16)
+    quantized = quantize_dense(model, "8", inputs)
+    assert quantized.get_layer("dense_0_input").quantizer.bits == 12

@@ -89,6 +89,7 @@ def test_nanopelican_parameter_count(c_hidden, expected):
 
 def test_baseline_sizes():
     assert trainable_parameters(build_model("topodnn")) == 59323
+    assert [trainable_parameters(build_model("constituent_mlp", n_constituents=n)) for n in (8, 16, 32)] == [1345, 2113, 3649]
     assert 90 <= trainable_parameters(build_model("lorentznet")) <= 130
 
 
@@ -100,7 +101,7 @@ def test_save_load_round_trip(name, kwargs, inputs, tmp_path):
     np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
 
 
-@pytest.mark.parametrize("name", ["nanopelican", "lorentznet", "topodnn", "hls4ml_tagger"])
+@pytest.mark.parametrize("name", ["nanopelican", "lorentznet", "topodnn", "hls4ml_tagger", "constituent_mlp"])
 def test_models_have_list_inputs_fed_by_name(name, inputs):
     """[pmu, mask] inputs named as the pipeline's keys (what hls4ml's Keras reader reads); the
     {'pmu', 'mask'} dict, in any key order, maps onto them by name."""
@@ -141,3 +142,26 @@ def test_folding_reproduces_the_model(kwargs, free, inputs):
     np.testing.assert_allclose(got, reference, rtol=1e-5, atol=1e-5 * np.abs(reference).max())
     text = format_formula(folded)
     assert f"{free} free parameters" in text and "ReLU(y2_ij)" in text
+
+
+def test_constituent_features_are_relative_to_the_jet_axis(inputs):
+    """(pT/pT_jet, Δη, Δφ) of the constituent MLP: unchanged by a rotation about the beam and by
+    extra padding slots; zero on padding; the pT-weighted Δφ vanishes about the axis of the n
+    constituents to first order in the angles (Δη less so: the jet's pseudorapidity is that of a
+    massive sum)."""
+    from kerasjet.models.mlp import ConstituentFeatures
+
+    n = 16
+    features = ConstituentFeatures(n_constituents=n)
+    pmu, mask = inputs["pmu"], inputs["mask"]
+    reference = features([pmu, mask]).numpy().reshape(-1, n, 3)
+    rotated = np.einsum("ij,bnj->bni", lorentz_transform(0.0, (0, 0, 1), 2.5), pmu.astype(np.float64))
+    np.testing.assert_allclose(features([rotated.astype(np.float32), mask]).numpy().reshape(-1, n, 3), reference, atol=1e-5)
+    padded = [np.pad(pmu, ((0, 0), (0, 10), (0, 0))), np.pad(mask, ((0, 0), (0, 10)))]
+    np.testing.assert_array_equal(ConstituentFeatures(n_constituents=n)(padded).numpy().reshape(-1, n, 3), reference)
+    real = mask[:, :n] > 0
+    assert np.all(reference[~real] == 0) and np.all(reference[..., 0][real] > 0)
+    small = np.max(np.abs(reference[..., 1:]), axis=(1, 2)) < 0.8  # jets whose leading constituents lie within R = 0.8
+    weighted = np.einsum("bn,bnk->bk", reference[..., 0], reference[..., 1:])
+    assert np.any(small)
+    assert np.all(np.abs(weighted[small, 1]) < 0.01) and np.all(np.abs(weighted[small, 0]) < 0.15)

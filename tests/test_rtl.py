@@ -55,14 +55,23 @@ def test_yosys_report(chain):
     assert stored["resources"] == resources
 
 
-@pytest.mark.parametrize("name", ["hls4ml_tagger_8bit", "nanopelican_c2_n8_ternary"])
-def test_traced_emulation_is_bit_exact(name, thousand_jets, tmp_path):
-    """The dense tagger and the ternary model (lookup-table biases) traced without the
-    Verilator and Yosys steps: Keras == da4ml emulation on 1000 jets."""
+@pytest.mark.parametrize("name, verilator", [("hls4ml_tagger_8bit", False), ("nanopelican_c2_n8_ternary", False),
+                                             ("constituent_mlp_n8_ternary", False), ("constituent_mlp_n8_8bit", True)])
+def test_traced_emulation_is_bit_exact(name, verilator, thousand_jets, tmp_path):
+    """The dense taggers, the constituent-level peer and the ternary model (lookup-table biases)
+    traced without Yosys: Keras == da4ml emulation on 1000 jets; for the 8-bit peer also
+    Verilator's RTL simulation == emulation == hls4ml's C simulation."""
     model = load_model(os.path.join(ROOT, "models", f"{name}.h5"))
     inputs, _ = load_inputs(thousand_jets, InputSpec(n_constituents_of(model)), 0, 1000)
-    report = build_rtl(model, inputs, str(tmp_path / "rtl"), verilator=False, synthesis=False, verbose=False)
+    csim = None
+    if verilator:
+        config = load_config(os.path.join(ROOT, "hls_configs", f"{name}.yml"))
+        _, hls_model = deploy(config, test_file=thousand_jets, jets=1000, output_dir=str(tmp_path / "hls"), verbose=False)
+        csim = csim_outputs(hls_model, model, inputs)
+    report = build_rtl(model, inputs, str(tmp_path / "rtl"), verilator=verilator, synthesis=False, csim=csim, verbose=False)
     assert report["keras_vs_emulation_mismatches"] == 0 and report["bit_exact"]
+    if verilator:
+        assert report["verilator_vs_emulation_mismatches"] == 0 and report["csim_vs_emulation_mismatches"] == 0
 
 
 @pytest.mark.parametrize("hidden, relu", [
@@ -112,3 +121,23 @@ def test_bad_rtl_config(rtl, message, tmp_path, capsys):
     assert main(["convert", str(path), "--rtl"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "bad.yml" in err[0]
+
+
+def test_frontier_marks_the_rows_nothing_beats(tmp_path):
+    """At each N a row is dominated only by a row at the same N with a higher AUC at no larger
+    cost (or the same AUC cheaper); the plot and the table are written."""
+    from kerasjet.rtl.frontier import frontier_table, mark_frontier, plot_frontier
+
+    def row(model, family, n, auc, cost):
+        return {"model": model, "family": family, "n_constituents": n, "auc": auc, "cost": cost, "LUT": cost, "DSP": 0, "latency_ns": 50.0}
+
+    rows = [row("a", "nanoPELICAN", 16, 0.95, 100), row("b", "pT-sorted MLP", 16, 0.94, 200),  # b: worse and dearer
+            row("c", "pT-sorted MLP", 16, 0.96, 300), row("d", "nanoPELICAN", 16, 0.95, 150),   # d: same AUC, dearer
+            row("e", "pT-sorted MLP", 8, 0.90, 50)]                                              # alone at its N
+    marked = {r["model"]: r for r in mark_frontier(rows)}
+    assert [m for m in "abcde" if marked[m]["on_frontier"]] == ["a", "c", "e"]
+    assert marked["b"]["dominated_by"] == "a" and marked["d"]["dominated_by"] == "a"
+    table = frontier_table(list(marked.values()), [{"model": "P", "n_constituents": 16, "latency_ns": 54, "LUT": 44000, "DSP": 0}])
+    assert "| b | 200 |" in table and "no: a" in table and "**N = 8**" in table and "P, N = 16" in table
+    plot_frontier(list(marked.values()), str(tmp_path / "pareto.png"), [{"model": "P", "n_constituents": 16, "LUT": 44000, "DSP": 0}])
+    assert (tmp_path / "pareto.png").stat().st_size > 10000 and not list(tmp_path.glob("*.tmp*"))

@@ -20,7 +20,7 @@ import numpy as np
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
 
-FEATURE_LAYERS = ("topodnn_features", "dense_features")
+FEATURE_LAYERS = ("topodnn_features", "dense_features", "constituent_features")
 
 
 def _is_nanopelican(model):

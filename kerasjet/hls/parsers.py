@@ -127,4 +127,5 @@ HANDLERS = {
     "LinEq2to0": parse_lineq2to0, "QLinEq2to0": parse_lineq2to0,
     "MaskedBatchNorm": parse_unsupported,
     "TopoDNNFeatures": parse_upstream_features, "DenseTaggerFeatures": parse_upstream_features,
+    "ConstituentFeatures": parse_upstream_features,
 }

@@ -1,4 +1,5 @@
-"""Dense baselines on constituent kinematics: the TopoDNN-style tagger and the hls4ml-style tagger.
+"""Dense baselines on constituent kinematics: the TopoDNN-style tagger, the hls4ml-style tagger and
+the pT-sorted constituent MLP (the level-1 trigger baseline among the firmware's peers).
 
 TopoDNN (Pearkes, Fedorko, Lister, Gay 2017) reads (pT, η, φ) of the 30 leading constituents
 after a fixed preprocessing: translate so that the leading constituent sits at (η, φ) = (0, 0),
@@ -17,6 +18,25 @@ TOPODNN_CONSTITUENTS = 30
 TOPODNN_LAYERS = (300, 102, 12, 6)
 
 
+def _leading(pmu, mask, n):
+    """The n leading slots of pmu (B, N, 4) and mask (B, N), zero-padded when N < n."""
+    pad = tf.maximum(n - tf.shape(pmu)[1], 0)
+    return tf.pad(pmu, [[0, 0], [0, pad], [0, 0]])[:, :n], tf.pad(mask, [[0, 0], [0, pad]])[:, :n]
+
+
+def _pt_eta_phi(pmu, mask):
+    """pT (GeV), η and φ of each slot of pmu (B, n, 4); η is 0 on padding."""
+    px, py, pz = pmu[..., 1], pmu[..., 2], pmu[..., 3]
+    pt = tf.sqrt(px * px + py * py)
+    eta = tf.asinh(pz / tf.where(mask > 0, pt, 1.0))
+    return pt, eta, tf.atan2(py, px)
+
+
+def _wrapped(dphi):
+    """An azimuthal difference mapped onto [−π, π)."""
+    return tf.math.floormod(dphi + math.pi, 2 * math.pi) - math.pi
+
+
 @tf.keras.utils.register_keras_serializable(package="kerasjet")
 class TopoDNNFeatures(tf.keras.layers.Layer):
     """[pmu (B, N, 4) GeV, pT-ordered; mask (B, N)] → (B, 3·n) preprocessed (pT/pT_jet, η', φ')."""
@@ -26,18 +46,11 @@ class TopoDNNFeatures(tf.keras.layers.Layer):
         self.n_constituents = int(n_constituents)
 
     def call(self, inputs):
-        pmu, mask = inputs
-        n = self.n_constituents
-        pad = tf.maximum(n - tf.shape(pmu)[1], 0)
-        pmu = tf.pad(pmu, [[0, 0], [0, pad], [0, 0]])[:, :n]
-        mask = tf.pad(mask, [[0, 0], [0, pad]])[:, :n]
-        px, py, pz = pmu[..., 1], pmu[..., 2], pmu[..., 3]
-        pt = tf.sqrt(px * px + py * py)
-        safe_pt = tf.where(mask > 0, pt, 1.0)
-        eta = tf.asinh(pz / safe_pt)
-        phi = tf.atan2(py, px)
+        pmu, mask = _leading(*inputs, self.n_constituents)
+        px, py = pmu[..., 1], pmu[..., 2]
+        pt, eta, phi = _pt_eta_phi(pmu, mask)
         deta = eta - eta[:, :1]
-        dphi = tf.math.floormod(phi - phi[:, :1] + math.pi, 2 * math.pi) - math.pi
+        dphi = _wrapped(phi - phi[:, :1])
         # rotate so that the second constituent points along −φ
         angle = -0.5 * math.pi - tf.atan2(dphi[:, 1:2], deta[:, 1:2])
         angle = tf.where(mask[:, 1:2] > 0, angle, 0.0)
@@ -48,7 +61,7 @@ class TopoDNNFeatures(tf.keras.layers.Layer):
         eta_r = eta_r * flip
         jet_pt = tf.sqrt(tf.reduce_sum(px * mask, 1, keepdims=True) ** 2 + tf.reduce_sum(py * mask, 1, keepdims=True) ** 2)
         features = tf.stack([pt / jet_pt, eta_r, phi_r], axis=-1) * mask[..., None]
-        return tf.reshape(features, (-1, 3 * n))
+        return tf.reshape(features, (-1, 3 * self.n_constituents))
 
     def get_config(self):
         return {**super().get_config(), "n_constituents": self.n_constituents}
@@ -71,7 +84,23 @@ class DenseTaggerFeatures(TopoDNNFeatures):
         return tf.concat([super().call(inputs), ratio[:, None]], axis=1)
 
 
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class ConstituentFeatures(TopoDNNFeatures):
+    """[pmu (B, N, 4) GeV, pT-ordered; mask (B, N)] → (B, 3·n): (pT/pT_jet, η − η_jet, Δφ) of the n
+    leading constituents relative to the axis of their sum (what a level-1 trigger's jet seed
+    gives), zero on padding. No rotation or flip: the inputs a trigger has per constituent."""
+
+    def call(self, inputs):
+        pmu, mask = _leading(*inputs, self.n_constituents)
+        pt, eta, phi = _pt_eta_phi(pmu, mask)
+        jet = tf.reduce_sum(pmu * mask[..., None], axis=1, keepdims=True)  # (B, 1, 4)
+        jet_pt, jet_eta, jet_phi = _pt_eta_phi(jet, tf.ones_like(jet[..., 0]))
+        features = tf.stack([pt / jet_pt, eta - jet_eta, _wrapped(phi - jet_phi)], axis=-1) * mask[..., None]
+        return tf.reshape(features, (-1, 3 * self.n_constituents))
+
+
 HLS4ML_TAGGER_LAYERS = (64, 32, 32)
+CONSTITUENT_MLP_LAYERS = (32, 16)
 
 
 def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, activation_quantizers=None, input_quantizers=None,
@@ -111,3 +140,10 @@ def topodnn(n_constituents=80, name="topodnn", **quantization):
 def hls4ml_tagger(n_constituents=80, name="hls4ml_tagger", **quantization):
     """The seed lecture's hls4ml jet tagger shape, 16 → 64 → 32 → 32 → 1, on 16 jet features."""
     return dense_tagger(DenseTaggerFeatures(name="dense_features"), HLS4ML_TAGGER_LAYERS, n_constituents, name=name, **quantization)
+
+
+def constituent_mlp(n_constituents=16, name="constituent_mlp", **quantization):
+    """The pT-sorted constituent MLP, 3N → 32 → 16 → 1, on (pT/pT_jet, Δη, Δφ) of the N leading
+    constituents (ConstituentFeatures): 1,345 / 2,113 / 3,649 parameters at N = 8 / 16 / 32."""
+    features = ConstituentFeatures(n_constituents=n_constituents, name="constituent_features")
+    return dense_tagger(features, CONSTITUENT_MLP_LAYERS, n_constituents, name=name, **quantization)

@@ -1,0 +1,89 @@
+"""The AUC-versus-cost frontier of firmware designs: which rows a trigger designer would pick.
+
+A row is a dict with at least 'model', 'family', 'n_constituents', 'auc' and 'cost' (one figure
+of logic: LUT + 55·DSP in benchmarks/firmware.py). At each N a row is on the frontier when no
+other row at that N has a higher AUC at a cost no larger, or the same AUC at a lower cost.
+"""
+
+import os
+
+DSP_IN_LUTS = 55  # one DSP counted as 55 LUTs in the single cost figure
+FAMILY_MARKERS = {"nanoPELICAN": "o", "pT-sorted MLP": "s", "hls4ml-style tagger": "^"}
+
+
+def dominated_by(row, rows):
+    """The best row at the same N that beats ``row`` (higher AUC at no larger cost, or equal AUC
+    at a lower cost), or None when ``row`` is on the frontier."""
+    better = [other for other in rows if other is not row and other["n_constituents"] == row["n_constituents"]
+              and ((other["auc"] > row["auc"] and other["cost"] <= row["cost"])
+                   or (other["auc"] == row["auc"] and other["cost"] < row["cost"]))]
+    return max(better, key=lambda other: other["auc"]) if better else None
+
+
+def mark_frontier(rows):
+    """Each row with 'on_frontier' (bool) and 'dominated_by' (the model beating it, or None) added."""
+    marked = []
+    for row in rows:
+        winner = dominated_by(row, rows)
+        marked.append({**row, "on_frontier": winner is None, "dominated_by": None if winner is None else winner["model"]})
+    return marked
+
+
+def frontier_table(rows, anchors=()):
+    """Markdown: one section per N, rows by cost, the frontier marked; then the quoted anchors."""
+    lines = []
+    for n in sorted({row["n_constituents"] for row in rows}):
+        lines += [f"**N = {n}**", "",
+                  "| Model | cost (LUT + 55·DSP) | LUT | DSP | latency (ns) | AUC | on the frontier |", "|---|---|---|---|---|---|---|"]
+        for row in sorted((r for r in rows if r["n_constituents"] == n), key=lambda r: r["cost"]):
+            verdict = "**yes**" if row["on_frontier"] else f"no: {row['dominated_by']}"
+            lines.append(f"| {row['model']} | {row['cost']} | {row['LUT']} | {row['DSP']} | {row['latency_ns']:.0f} | "
+                         f"{row['auc']:.4f} | {verdict} |")
+        lines.append("")
+    if anchors:
+        lines += ["Published designs (other dataset, Vivado place-and-route; a scale, not a row of the frontier):", ""]
+        lines += [f"- {a['model']}, N = {a['n_constituents']}: {a['latency_ns']} ns, {a['LUT']} LUT, {a['DSP']} DSP" for a in anchors]
+    return "\n".join(lines) + "\n"
+
+
+def plot_frontier(rows, out, anchors=()):
+    """AUC against cost (log x), one panel per N, one marker per family, the frontier joined by a
+    line; ``anchors`` (published designs without an AUC on these jets) as labelled vertical marks
+    at their cost. Written to ``out`` (PNG) through a temporary name."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kerasjet.files import atomic_output
+
+    ns = sorted({row["n_constituents"] for row in rows})
+    fig, axes = plt.subplots(1, len(ns), figsize=(4.6 * len(ns), 4.0), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, n in zip(axes[0], ns):
+        at_n = [row for row in rows if row["n_constituents"] == n]
+        for i, family in enumerate(sorted({row["family"] for row in at_n})):
+            mine = [row for row in at_n if row["family"] == family]
+            ax.scatter([r["cost"] for r in mine], [r["auc"] for r in mine], marker=FAMILY_MARKERS.get(family, "D"),
+                       color=colours[i % len(colours)], label=family, zorder=3)
+            for r in mine:
+                ax.annotate(r["model"].removeprefix(family).strip(" ,") or r["model"], (r["cost"], r["auc"]),
+                            fontsize=6, xytext=(4, 2), textcoords="offset points")
+        front = sorted((r for r in at_n if r["on_frontier"]), key=lambda r: r["cost"])
+        ax.step([r["cost"] for r in front], [r["auc"] for r in front], where="post", color="grey", lw=0.8, zorder=2,
+                label="frontier")
+        for anchor in (a for a in anchors if a["n_constituents"] == n):
+            cost = anchor["LUT"] + DSP_IN_LUTS * anchor["DSP"]
+            ax.axvline(cost, color="black", ls=":", lw=0.8)
+            ax.annotate(f"{anchor['model']} (published, other data)", (cost, 0.02), xycoords=("data", "axes fraction"),
+                        rotation=90, fontsize=6, xytext=(2, 0), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel(f"cost: LUT + {DSP_IN_LUTS}·DSP")
+        ax.set_ylabel("AUC (test jets)")
+        ax.set_title(f"N = {n} constituents")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, dpi=130, format=os.path.splitext(out)[1].lstrip(".") or "png")
+    plt.close(fig)
