@@ -120,6 +120,8 @@ def main():
     parser.add_argument("--max-n", type=int, default=32, help="leave out the rows with more constituents")
     parser.add_argument("--only", help="build the projects of the rows whose file name contains this text and stop "
                         "(to run rows in parallel processes; a run without --only writes the table)")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="write the tables from the rows already built, naming the others as not measured")
     args = parser.parse_args()
     test_file = shipped_files(args.study_dir, args.level)["test"]
     work = os.path.join(args.study_dir, f"firmware_{args.level}")
@@ -128,15 +130,18 @@ def main():
     def check_jets(n):
         return load_inputs(test_file, InputSpec(n), 0, args.jets)[0]
 
-    rows = []
+    rows, missing = [], []
     for label, family, name, n in [row for row in ROWS if row[3] <= args.max_n and (args.only or "") in row[2]]:
+        project = os.path.join(work, name)
+        report_path = os.path.join(project, "rtl_report.json")
+        if args.finished_only and not os.path.exists(report_path):
+            missing.append(f"{label} (N = {n})")
+            continue
         model_path = os.path.join(ROOT, "models", f"{name}.h5")
         if name == FIXED_PAIR:
             model_path = fixed_pair_model(args.study_dir, args.level, os.path.join(work, f"{name}.h5"))
         elif name in TRAINED_AT_N:
             model_path = trained_at_n_model(args.study_dir, args.level, os.path.join(work, f"{name}.h5"), n)
-        project = os.path.join(work, name)
-        report_path = os.path.join(project, "rtl_report.json")
         if not os.path.exists(report_path):
             print(f"== {label}, N = {n}")
             build_rtl(load_model(model_path), check_jets(n), project, verilator=n <= args.verilator_max_n)
@@ -160,7 +165,8 @@ def main():
     if args.only:
         return
     provenance = {"test_file": test_file, "level": args.level, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
-                  "synthesis": "Yosys 0.70 (pyosys) synth_xilinx -family xcup -flatten; LUT includes SRL16E", "anchor": ANCHOR}
+                  "synthesis": "Yosys 0.70 (pyosys) synth_xilinx -family xcup -flatten; LUT includes SRL16E", "anchor": ANCHOR,
+                  "not_measured": missing}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "firmware.json"))
     lines = ["**Firmware** — da4ml pipeline at 5 ns (latency cutoff 5), Yosys synth_xilinx for UltraScale+ (xcup); "
              f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets", "",
@@ -172,7 +178,9 @@ def main():
         lines.append(f"| {r['model']} | {r['n_constituents']} | {r['latency_cycles']} / {r['latency_ns']:.0f} | {r['LUT']} | {r['FF']} | "
                      f"{r['CARRY']} | {r['DSP']} | {r['cost']} | {r['estimated_luts_da4ml']:.0f} | {r['auc']:.4f} | {float_auc_text} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} ({'Verilator' if r['verilator_checked'] else 'emulation only'}) |")
+    not_measured = [f"Not measured in this invocation (--finished-only): {', '.join(missing)}.", "", ""] if missing else []
     lines.append(f"| {ANCHOR['model']} | 16 features | — / {ANCHOR['latency_ns']} | ~{ANCHOR['LUT']} | — | — | ~{ANCHOR['DSP']} | — | — | — | — | — |")
+    lines += [""] + not_measured[:1]
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "firmware.md"))
     print("\n".join(lines))
     marked = mark_frontier(rows)
@@ -180,7 +188,7 @@ def main():
                os.path.join(args.results, "pareto.json"))
     title = (f"**Frontier** — AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets against cost = LUT + "
              f"{DSP_IN_LUTS}·DSP (Yosys); a row is on the frontier when no row at its N has a higher AUC at no larger cost\n\n")
-    write_text(title + frontier_table(marked, PUBLISHED), os.path.join(args.results, "pareto.md"))
+    write_text(title + "\n".join(not_measured) + frontier_table(marked, PUBLISHED), os.path.join(args.results, "pareto.md"))
     plot_frontier(marked, os.path.join(args.results, "pareto.png"), PUBLISHED)
 
 
