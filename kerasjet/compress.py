@@ -189,8 +189,8 @@ def exact_input_bits(n_inputs, weight_bits):
     every product is a multiple of 2^-(f_x + f_w) below 2^(i_x + i_w), and the sum of n products
     and the bias stays below (n + 1)·2^(i_x + i_w): it fits float32's 24-bit significand when
     ceil(log2(n + 1)) + (b_x − 1) + (b_w − 1) ≤ 24, whatever the binary points. A wider input
-    rounds partial sums in Keras but not in firmware (the 8-bit pT-sorted MLP on 48 inputs with
-    16-bit inputs: 1 of 1,000 jets one ReLU step apart). Capped at DENSE_INPUT_BITS.
+    can round partial sums in Keras but not in firmware (16-bit inputs × 8-bit weights over 48
+    inputs need 29 bits). Capped at DENSE_INPUT_BITS.
     """
     return min(DENSE_INPUT_BITS, FLOAT32_SIGNIFICAND + 2 - int(weight_bits) - int(np.ceil(np.log2(n_inputs + 1))))
 

@@ -174,8 +174,8 @@ def test_pruning_reaches_the_target_and_survives_save_and_qat(jets_file, inputs,
 
 def test_dense_input_type_keeps_keras_exact_in_float32(inputs):
     """The first QDense of a fixed-point dense tagger gets the widest input type (≤ 16 bits) whose
-    products and sums fit float32's 24-bit significand: a 16-bit input on the 48 inputs of the
-    N = 16 constituent MLP let Keras round a partial sum that the firmware keeps."""
+    products and sums fit float32's 24-bit significand (16-bit inputs × 8-bit weights over the 48
+    inputs of the N = 16 constituent MLP would need 29 bits)."""
     from kerasjet.compress import exact_input_bits
 
     assert [exact_input_bits(n, 8) for n in (16, 24, 48, 96)] == [13, 13, 12, 11]
