@@ -67,7 +67,7 @@ def firmware_inputs(model, inputs):
     # float32 results that depend on the batch shape (one call on 5,000 jets differed in 30k of
     # the 80k features, by up to 2e-4), and a feature on the other side of a rounding boundary of
     # the input type would make the C simulation differ from Keras for a reason outside the firmware
-    upstream = tf.keras.Model(model.inputs, features[0].output)
+    upstream = tf.keras.Model(model.inputs, features[0](model.inputs))  # a new node: the layer may be shared
     computed = upstream.predict(inputs, verbose=0, batch_size=1024)
     return [np.ascontiguousarray(computed, np.float64)]
 
