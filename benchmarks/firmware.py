@@ -33,7 +33,7 @@ from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
 from kerasjet.rtl.frontier import DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
-from kerasjet.study import BUDGETS, SHIPPED_LEVEL, run_dir, shipped_files  # noqa: E402
+from kerasjet.study import BUDGETS, SHIPPED_LEVEL, nanopelican_float_model_at, peer_float_model, run_dir, shipped_files  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (fixed_pair_model), not shipped
@@ -41,7 +41,7 @@ FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (fi
 ROWS = [(f"{family} {bits}", family, f"{stem}_n{n}_{bits}", n) for n in (8, 16, 32) for bits in ("8bit", "ternary")
         for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("pT-sorted MLP", "constituent_mlp"))]
 ROWS.append(("nanoPELICAN C=2 8bit, fixed-point d_ij weights", "nanoPELICAN C=2", FIXED_PAIR, 16))
-TRAINED_AT_N = {f"nanopelican_c2_n{n}_8bit_trained_at_n": n for n in (8, 16)}  # built here (trained_at_n_model)
+TRAINED_AT_N = {f"nanopelican_c2_n{n}_8bit_trained_at_n": n for n in (8, 16)}  # built here (fine_tuned_8bit)
 ROWS += [("nanoPELICAN C=2 8bit, trained at N", "nanoPELICAN C=2", name, n) for name, n in TRAINED_AT_N.items()]
 ROWS.append(("hls4ml-style tagger 8bit", "hls4ml-style tagger", "hls4ml_tagger_8bit", 16))
 FAMILIES = {"nanoPELICAN C=2": "nanoPELICAN", "pT-sorted MLP": "pT-sorted MLP", "hls4ml-style tagger": "hls4ml-style tagger"}
@@ -58,9 +58,9 @@ def float_auc(study_dir, level, test_file, family, name, n, cache):
     leading constituents (or trained at N, for the rows of TRAINED_AT_N), the pT-sorted MLP trained
     at N (scripts/build_models.py); None otherwise."""
     if name in TRAINED_AT_N:
-        return evaluate(float_model_trained_at(study_dir, level, n), test_file)[0]["auc"]
+        return evaluate(nanopelican_float_model_at(study_dir, level, n), test_file)[0]["auc"]
     if family == "pT-sorted MLP":
-        return evaluate(os.path.join(run_dir(study_dir, f"pT-sorted MLP N={n}", 0, level), "best.keras"), test_file)[0]["auc"]
+        return evaluate(peer_float_model(study_dir, level, n), test_file)[0]["auc"]
     if family != "nanoPELICAN C=2":
         return None
     path = os.path.join(cache, f"nanopelican_c2_float_n{n}.keras")
@@ -70,43 +70,26 @@ def float_auc(study_dir, level, test_file, family, name, n, cache):
     return evaluate(path, test_file)[0]["auc"]
 
 
-def float_model_trained_at(study_dir, level, n):
-    """best.keras of a float nanoPELICAN C = 2 trained (or resumed) at N = ``n`` as the single-seed
-    study trains its N = 80 one: its files, epochs, seed 0 and starts."""
-    from kerasjet.train import RunConfig, train
-
-    budget, files = BUDGETS["single-seed"], shipped_files(study_dir, level)
-    folder = run_dir(study_dir, f"nanoPELICAN C=2 N={n}", 0, level)
-    if not os.path.exists(os.path.join(folder, "summary.json")):
-        train(folder, RunConfig(model="nanopelican", model_kwargs={"c_hidden": 2, "n_constituents": n}, train=files["train"],
-                                val=files["val"], epochs=budget.epochs, seed=0, starts=budget.starts), verbose=2)
-    return os.path.join(folder, "best.keras")
-
-
-def trained_at_n_model(study_dir, level, path, n):
-    """The row's model at ``path``: float_model_trained_at(n), quantized to 8 bits and fine-tuned as
-    the shipped 8-bit models are (2 epochs on the first 20,000 training jets); built once."""
+def fine_tuned_8bit(path, study_dir, level, float_model, **options):
+    """A comparison row's model at ``path``, built once: ``float_model()`` quantized to 8 bits and
+    fine-tuned as scripts/build_models.py fine-tunes the shipped 8-bit models (2 epochs on the
+    first 20,000 training jets); ``options`` go to kerasjet.compress.compress."""
     if not os.path.exists(path):
         from kerasjet.compress import compress
 
         files = shipped_files(study_dir, level)
-        float_model = load_model(float_model_trained_at(study_dir, level, n))
-        save_model(compress(float_model, files["train"], files["val"], "8", epochs=2, train_jets=20000), path)
+        save_model(compress(float_model(), files["train"], files["val"], "8", epochs=2, train_jets=20000, **options), path)
     return path
 
 
-def fixed_pair_model(study_dir, level, path):
-    """The comparison row's model at ``path``: the float C = 2 (seed 0) at N = 16, quantized to 8
-    bits with fixed-point d_ij weights and fine-tuned as scripts/build_models.py fine-tunes the
-    shipped 8-bit models (2 epochs on the first 20,000 training jets); built once."""
-    if not os.path.exists(path):
-        from kerasjet.compress import compress
-
-        files = shipped_files(study_dir, level)
-        trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0, level), "best.keras"))
-        save_model(compress(with_constituents(trained, 16), files["train"], files["val"], "8", epochs=2, train_jets=20000,
-                            pair_po2=False), path)
-    return path
+def comparison_model(study_dir, level, name, n, path):
+    """The model of a row built here: the fixed-point-pair C = 2 at N = 16 (the study's float C = 2,
+    pair_po2 off) or a C = 2 trained at the firmware's N (TRAINED_AT_N)."""
+    if name == FIXED_PAIR:
+        def study_c2():
+            return with_constituents(load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0, level), "best.keras")), n)
+        return fine_tuned_8bit(path, study_dir, level, study_c2, pair_po2=False)
+    return fine_tuned_8bit(path, study_dir, level, lambda: load_model(nanopelican_float_model_at(study_dir, level, n)))
 
 
 def main():
@@ -138,10 +121,8 @@ def main():
             missing.append(f"{label} (N = {n})")
             continue
         model_path = os.path.join(ROOT, "models", f"{name}.h5")
-        if name == FIXED_PAIR:
-            model_path = fixed_pair_model(args.study_dir, args.level, os.path.join(work, f"{name}.h5"))
-        elif name in TRAINED_AT_N:
-            model_path = trained_at_n_model(args.study_dir, args.level, os.path.join(work, f"{name}.h5"), n)
+        if name == FIXED_PAIR or name in TRAINED_AT_N:
+            model_path = comparison_model(args.study_dir, args.level, name, n, os.path.join(work, f"{name}.h5"))
         if not os.path.exists(report_path):
             print(f"== {label}, N = {n}")
             build_rtl(load_model(model_path), check_jets(n), project, verilator=n <= args.verilator_max_n)
@@ -178,9 +159,9 @@ def main():
         lines.append(f"| {r['model']} | {r['n_constituents']} | {r['latency_cycles']} / {r['latency_ns']:.0f} | {r['LUT']} | {r['FF']} | "
                      f"{r['CARRY']} | {r['DSP']} | {r['cost']} | {r['estimated_luts_da4ml']:.0f} | {r['auc']:.4f} | {float_auc_text} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} ({'Verilator' if r['verilator_checked'] else 'emulation only'}) |")
-    not_measured = [f"Not measured in this invocation (--finished-only): {', '.join(missing)}.", "", ""] if missing else []
+    not_measured = f"Not measured in this invocation (--finished-only): {', '.join(missing)}.\n\n" if missing else ""
     lines.append(f"| {ANCHOR['model']} | 16 features | — / {ANCHOR['latency_ns']} | ~{ANCHOR['LUT']} | — | — | ~{ANCHOR['DSP']} | — | — | — | — | — |")
-    lines += [""] + not_measured[:1]
+    lines += ["", not_measured.strip()] if missing else []
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "firmware.md"))
     print("\n".join(lines))
     marked = mark_frontier(rows)
@@ -188,7 +169,7 @@ def main():
                os.path.join(args.results, "pareto.json"))
     title = (f"**Frontier** — AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets against cost = LUT + "
              f"{DSP_IN_LUTS}·DSP (Yosys); a row is on the frontier when no row at its N has a higher AUC at no larger cost\n\n")
-    write_text(title + "\n".join(not_measured) + frontier_table(marked, PUBLISHED), os.path.join(args.results, "pareto.md"))
+    write_text(title + not_measured + frontier_table(marked, PUBLISHED), os.path.join(args.results, "pareto.md"))
     plot_frontier(marked, os.path.join(args.results, "pareto.png"), PUBLISHED)
 
 

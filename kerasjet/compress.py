@@ -226,8 +226,11 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
             bits = int(weight_bits)
             weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0),
                                       fixed_for_range(bits, np.abs(b).max() + 1e-6, min_integer=0)))
-            input_bits = exact_input_bits(w.shape[0], bits) if bits <= 8 else DENSE_INPUT_BITS
-            inputs.append(fixed_for_range(input_bits, input_range, min_integer=0) if not inputs else None)
+            if i == 0:  # the features: the firmware's input type
+                input_bits = exact_input_bits(w.shape[0], bits) if bits <= 8 else DENSE_INPUT_BITS
+                inputs.append(fixed_for_range(input_bits, input_range, min_integer=0))
+            else:
+                inputs.append(None)
         activations.append(quantized_relu(ACTIVATION_BITS if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
     quantized = BUILDERS[model.name](n_constituents=n_constituents_of(model), weight_quantizers=weight_quantizers,
                                      activation_quantizers=activations, input_quantizers=inputs)

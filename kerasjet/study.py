@@ -134,6 +134,31 @@ def run_dir(study_dir, name, seed, level="particle"):
     return os.path.join(study_dir, f"runs{_level_suffix(level)}", slug, f"seed_{seed}")
 
 
+def single_seed_model(study_dir, level, name, builder, model_kwargs, starts=1):
+    """best.keras of a float model outside the tables, trained (once; resumed if interrupted) as
+    the single-seed study trains its jobs: its files at ``level``, its epochs, seed 0; run folder
+    run_dir(study_dir, name, 0, level). For the firmware's models at their own N."""
+    from kerasjet.train import RunConfig, train
+
+    files = shipped_files(study_dir, level)
+    folder = run_dir(study_dir, name, 0, level)
+    if not os.path.exists(os.path.join(folder, "summary.json")):  # a finished run: no data validation again
+        train(folder, RunConfig(model=builder, model_kwargs=model_kwargs, train=files["train"], val=files["val"],
+                                epochs=BUDGETS["single-seed"].epochs, seed=0, starts=starts), verbose=2)
+    return os.path.join(folder, "best.keras")
+
+
+def peer_float_model(study_dir, level, n):
+    """The firmware's constituent-level peer: the float pT-sorted MLP trained at N = ``n``."""
+    return single_seed_model(study_dir, level, f"pT-sorted MLP N={n}", "constituent_mlp", {"n_constituents": n})
+
+
+def nanopelican_float_model_at(study_dir, level, n):
+    """A float nanoPELICAN C = 2 trained at the firmware's N = ``n`` (the study's starts)."""
+    return single_seed_model(study_dir, level, f"nanoPELICAN C=2 N={n}", "nanopelican", {"c_hidden": 2, "n_constituents": n},
+                             starts=BUDGETS["single-seed"].starts)
+
+
 def run_job(study_dir, budget, index, verbose=2):
     """Train job ``index`` of the list (resumes if interrupted); returns its summary."""
     from kerasjet.train import RunConfig, train

@@ -40,8 +40,7 @@ from kerasjet.files import write_text  # noqa: E402
 from kerasjet.hls.config import quantizer_types, render_shipped_config  # noqa: E402
 from kerasjet.models import build_model, load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
-from kerasjet.study import BUDGETS, SHIPPED_LEVEL, run_dir, shipped_files  # noqa: E402
-from kerasjet.train import RunConfig, train  # noqa: E402
+from kerasjet.study import SHIPPED_LEVEL, peer_float_model, run_dir, shipped_files  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(ROOT, "models")
@@ -57,18 +56,6 @@ DENSE_DESCRIPTIONS = {"8": "hls4ml-style dense tagger 16→64→32→32→1, 8-b
 def nano_description(c, n, bits):
     weights = "8-bit weights (QAT)" if bits == "8" else "ternary BitLinear weights (the ternary recipe, β a power of two)"
     return f"nanoPELICAN C={c}, N={n} leading constituents{NANO_NOTES.get(n, '')}, {weights}"
-
-
-def peer_float_model(study_dir, level, n):
-    """best.keras of the float pT-sorted MLP at N = ``n`` (trained, or resumed, here: the
-    single-seed study's epochs, seed 0, on its training and validation files)."""
-    files = shipped_files(study_dir, level)
-    folder = run_dir(study_dir, f"pT-sorted MLP N={n}", 0, level)
-    config = RunConfig(model="constituent_mlp", model_kwargs={"n_constituents": n}, train=files["train"], val=files["val"],
-                       epochs=BUDGETS["single-seed"].epochs, seed=0)
-    if not os.path.exists(os.path.join(folder, "summary.json")):
-        train(folder, config, verbose=2)
-    return os.path.join(folder, "best.keras")
 
 
 def write_config(model_path, description, n_constituents):

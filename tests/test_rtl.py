@@ -20,17 +20,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "hls_configs", "nanopelican_c2_n8_8bit.yml")
 
 
+def run_chain(name, jets_file, work, csim=True, **rtl):
+    """(report, model, inputs, csim outputs or None) of the shipped model ``name`` on the 1000
+    jets of ``jets_file``: the hls4ml C simulation (if ``csim``), then build_rtl(**rtl) in ``work``."""
+    model = load_model(os.path.join(ROOT, "models", f"{name}.h5"))
+    inputs, _ = load_inputs(jets_file, InputSpec(n_constituents_of(model)), 0, 1000)
+    outputs = None
+    if csim:
+        config = load_config(os.path.join(ROOT, "hls_configs", f"{name}.yml"))
+        _, hls_model = deploy(config, test_file=jets_file, jets=1000, output_dir=str(work / "hls"), verbose=False)
+        outputs = csim_outputs(hls_model, model, inputs)
+    report = build_rtl(model, inputs, str(work / "rtl"), csim=outputs, verbose=False, **rtl)
+    return report, model, inputs, outputs
+
+
 @pytest.fixture(scope="module")
 def chain(thousand_jets, tmp_path_factory):
     """The whole chain on the shipped 8-bit nanoPELICAN C=2 at N = 8 (Yosys included)."""
-    config = load_config(CONFIG)
     work = tmp_path_factory.mktemp("rtl")
-    model = load_model(config["model"])
-    inputs, _ = load_inputs(thousand_jets, InputSpec(8), 0, 1000)
-    _, hls_model = deploy(config, test_file=thousand_jets, jets=1000, output_dir=str(work / "hls"), verbose=False)
-    csim = csim_outputs(hls_model, model, inputs)
-    report = build_rtl(model, inputs, str(work / "rtl"), csim=csim, verbose=False)
-    return report, model, inputs, csim, work
+    return (*run_chain(os.path.basename(CONFIG)[:-4], thousand_jets, work), work)
 
 
 def test_bit_exact_chain(chain):
@@ -61,14 +69,7 @@ def test_traced_emulation_is_bit_exact(name, verilator, thousand_jets, tmp_path)
     """The dense taggers, the constituent-level peer and the ternary model (lookup-table biases)
     traced without Yosys: Keras == da4ml emulation on 1000 jets; for the 8-bit peer also
     Verilator's RTL simulation == emulation == hls4ml's C simulation."""
-    model = load_model(os.path.join(ROOT, "models", f"{name}.h5"))
-    inputs, _ = load_inputs(thousand_jets, InputSpec(n_constituents_of(model)), 0, 1000)
-    csim = None
-    if verilator:
-        config = load_config(os.path.join(ROOT, "hls_configs", f"{name}.yml"))
-        _, hls_model = deploy(config, test_file=thousand_jets, jets=1000, output_dir=str(tmp_path / "hls"), verbose=False)
-        csim = csim_outputs(hls_model, model, inputs)
-    report = build_rtl(model, inputs, str(tmp_path / "rtl"), verilator=verilator, synthesis=False, csim=csim, verbose=False)
+    report, *_ = run_chain(name, thousand_jets, tmp_path, csim=verilator, verilator=verilator, synthesis=False)
     assert report["keras_vs_emulation_mismatches"] == 0 and report["bit_exact"]
     if verilator:
         assert report["verilator_vs_emulation_mismatches"] == 0 and report["csim_vs_emulation_mismatches"] == 0

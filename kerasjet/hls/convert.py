@@ -21,6 +21,7 @@ from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
 
 FEATURE_LAYERS = ("topodnn_features", "dense_features", "constituent_features")
+PREDICT_BATCH = 1024  # the Keras reference's batch size, also that of the dense taggers' upstream features
 
 
 def _is_nanopelican(model):
@@ -63,12 +64,12 @@ def firmware_inputs(model, inputs):
     features = [layer for layer in model.layers if layer.name in FEATURE_LAYERS]
     if not features:
         raise KerasjetError(f"model '{model.name}' is neither a nanoPELICAN nor a dense tagger")
-    # computed as model.predict computes them (batches of 1024): TensorFlow's trigonometry gives
+    # computed as model.predict computes them (batches of PREDICT_BATCH): TensorFlow's trigonometry gives
     # float32 results that depend on the batch shape (one call on 5,000 jets differed in 30k of
     # the 80k features, by up to 2e-4), and a feature on the other side of a rounding boundary of
     # the input type would make the C simulation differ from Keras for a reason outside the firmware
     upstream = tf.keras.Model(model.inputs, features[0](model.inputs))  # a new node: the layer may be shared
-    computed = upstream.predict(inputs, verbose=0, batch_size=1024)
+    computed = upstream.predict(inputs, verbose=0, batch_size=PREDICT_BATCH)
     return [np.ascontiguousarray(computed, np.float64)]
 
 
@@ -82,7 +83,7 @@ def firmware_view(model, inputs):
 
     model = for_hls4ml(model, inputs)
     arrays = firmware_inputs(model, inputs)
-    keras = model.predict(inputs, verbose=0, batch_size=1024).reshape(-1)
+    keras = model.predict(inputs, verbose=0, batch_size=PREDICT_BATCH).reshape(-1)
     if _is_nanopelican(model):
         return model, arrays, [tensor.name for tensor in model.inputs], keras
     features = [layer for layer in model.layers if layer.name in FEATURE_LAYERS][0]
@@ -178,7 +179,7 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     start = time.perf_counter()
     hls_model.compile()
     say(f"compiled in {time.perf_counter() - start:.0f} s; simulating {len(labels)} jets")
-    keras = model.predict(inputs, verbose=0, batch_size=1024).reshape(-1)
+    keras = model.predict(inputs, verbose=0, batch_size=PREDICT_BATCH).reshape(-1)
     arrays = firmware_inputs(model, inputs)
     start = time.perf_counter()
     csim = np.asarray(hls_model.predict(arrays if len(arrays) > 1 else arrays[0])).reshape(-1)

@@ -34,7 +34,7 @@ def frontier_table(rows, anchors=()):
     lines = []
     for n in sorted({row["n_constituents"] for row in rows}):
         lines += [f"**N = {n}**", "",
-                  "| Model | cost (LUT + 55·DSP) | LUT | DSP | latency (ns) | AUC | on the frontier |", "|---|---|---|---|---|---|---|"]
+                  f"| Model | cost (LUT + {DSP_IN_LUTS}·DSP) | LUT | DSP | latency (ns) | AUC | on the frontier |", "|---|---|---|---|---|---|---|"]
         for row in sorted((r for r in rows if r["n_constituents"] == n), key=lambda r: r["cost"]):
             verdict = "**yes**" if row["on_frontier"] else f"no: {row['dominated_by']}"
             lines.append(f"| {row['model']} | {row['cost']} | {row['LUT']} | {row['DSP']} | {row['latency_ns']:.0f} | "
