@@ -1,10 +1,10 @@
 """The firmware frontier: latency and resources from the open RTL path, next to each model's AUC.
 
     python benchmarks/firmware.py [--study-dir data/study] [--level detector] [--results results/firmware] [--jets 1000]
-                                  [--verilator-max-n 32] [--max-n 32] [--only TEXT]
+                                  [--verilator-max-n 32] [--max-n 32] [--only TEXT] [--finished-only] [--previous FILE]
 
-For nanoPELICAN C = 2 and its constituent-level peer, the pT-sorted MLP (8-bit and ternary each),
-at N = 8, 16, 32, and the 8-bit hls4ml-style dense tagger (the shipped models/, see
+For nanoPELICAN C = 2 and its constituent-level peers, the pT-sorted MLP and Deep Sets (8-bit and
+ternary each), at N = 8, 16, 32, and the 8-bit hls4ml-style dense tagger (the shipped models/, see
 scripts/build_models.py; their 8-bit nanoPELICANs have power-of-two d_ij weights), and for
 comparison the 8-bit C = 2 at N = 16 with fixed-point d_ij weights (built here from the same
 float model with the same fine-tuning) and the 8-bit C = 2 trained at the firmware's N = 8 and 16
@@ -14,7 +14,8 @@ N ≤ --verilator-max-n, default all; the emulation check always) → Yosys synt
 row also gives the model's AUC on the study's test file and the float model's AUC at the same
 N. Writes firmware.md and firmware.json (every column), and the frontier at each N
 (kerasjet.rtl.frontier: AUC against cost = LUT + 55·DSP) as pareto.md, pareto.json and
-pareto.png; resumable (finished rows are read back).
+pareto.png; resumable (finished rows are read back; --previous carries verified rows of an earlier
+run, so that a table can grow by a family without rebuilding every design).
 """
 
 import argparse
@@ -38,13 +39,17 @@ from kerasjet.study import BUDGETS, SHIPPED_LEVEL, nanopelican_float_model_at, p
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (fixed_pair_model), not shipped
 # (label, family, model file stem, N)
-ROWS = [(f"{family} {bits}", family, f"{stem}_n{n}_{bits}", n) for n in (8, 16, 32) for bits in ("8bit", "ternary")
-        for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("pT-sorted MLP", "constituent_mlp"))]
+ENDS_8BIT = ("deep_sets",)  # ternary but the first and last layer (scripts/build_models.py: PEER_TERNARY_PLACEMENT)
+ROWS = [(f"{family} {bits}" + (", 8-bit ends" if bits == "ternary" and stem in ENDS_8BIT else ""), family, f"{stem}_n{n}_{bits}", n)
+        for n in (8, 16, 32) for bits in ("8bit", "ternary")
+        for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("pT-sorted MLP", "constituent_mlp"), ("Deep Sets", "deep_sets"))]
 ROWS.append(("nanoPELICAN C=2 8bit, fixed-point d_ij weights", "nanoPELICAN C=2", FIXED_PAIR, 16))
 TRAINED_AT_N = {f"nanopelican_c2_n{n}_8bit_trained_at_n": n for n in (8, 16)}  # built here (fine_tuned_8bit)
 ROWS += [("nanoPELICAN C=2 8bit, trained at N", "nanoPELICAN C=2", name, n) for name, n in TRAINED_AT_N.items()]
 ROWS.append(("hls4ml-style tagger 8bit", "hls4ml-style tagger", "hls4ml_tagger_8bit", 16))
-FAMILIES = {"nanoPELICAN C=2": "nanoPELICAN", "pT-sorted MLP": "pT-sorted MLP", "hls4ml-style tagger": "hls4ml-style tagger"}
+FAMILIES = {"nanoPELICAN C=2": "nanoPELICAN", "pT-sorted MLP": "pT-sorted MLP", "Deep Sets": "Deep Sets",
+            "hls4ml-style tagger": "hls4ml-style tagger"}
+PEER_BUILDERS = {"pT-sorted MLP": "constituent_mlp", "Deep Sets": "deep_sets"}
 # the seed lecture's hls4ml jet tagger (16→64→32→32→5, ap_fixed<16,6>, reuse 1), as quoted there
 ANCHOR = {"model": "hls4ml jet tagger (seed lecture, quoted)", "latency_ns": 75, "DSP": 954, "LUT": 36000}
 # published constituent-level designs at N = 16 (other dataset, Vivado place-and-route), as quoted in issue 16
@@ -55,12 +60,12 @@ PUBLISHED = [{"model": "JEDI-linear (da4ml)", "n_constituents": 16, "latency_ns"
 
 def float_auc(study_dir, level, test_file, family, name, n, cache):
     """AUC of the row's float model at N: nanoPELICAN C = 2 (seed 0 at ``level``) evaluated on the N
-    leading constituents (or trained at N, for the rows of TRAINED_AT_N), the pT-sorted MLP trained
-    at N (scripts/build_models.py); None otherwise."""
+    leading constituents (or trained at N, for the rows of TRAINED_AT_N), the constituent-level
+    peers trained at N (scripts/build_models.py); None otherwise."""
     if name in TRAINED_AT_N:
         return evaluate(nanopelican_float_model_at(study_dir, level, n), test_file)[0]["auc"]
-    if family == "pT-sorted MLP":
-        return evaluate(peer_float_model(study_dir, level, n), test_file)[0]["auc"]
+    if family in PEER_BUILDERS:
+        return evaluate(peer_float_model(study_dir, level, n, PEER_BUILDERS[family]), test_file)[0]["auc"]
     if family != "nanoPELICAN C=2":
         return None
     path = os.path.join(cache, f"nanopelican_c2_float_n{n}.keras")
@@ -68,6 +73,25 @@ def float_auc(study_dir, level, test_file, family, name, n, cache):
         trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0, level), "best.keras"))
         save_model(with_constituents(trained, n), path)
     return evaluate(path, test_file)[0]["auc"]
+
+
+def previous_rows(path, test_file):
+    """{(label, N): row} of an earlier firmware.json whose test file has the name of ``test_file``; {} without one."""
+    if not path:
+        return {}
+    with open(path) as f:
+        stored = json.load(f)
+    if os.path.basename(stored["provenance"]["test_file"]) != os.path.basename(test_file):
+        return {}
+    return {(row["model"], row["n_constituents"]): row for row in stored["rows"]}
+
+
+def verified_row(row, test_file):
+    """``row`` if its shipped model file still gives its recorded AUC on ``test_file``, else None."""
+    if row is None or not row.get("file") or not os.path.exists(os.path.join(ROOT, row["file"])):
+        return None
+    auc = evaluate(os.path.join(ROOT, row["file"]), test_file)[0]["auc"]
+    return dict(row) if abs(auc - row["auc"]) < 1e-12 else None
 
 
 def fine_tuned_8bit(path, study_dir, level, float_model, **options):
@@ -105,6 +129,9 @@ def main():
                         "(to run rows in parallel processes; a run without --only writes the table)")
     parser.add_argument("--finished-only", action="store_true",
                         help="write the tables from the rows already built, naming the others as not measured")
+    parser.add_argument("--previous", help="an earlier run's firmware.json: a row not built in this work folder is taken from it "
+                        "when its shipped model file still gives the recorded AUC on a test file of the same name (the same "
+                        "model on the same jets); the tables list such rows as carried over")
     args = parser.parse_args()
     test_file = shipped_files(args.study_dir, args.level)["test"]
     work = os.path.join(args.study_dir, f"firmware_{args.level}")
@@ -113,10 +140,15 @@ def main():
     def check_jets(n):
         return load_inputs(test_file, InputSpec(n), 0, args.jets)[0]
 
-    rows, missing = [], []
+    rows, missing, carried = [], [], []
+    previous = previous_rows(args.previous, test_file)
     for label, family, name, n in [row for row in ROWS if row[3] <= args.max_n and (args.only or "") in row[2]]:
         project = os.path.join(work, name)
         report_path = os.path.join(project, "rtl_report.json")
+        if not os.path.exists(report_path) and not args.only and (row := verified_row(previous.get((label, n)), test_file)):
+            rows.append(row)
+            carried.append(f"{label} (N = {n})")
+            continue
         if args.finished_only and not os.path.exists(report_path):
             missing.append(f"{label} (N = {n})")
             continue
@@ -147,7 +179,7 @@ def main():
         return
     provenance = {"test_file": test_file, "level": args.level, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
                   "synthesis": "Yosys 0.70 (pyosys) synth_xilinx -family xcup -flatten; LUT includes SRL16E", "anchor": ANCHOR,
-                  "not_measured": missing}
+                  "not_measured": missing, "carried_from_previous_run": carried}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "firmware.json"))
     lines = ["**Firmware** — da4ml pipeline at 5 ns (latency cutoff 5), Yosys synth_xilinx for UltraScale+ (xcup); "
              f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets", "",
@@ -159,9 +191,11 @@ def main():
         lines.append(f"| {r['model']} | {r['n_constituents']} | {r['latency_cycles']} / {r['latency_ns']:.0f} | {r['LUT']} | {r['FF']} | "
                      f"{r['CARRY']} | {r['DSP']} | {r['cost']} | {r['estimated_luts_da4ml']:.0f} | {r['auc']:.4f} | {float_auc_text} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} ({'Verilator' if r['verilator_checked'] else 'emulation only'}) |")
-    not_measured = f"Not measured in this invocation (--finished-only): {', '.join(missing)}.\n\n" if missing else ""
+    not_measured = (f"Not measured in this invocation (--finished-only): {', '.join(missing)}.\n\n" if missing else "") + (
+        f"Carried over from {os.path.relpath(args.previous, ROOT)} (same model file, same test-jet AUC): {', '.join(carried)}.\n\n"
+        if carried else "")
     lines.append(f"| {ANCHOR['model']} | 16 features | — / {ANCHOR['latency_ns']} | ~{ANCHOR['LUT']} | — | — | ~{ANCHOR['DSP']} | — | — | — | — | — |")
-    lines += ["", not_measured.strip()] if missing else []
+    lines += ["", not_measured.strip()] if not_measured else []
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "firmware.md"))
     print("\n".join(lines))
     marked = mark_frontier(rows)

@@ -303,8 +303,10 @@ def build_parser():
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("train", help="train a tagger in the seed paper's regime (resumable, multi-seed)")
-    p.add_argument("--model", default="nanopelican", choices=("nanopelican", "lorentznet", "topodnn", "hls4ml_tagger", "constituent_mlp"),
-                   help="model family (constituent_mlp: the pT-sorted MLP on the N leading constituents)")
+    p.add_argument("--model", default="nanopelican",
+                   choices=("nanopelican", "lorentznet", "topodnn", "hls4ml_tagger", "constituent_mlp", "deep_sets"),
+                   help="model family (constituent_mlp: the pT-sorted MLP on the N leading constituents; deep_sets: "
+                        "Deep Sets on them)")
     p.add_argument("--train", required=True, help="training jets (HDF5)")
     p.add_argument("--val", required=True, help="validation jets (HDF5), for the best checkpoint")
     p.add_argument("--test", help="test jets: evaluate the kept seeds on them and print the table")

@@ -6,7 +6,8 @@ Starting from a trained float model:
   the multiplicity, sums normalised by N̄ = 64), with each hidden channel scaled so that its
   pre-activations fill the hidden fixed-point type; it is then rebuilt from quantized layers
   (kerasjet.layers.quantized) and fine-tuned (QAT).
-* the dense taggers (TopoDNN-style, hls4ml-style, the pT-sorted constituent MLP) are rebuilt with QDense/QActivation.
+* the dense taggers (TopoDNN-style, hls4ml-style, the pT-sorted constituent MLP) and Deep Sets are rebuilt with
+  QDense/QConv1D/QActivation.
 * ternary (BitLinear, ``--bits ternary``) follows a recipe (``TERNARY_RECIPES``): latent float
   weights in the optimizer, absmean β per output channel (Dense), per hidden channel (the
   LinEq2→0 readout) or per basis element (LinEq2→2), each a power of two, straight-through
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot
-from qkeras import QDense, quantized_bits, quantized_relu
+from qkeras import QConv1D, QDense, quantized_bits, quantized_relu
 
 from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
@@ -195,46 +196,63 @@ def exact_input_bits(n_inputs, weight_bits):
     return min(DENSE_INPUT_BITS, FLOAT32_SIGNIFICAND + 2 - int(weight_bits) - int(np.ceil(np.log2(n_inputs + 1))))
 
 
+def _weighted_layers(model):
+    """The Dense and Conv1D layers of a dense tagger or Deep Sets, in model order."""
+    return [layer for layer in model.layers if isinstance(layer, (tf.keras.layers.Dense, tf.keras.layers.Conv1D))]
+
+
+def _after_pooling(layer):
+    """Whether ``layer`` reads a pooled (averaged) input: one whose grid is finer than its source's."""
+    return isinstance(layer.input._keras_history.layer, tf.keras.layers.GlobalAveragePooling1D)
+
+
 def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placement="all"):
-    """QDense/QActivation copy of a trained dense tagger (DENSE_TAGGERS), weights copied.
+    """QDense/QConv1D/QActivation copy of a trained dense tagger or Deep Sets (DENSE_TAGGERS), weights copied.
 
     weight_bits 16/8/6/4: quantized_bits weights and biases sized to each trained tensor's range,
     quantized_relu activations of the same width (at least 6 bits), and a 16-bit input type on
-    the features (narrower where Keras' float32 would not be exact, exact_input_bits; 16-bit
-    weights keep 16-bit inputs and are not exact in Keras). 'ternary': BitLinear — ternary weights with a power-of-two β per output channel
+    the features and on the Deep Sets mean (narrower where Keras' float32 would not be exact,
+    exact_input_bits; 16-bit weights keep 16-bit inputs and are not exact in Keras).
+    'ternary': BitLinear — ternary weights with a power-of-two β per output channel
     (placement 'ends-8bit': the first and the logit layer with 8-bit weights), 16-bit biases,
-    and 8-bit absmax quantization of the input of every QDense: static (a fixed-point type whose
+    and 8-bit absmax quantization of the input of every weighted layer: static (a fixed-point type whose
     range is the calibrated max|x| rounded up to a power of two: the firmware form) or, with
     ``dynamic_absmax``, per sample as in the BitHEP paper (not deployable).
     calibration: {'pmu', 'mask'} inputs for the activation ranges.
     """
-    dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
-    if not dense or model.name not in DENSE_TAGGERS:
+    weighted = _weighted_layers(model)
+    if not weighted or model.name not in DENSE_TAGGERS:
         raise KerasjetError(f"model '{model.name}' is not one of the dense taggers ({', '.join(DENSE_TAGGERS)})")
-    probe = tf.keras.Model(model.inputs, [layer.input for layer in dense])
+    n = n_constituents_of(model)
+    if any(isinstance(layer, tf.keras.layers.GlobalAveragePooling1D) for layer in model.layers) and n & (n - 1):
+        raise KerasjetError(f"model '{model.name}' at N = {n}: its mean over the N slots is exact in fixed point only for N a "
+                            "power of two (train it at N = 8, 16 or 32 to quantize it)")
+    probe = tf.keras.Model(model.inputs, [layer.input for layer in weighted])
     ranges = [float(np.abs(x).max()) for x in probe.predict(calibration, verbose=0, batch_size=1024)]
     weight_quantizers, activations, inputs = [], [], []
-    for i, (layer, input_range) in enumerate(zip(dense, ranges)):
-        w, b = layer.get_weights()
+    for i, (layer, input_range) in enumerate(zip(weighted, ranges)):
+        w, *bias = layer.get_weights()
+
+        def bias_quantizer(bits, bias=bias):
+            return fixed_for_range(bits, np.abs(bias[0]).max() + 1e-6, min_integer=0) if bias else None  # none: φ of Deep Sets
         if weight_bits == "ternary":
-            end = placement == "ends-8bit" and i in (0, len(dense) - 1)
+            end = placement == "ends-8bit" and i in (0, len(weighted) - 1)
             kernel = fixed_for_range(8, np.abs(w).max(), min_integer=0) if end else bitlinear_ternary(per_channel=True, po2_scale=True)
-            weight_quantizers.append((kernel, fixed_for_range(16, np.abs(b).max() + 1e-6, min_integer=0)))
+            weight_quantizers.append((kernel, bias_quantizer(16)))
             inputs.append(absmax_quantizer(ACTIVATION_BITS) if dynamic_absmax
                           else fixed_for_range(ACTIVATION_BITS, input_range, min_integer=0))
         else:
             bits = int(weight_bits)
-            weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0),
-                                      fixed_for_range(bits, np.abs(b).max() + 1e-6, min_integer=0)))
-            if i == 0:  # the features: the firmware's input type
-                input_bits = exact_input_bits(w.shape[0], bits) if bits <= 8 else DENSE_INPUT_BITS
+            weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0), bias_quantizer(bits)))
+            if i == 0 or _after_pooling(layer):  # the features, or the mean: the firmware's type for them
+                input_bits = exact_input_bits(int(np.prod(w.shape[:-1])), bits) if bits <= 8 else DENSE_INPUT_BITS
                 inputs.append(fixed_for_range(input_bits, input_range, min_integer=0))
             else:
                 inputs.append(None)
         activations.append(quantized_relu(ACTIVATION_BITS if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
-    quantized = BUILDERS[model.name](n_constituents=n_constituents_of(model), weight_quantizers=weight_quantizers,
+    quantized = BUILDERS[model.name](n_constituents=n, weight_quantizers=weight_quantizers,
                                      activation_quantizers=activations, input_quantizers=inputs)
-    for layer in dense:
+    for layer in weighted:
         quantized.get_layer(layer.name).set_weights(layer.get_weights())
     return quantized
 
@@ -460,9 +478,11 @@ def weight_summary(model):
         if hasattr(layer, "effective_weights"):
             quantizer = getattr(layer, "kernel_quantizer", None)
             used = [w.numpy() for w in layer.effective_weights().values()]
-        elif isinstance(layer, QDense):
+        elif isinstance(layer, (QDense, QConv1D)):
             quantizer = layer.kernel_quantizer_internal
-            used = [apply_quantizer(quantizer, layer.kernel).numpy(), apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy()]
+            used = [apply_quantizer(quantizer, layer.kernel).numpy()]
+            if layer.use_bias:
+                used.append(apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy())
         else:
             quantizer = None
             used = [w.numpy() for w in layer.trainable_weights if not w.name.split("/")[-1].startswith(("gamma", "beta", "alpha"))]

@@ -148,9 +148,13 @@ def single_seed_model(study_dir, level, name, builder, model_kwargs, starts=1):
     return os.path.join(folder, "best.keras")
 
 
-def peer_float_model(study_dir, level, n):
-    """The firmware's constituent-level peer: the float pT-sorted MLP trained at N = ``n``."""
-    return single_seed_model(study_dir, level, f"pT-sorted MLP N={n}", "constituent_mlp", {"n_constituents": n})
+# the firmware's constituent-level peers: builder → label (run folders runs_<level>/<label>_n<N>/)
+PEERS = {"constituent_mlp": "pT-sorted MLP", "deep_sets": "Deep Sets"}
+
+
+def peer_float_model(study_dir, level, n, builder="constituent_mlp"):
+    """A constituent-level peer of the firmware (PEERS), float, trained at N = ``n``."""
+    return single_seed_model(study_dir, level, f"{PEERS[builder]} N={n}", builder, {"n_constituents": n})
 
 
 def nanopelican_float_model_at(study_dir, level, n):

@@ -185,3 +185,19 @@ def test_dense_input_type_keeps_keras_exact_in_float32(inputs):
     model = build_model("constituent_mlp", n_constituents=16)
     quantized = quantize_dense(model, "8", inputs)
     assert quantized.get_layer("dense_0_input").quantizer.bits == 12
+
+
+def test_deep_sets_quantizes_at_power_of_two_n_only(inputs):
+    """Deep Sets' mean over N slots is a shift only for N = 2^e: quantizing it at N = 12 is refused
+    with a clear error; at N = 16 the φ layers stay bias-free QConv1D and the mean gets its own
+    (exact-in-float32) input type before the head."""
+    from qkeras import QConv1D
+
+    from kerasjet.errors import KerasjetError
+
+    with pytest.raises(KerasjetError, match="N = 12.*power of two"):
+        quantize_dense(build_model("deep_sets", n_constituents=12), "8", {k: v[:, :12] for k, v in inputs.items()})
+    quantized = quantize_dense(build_model("deep_sets", n_constituents=16), "8", inputs)
+    phi = [layer for layer in quantized.layers if isinstance(layer, QConv1D)]
+    assert [layer.name for layer in phi] == ["phi_0", "phi_1"] and not any(layer.use_bias for layer in phi)
+    assert quantized.get_layer("rho_0_input").quantizer.bits == 13  # 16 inputs × 8-bit weights: exact_input_bits

@@ -1,5 +1,5 @@
 """hls4ml deployment: every shipped config with N ≤ 32 through the C simulation at reuse factor
-1 (of the constituent MLP peers the ternary N = 8; the rest with `make test-all`), and one model of each kind at 2 (all of them with `make test-all`; bit-exact for quantized models), a float model within tolerance, the extension's
+1 (of the constituent-level peers one per family at N = 8; the rest with `make test-all`), and one model of each kind at 2 (all of them with `make test-all`; bit-exact for quantized models), a float model within tolerance, the extension's
 registration, the synthesis path and its report parser. Bad configs: tests/test_refusals_hls.py;
 hls4ml's own API, YAML and introspection: tests/test_hls_plain.py."""
 
@@ -51,11 +51,13 @@ def test_hls4ml_type_spelling():
 
 # reuse factor 2 in the fast suite for one model of each kind; every other config at reuse 2 is
 # marked slow (`make test-all`): each C simulation is a g++ compile of ~15 s
-# the constituent MLP peers: the ternary N = 8 in the fast suite, the 8-bit N = 8 in test_rtl.py's
-# Verilator chain (csim included); their larger N are the same dense code (slow)
+# the constituent-level peers: the MLP's ternary N = 8 and Deep Sets' 8-bit N = 8 in the fast suite,
+# the MLP's 8-bit N = 8 in test_rtl.py's Verilator chain (csim included), Deep Sets' ternary N = 8
+# traced there; their larger N are the same code (slow)
 REUSE_2_FAST = ("nanopelican_c2_n16_8bit", "nanopelican_c2_n16_ternary", "hls4ml_tagger_8bit", "hls4ml_tagger_bitlinear")
 REUSE_1_SLOW = ("constituent_mlp_n8_8bit", "constituent_mlp_n16_8bit", "constituent_mlp_n16_ternary", "constituent_mlp_n32_8bit",
-                "constituent_mlp_n32_ternary")
+                "constituent_mlp_n32_ternary", "deep_sets_n8_ternary", "deep_sets_n16_8bit", "deep_sets_n16_ternary",
+                "deep_sets_n32_8bit", "deep_sets_n32_ternary")
 CSIM_CASES = [pytest.param(path, 1, id=f"{os.path.basename(path)[:-4]}-1",
                            marks=pytest.mark.slow if os.path.basename(path)[:-4] in REUSE_1_SLOW else ()) for path in SMALL] + [
     pytest.param(path, 2, id=f"{os.path.basename(path)[:-4]}-2",

@@ -90,6 +90,7 @@ def test_nanopelican_parameter_count(c_hidden, expected):
 def test_baseline_sizes():
     assert trainable_parameters(build_model("topodnn")) == 59323
     assert [trainable_parameters(build_model("constituent_mlp", n_constituents=n)) for n in (8, 16, 32)] == [1345, 2113, 3649]
+    assert [trainable_parameters(build_model("deep_sets", n_constituents=n)) for n in (8, 16, 32)] == [609] * 3
     assert 90 <= trainable_parameters(build_model("lorentznet")) <= 130
 
 
@@ -101,7 +102,7 @@ def test_save_load_round_trip(name, kwargs, inputs, tmp_path):
     np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
 
 
-@pytest.mark.parametrize("name", ["nanopelican", "lorentznet", "topodnn", "hls4ml_tagger", "constituent_mlp"])
+@pytest.mark.parametrize("name", ["nanopelican", "lorentznet", "topodnn", "hls4ml_tagger", "constituent_mlp", "deep_sets"])
 def test_models_have_list_inputs_fed_by_name(name, inputs):
     """[pmu, mask] inputs named as the pipeline's keys (what hls4ml's Keras reader reads); the
     {'pmu', 'mask'} dict, in any key order, maps onto them by name."""
@@ -165,3 +166,22 @@ def test_constituent_features_are_relative_to_the_jet_axis(inputs):
     weighted = np.einsum("bn,bnk->bk", reference[..., 0], reference[..., 1:])
     assert np.any(small)
     assert np.all(np.abs(weighted[small, 1]) < 0.01) and np.all(np.abs(weighted[small, 0]) < 0.15)
+
+
+def test_deep_sets_is_permutation_invariant_and_blind_to_padding(inputs):
+    """Deep Sets: the same logit for any order of the N slots, real constituents and padding
+    interleaved; its per-constituent network gives exactly 0 on a padding slot (no bias), so the
+    mean over the slots is the sum over the real constituents divided by N."""
+    import tensorflow as tf
+
+    n = 16
+    model = randomise(build_model("deep_sets", n_constituents=n))
+    pmu, mask = inputs["pmu"][:, :n], inputs["mask"][:, :n]
+    assert np.any(mask == 0) and np.any(mask.sum(1) > 2)
+    rng = np.random.default_rng(3)
+    order = np.stack([rng.permutation(n) for _ in range(len(mask))])
+    shuffled = {"pmu": np.take_along_axis(pmu, order[..., None], 1), "mask": np.take_along_axis(mask, order, 1)}
+    reference = model.predict({"pmu": pmu, "mask": mask}, verbose=0)
+    np.testing.assert_allclose(model.predict(shuffled, verbose=0), reference, rtol=1e-5, atol=1e-5 * np.abs(reference).max())
+    phi = tf.keras.Model(model.inputs, model.get_layer("phi_1").output).predict({"pmu": pmu, "mask": mask}, verbose=0)
+    assert np.all(phi[mask == 0] == 0) and np.any(phi[mask > 0] > 0)

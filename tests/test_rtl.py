@@ -64,10 +64,12 @@ def test_yosys_report(chain):
 
 
 @pytest.mark.parametrize("name, verilator", [("hls4ml_tagger_8bit", False), ("nanopelican_c2_n8_ternary", False),
-                                             ("constituent_mlp_n8_ternary", False), ("constituent_mlp_n8_8bit", True)])
+                                             ("constituent_mlp_n8_ternary", False), ("constituent_mlp_n8_8bit", True),
+                                             ("deep_sets_n8_ternary", False)])
 def test_traced_emulation_is_bit_exact(name, verilator, thousand_jets, tmp_path):
-    """The dense taggers, the constituent-level peer and the ternary model (lookup-table biases)
-    traced without Yosys: Keras == da4ml emulation on 1000 jets; for the 8-bit peer also
+    """The dense taggers, the constituent-level peers (Deep Sets: per-constituent φ, the mean as a
+    shift) and the ternary model (lookup-table biases) traced without Yosys: Keras == da4ml
+    emulation on 1000 jets; for the 8-bit MLP also
     Verilator's RTL simulation == emulation == hls4ml's C simulation."""
     report, *_ = run_chain(name, thousand_jets, tmp_path, csim=verilator, verilator=verilator, synthesis=False)
     assert report["keras_vs_emulation_mismatches"] == 0 and report["bit_exact"]

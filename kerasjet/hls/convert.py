@@ -20,7 +20,7 @@ import numpy as np
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
 
-FEATURE_LAYERS = ("topodnn_features", "dense_features", "constituent_features")
+FEATURE_LAYERS = ("topodnn_features", "dense_features", "constituent_features", "deep_sets_features")
 PREDICT_BATCH = 1024  # the Keras reference's batch size, also that of the dense taggers' upstream features
 
 
@@ -95,7 +95,7 @@ def firmware_view(model, inputs):
 
 
 def multiplications(layer, input_shape):
-    """Multiplications of a layer per inference (what the reuse factor divides), or None."""
+    """Multiplications of a layer per inference (per constituent for a pointwise Conv1D): what the reuse factor divides; or None."""
     kind = layer.__class__.__name__
     if kind in ("LorentzDot", "QLorentzDot"):
         n = input_shape[1]
@@ -107,6 +107,8 @@ def multiplications(layer, input_shape):
     if kind in ("LinEq2to0", "QLinEq2to0"):
         return 2 * layer.kernel.shape[1] * layer.kernel.shape[2]
     if kind in ("Dense", "QDense"):
+        return int(np.prod(layer.kernel.shape))
+    if kind in ("Conv1D", "QConv1D"):  # Deep Sets' φ: the reuse factor divides the products at one constituent
         return int(np.prod(layer.kernel.shape))
     return None
 

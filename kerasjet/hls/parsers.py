@@ -52,7 +52,10 @@ def parse_upstream_features(keras_layer, input_names, input_shapes, data_reader)
     QActivation that quantizes them in a quantized model (kerasjet.hls.passes)."""
     model = data_reader.model
     source = model.get_layer(keras_layer["config"]["name"])
-    following = model.layers[model.layers.index(source) + 1]
+    position = model.layers.index(source) + 1
+    while model.layers[position].__class__.__name__ == "Reshape":  # Deep Sets: the features as (N, 4) first
+        position += 1
+    following = model.layers[position]
     quantizer = getattr(following, "quantizer", None) if following.__class__.__name__ == "QActivation" else None
     layer = {"class_name": "InputLayer", "name": source.name, "input_shape": [int(source.output_shape[-1])],
              "replaces_inputs": list(input_names),
@@ -127,5 +130,5 @@ HANDLERS = {
     "LinEq2to0": parse_lineq2to0, "QLinEq2to0": parse_lineq2to0,
     "MaskedBatchNorm": parse_unsupported,
     "TopoDNNFeatures": parse_upstream_features, "DenseTaggerFeatures": parse_upstream_features,
-    "ConstituentFeatures": parse_upstream_features,
+    "ConstituentFeatures": parse_upstream_features, "DeepSetsFeatures": parse_upstream_features,
 }

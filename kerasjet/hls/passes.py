@@ -10,17 +10,22 @@ what only kerasjet knows:
   quantized model defines — the momenta take the QLorentzDot input quantizer's type, a mask
   ap_uint<1>, the jet features their QActivation's type — unless the config names a type for
   that input explicitly (LayerName or LayerType, not 'auto').
+* ``kerasjet_mean_precision`` (first flow): the exact types of a global average pooling over
+  N = 2^e slots (Deep Sets' mean), which hls4ml's inference leaves at the default precision: the
+  sum with e more integer bits, the division by N a shift by e (e more fractional bits).
 * ``kerasjet_infer_precision`` (the backend's 'optimize' flow, after hls4ml's inference): the
   internal types of a kerasjet layer (exact accumulators, kerasjet.hls.types), once its input
   type is known.
 """
 
-from hls4ml.model.layers import Input
+import math
+
+from hls4ml.model.layers import GlobalPooling1D, Input
 from hls4ml.model.optimizer import OptimizerPass
-from hls4ml.model.types import IntegerPrecisionType
+from hls4ml.model.types import IntegerPrecisionType, UnspecifiedPrecisionType
 
 from kerasjet.hls.layers import KJ_LAYERS, KJLorentzDot
-from kerasjet.hls.types import QKERAS_MODES
+from kerasjet.hls.types import QKERAS_MODES, Fixed
 
 MASK = IntegerPrecisionType(1, signed=False)
 
@@ -80,6 +85,36 @@ class KerasjetInputTypes(OptimizerPass):
         return False
 
 
+def _power_of_two_slots(node):
+    """e with N = 2^e slots of a global pooling layer, or None."""
+    e = math.log2(node.get_attr("n_in"))
+    return int(e) if e == int(e) else None
+
+
+class KerasjetMeanPrecision(OptimizerPass):
+    """Exact types for an average over N = 2^e slots whose input type is fixed point and whose
+    own types are 'auto': accumulator (W + 2e, I + e), result (W + e, I) — the mean lies within
+    the input's range and has e more fractional bits."""
+
+    def match(self, node):
+        if not isinstance(node, GlobalPooling1D) or node.get_attr("pool_op") != "Average" or _power_of_two_slots(node) is None:
+            return False
+        if not all(isinstance(node.types[name].precision, UnspecifiedPrecisionType) for name in ("accum_t", "result_t")):
+            return False
+        try:
+            Fixed.of(node.get_input_variable().type.precision)
+        except ValueError:
+            return False
+        return True
+
+    def transform(self, model, node):
+        source, e = Fixed.of(node.get_input_variable().type.precision), _power_of_two_slots(node)
+        node.types["accum_t"].name = f"{node.name}_accum_t"
+        node.types["accum_t"].precision = Fixed(source.width + 2 * e, source.integer + e, source.signed).hls()
+        node.get_output_variable().type.precision = Fixed(source.width + e, source.integer, source.signed).hls()
+        return False
+
+
 class KerasjetInferPrecision(OptimizerPass):
     """A kerasjet layer's internal types, once hls4ml knows its input type."""
 
@@ -91,7 +126,8 @@ class KerasjetInferPrecision(OptimizerPass):
         return False
 
 
-GENERIC_PASSES = {"kerasjet_upstream_inputs": KerasjetUpstreamInputs, "kerasjet_input_types": KerasjetInputTypes}
+GENERIC_PASSES = {"kerasjet_upstream_inputs": KerasjetUpstreamInputs, "kerasjet_input_types": KerasjetInputTypes,
+                  "kerasjet_mean_precision": KerasjetMeanPrecision}
 FIRST_FLOW = "parse_qonnx"  # the first flow of every hls4ml conversion
 BACKEND_PASSES = {"kerasjet_infer_precision": KerasjetInferPrecision}
 BACKEND_FLOW = "vivado:optimize"  # the Vitis backend runs the Vivado optimize flow too

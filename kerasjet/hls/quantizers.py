@@ -4,7 +4,7 @@ hls4ml maps any quantizer whose class name contains 'ternary' to int<2> weights,
 only when the ternary scale β is 1. BitLinear weights are {−β, 0, +β} with β = 2^k (po2_scale),
 exactly the values of ap_fixed<2, k + 2>; with one β per output channel (β_j = 2^k_j) they are
 exactly the values of ap_fixed<2 + k_max − k_min, k_max + 2>. This wrapper around hls4ml's own
-QDense handler gives them that type.
+QDense and QConv1D handlers gives them that type.
 """
 
 import numpy as np
@@ -47,8 +47,12 @@ def _wrap_qdense(original):
     return handler
 
 
+WRAPPED = ("QDense", "QConv1D")  # the BitLinear layers: dense taggers, Deep Sets' per-constituent φ
+
+
 def register_qdense_handler():
-    """Wrap hls4ml's QDense handler once per process."""
+    """Wrap hls4ml's QDense and QConv1D handlers once per process."""
     handlers = get_layer_handlers()
-    if not getattr(handlers["QDense"], "kerasjet_wrapped", False):
-        handlers["QDense"] = _wrap_qdense(handlers["QDense"])
+    for name in WRAPPED:
+        if not getattr(handlers[name], "kerasjet_wrapped", False):
+            handlers[name] = _wrap_qdense(handlers[name])

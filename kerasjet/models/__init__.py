@@ -4,13 +4,15 @@
 
 from kerasjet.errors import KerasjetError, first_line
 from kerasjet.models.inputs import with_list_inputs
+from kerasjet.models.deepsets import deep_sets
 from kerasjet.models.lorentznet import lorentznet
 from kerasjet.models.mlp import constituent_mlp, hls4ml_tagger, topodnn
 from kerasjet.models.nanopelican import nanopelican
 
 BUILDERS = {"nanopelican": nanopelican, "lorentznet": lorentznet, "topodnn": topodnn, "hls4ml_tagger": hls4ml_tagger,
-            "constituent_mlp": constituent_mlp}
-DENSE_TAGGERS = ("topodnn", "hls4ml_tagger", "constituent_mlp")  # builders of kerasjet.models.mlp.dense_tagger
+            "constituent_mlp": constituent_mlp, "deep_sets": deep_sets}
+# QDense/QConv1D models on features computed upstream of the firmware (kerasjet.models.mlp.weighted_layer)
+DENSE_TAGGERS = ("topodnn", "hls4ml_tagger", "constituent_mlp", "deep_sets")
 
 
 def build_model(name, **kwargs):

@@ -90,17 +90,45 @@ class ConstituentFeatures(TopoDNNFeatures):
     leading constituents relative to the axis of their sum (what a level-1 trigger's jet seed
     gives), zero on padding. No rotation or flip: the inputs a trigger has per constituent."""
 
-    def call(self, inputs):
+    def per_constituent(self, inputs):
+        """(features (B, n, 3), mask (B, n)) of the n leading slots."""
         pmu, mask = _leading(*inputs, self.n_constituents)
         pt, eta, phi = _pt_eta_phi(pmu, mask)
         jet = tf.reduce_sum(pmu * mask[..., None], axis=1, keepdims=True)  # (B, 1, 4)
         jet_pt, jet_eta, jet_phi = _pt_eta_phi(jet, tf.ones_like(jet[..., 0]))
-        features = tf.stack([pt / jet_pt, eta - jet_eta, _wrapped(phi - jet_phi)], axis=-1) * mask[..., None]
+        return tf.stack([pt / jet_pt, eta - jet_eta, _wrapped(phi - jet_phi)], axis=-1) * mask[..., None], mask
+
+    def call(self, inputs):
+        features, _ = self.per_constituent(inputs)
         return tf.reshape(features, (-1, 3 * self.n_constituents))
 
 
 HLS4ML_TAGGER_LAYERS = (64, 32, 32)
 CONSTITUENT_MLP_LAYERS = (32, 16)
+
+
+def weighted_layer(x, index, width, name, relu, quantization, pointwise=False):
+    """One Dense layer (or, ``pointwise``, a kernel-size-1 Conv1D without bias: the same Dense on
+    every constituent of x (B, n, F), zero on zero input) with its ReLU unless it is the logit.
+
+    quantization: {'weight_quantizers', 'activation_quantizers', 'input_quantizers'} lists indexed
+    by ``index`` (see dense_tagger), or None for the float form.
+    """
+    from qkeras import QActivation, QConv1D, QDense
+
+    if quantization is None:
+        if pointwise:
+            return tf.keras.layers.Conv1D(width, 1, use_bias=False, activation="relu" if relu else None, name=name)(x)
+        return tf.keras.layers.Dense(width, activation="relu" if relu else None, name=name)(x)
+    input_quantizers = quantization.get("input_quantizers")
+    if input_quantizers is not None and input_quantizers[index] is not None:
+        x = QActivation(input_quantizers[index], name=f"{name}_input")(x)
+    kernel_q, bias_q = quantization["weight_quantizers"][index]
+    if pointwise:
+        x = QConv1D(width, 1, use_bias=False, kernel_quantizer=kernel_q, name=name)(x)
+    else:
+        x = QDense(width, kernel_quantizer=kernel_q, bias_quantizer=bias_q, name=name)(x)
+    return QActivation(quantization["activation_quantizers"][index], name=f"{name}_relu")(x) if relu else x
 
 
 def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, activation_quantizers=None, input_quantizers=None,
@@ -113,22 +141,13 @@ def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, ac
     firmware's input type for the first, BitLinear's 8-bit activations for all.
     Layer names are the same in both forms (dense_0 …, logit), so weights copy by name.
     """
-    from qkeras import QActivation, QDense
-
+    quantization = None if weight_quantizers is None else {
+        "weight_quantizers": weight_quantizers, "activation_quantizers": activation_quantizers, "input_quantizers": input_quantizers}
     pmu, mask = jet_inputs(n_constituents)
     x = features([pmu, mask])
     for i, width in enumerate(list(widths) + [1]):
         last = i == len(widths)
-        layer_name = "logit" if last else f"dense_{i}"
-        if weight_quantizers is None:
-            x = tf.keras.layers.Dense(width, activation=None if last else "relu", name=layer_name)(x)
-            continue
-        if input_quantizers is not None and input_quantizers[i] is not None:
-            x = QActivation(input_quantizers[i], name=f"{layer_name}_input")(x)
-        kernel_q, bias_q = weight_quantizers[i]
-        x = QDense(width, kernel_quantizer=kernel_q, bias_quantizer=bias_q, name=layer_name)(x)
-        if not last:
-            x = QActivation(activation_quantizers[i], name=f"{layer_name}_relu")(x)
+        x = weighted_layer(x, i, width, "logit" if last else f"dense_{i}", not last, quantization)
     return jet_model(pmu, mask, x, name)
 
 

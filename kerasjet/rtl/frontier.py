@@ -8,7 +8,7 @@ other row at that N has a higher AUC at a cost no larger, or the same AUC at a l
 import os
 
 DSP_IN_LUTS = 55  # one DSP counted as 55 LUTs in the single cost figure
-FAMILY_MARKERS = {"nanoPELICAN": "o", "pT-sorted MLP": "s", "hls4ml-style tagger": "^"}
+FAMILY_MARKERS = {"nanoPELICAN": "o", "pT-sorted MLP": "s", "Deep Sets": "P", "hls4ml-style tagger": "^"}
 
 
 def dominated_by(row, rows):

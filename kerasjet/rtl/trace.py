@@ -216,11 +216,14 @@ def _relu(y):
 
 
 def trace_dense(view):
-    """(input, output, CombLogic) of a quantized dense tagger from its features on (the model
-    ``kerasjet.hls.convert.firmware_view`` returns): QActivation quantizers round half to even,
-    QDense multiplies by its quantized constant weights exactly. The logit is left at full
-    precision (QKeras accumulates it in float32, which is exact only up to 24 bits)."""
-    from qkeras import QActivation, QDense
+    """(input, output, CombLogic) of a quantized dense tagger or Deep Sets from its features on
+    (the model ``kerasjet.hls.convert.firmware_view`` returns): QActivation quantizers round half
+    to even, QDense and the pointwise QConv1D multiply by their quantized constant weights
+    exactly, Reshape regroups the features per constituent, the mean over N = 2^e slots is a
+    sum and a shift. The logit is left at full precision (QKeras accumulates it in float32, which
+    is exact only up to 24 bits)."""
+    import tensorflow as tf
+    from qkeras import QActivation, QConv1D, QDense
 
     from kerasjet.quantizers import apply_quantizer
 
@@ -237,12 +240,23 @@ def trace_dense(view):
                 x = round_half_even(_relu(x), k, i, f)
             else:
                 x = round_half_even(x, k, i, f)
-        elif isinstance(layer, QDense):
+        elif isinstance(layer, (QDense, QConv1D)):
             if not declared:
-                raise KerasjetError(f"model '{view.name}': the first QDense needs an input quantizer for a fixed-point input")
+                raise KerasjetError(f"model '{view.name}': the first {layer.__class__.__name__} needs an input quantizer for a "
+                                    "fixed-point input")
+            if isinstance(layer, QConv1D) and layer.kernel_size != (1,):
+                raise KerasjetError(f"layer '{layer.name}': only kernel size 1 (per constituent) has a traced form")
             kernel = apply_quantizer(layer.kernel_quantizer_internal, layer.kernel).numpy().astype(np.float64)
-            bias = apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy().astype(np.float64)
-            x = x @ kernel + bias
+            x = x @ kernel.reshape(kernel.shape[-2:])
+            if layer.use_bias:
+                x = x + apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy().astype(np.float64)
+        elif isinstance(layer, tf.keras.layers.Reshape):
+            x = x.reshape(layer.target_shape)
+        elif isinstance(layer, tf.keras.layers.GlobalAveragePooling1D):
+            slots = x.shape[0]
+            if slots & (slots - 1):
+                raise KerasjetError(f"layer '{layer.name}': a mean over N = {slots} slots is exact in fixed point only for N a power of two")
+            x = np.sum(x, axis=0) * (1.0 / slots)
         else:
             raise KerasjetError(f"layer '{layer.name}' ({layer.__class__.__name__}) has no traced form")
     return inp, x, comb_trace(inp, x)
