@@ -17,7 +17,7 @@ firmware's exact type: kerasjet.hls.passes). 609 trainable parameters at every N
 import tensorflow as tf
 
 from kerasjet.models.inputs import jet_inputs, jet_model
-from kerasjet.models.mlp import ConstituentFeatures, weighted_layer
+from kerasjet.models.mlp import ConstituentFeatures, quantization_of, weighted_layer
 
 DEEP_SETS_PHI = (16, 16)  # the per-constituent network's widths
 DEEP_SETS_RHO = (16,)  # the head's hidden widths
@@ -40,8 +40,7 @@ def deep_sets(n_constituents=16, name="deep_sets", weight_quantizers=None, activ
     Quantization as kerasjet.models.mlp.dense_tagger: one entry per weighted layer in the order
     phi_0, phi_1, rho_0, logit (the φ layers have no bias: their bias quantizer is unused).
     """
-    quantization = None if weight_quantizers is None else {
-        "weight_quantizers": weight_quantizers, "activation_quantizers": activation_quantizers, "input_quantizers": input_quantizers}
+    quantization = quantization_of(weight_quantizers, activation_quantizers, input_quantizers)
     pmu, mask = jet_inputs(n_constituents)
     x = DeepSetsFeatures(n_constituents=n_constituents, name="deep_sets_features")([pmu, mask])
     x = tf.keras.layers.Reshape((n_constituents, CONSTITUENT_INPUTS), name="constituents")(x)

@@ -107,6 +107,13 @@ HLS4ML_TAGGER_LAYERS = (64, 32, 32)
 CONSTITUENT_MLP_LAYERS = (32, 16)
 
 
+def quantization_of(weight_quantizers, activation_quantizers, input_quantizers):
+    """The ``quantization`` argument of weighted_layer: None (float) without weight quantizers."""
+    if weight_quantizers is None:
+        return None
+    return {"weight_quantizers": weight_quantizers, "activation_quantizers": activation_quantizers, "input_quantizers": input_quantizers}
+
+
 def weighted_layer(x, index, width, name, relu, quantization, pointwise=False):
     """One Dense layer (or, ``pointwise``, a kernel-size-1 Conv1D without bias: the same Dense on
     every constituent of x (B, n, F), zero on zero input) with its ReLU unless it is the logit.
@@ -141,8 +148,7 @@ def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, ac
     firmware's input type for the first, BitLinear's 8-bit activations for all.
     Layer names are the same in both forms (dense_0 …, logit), so weights copy by name.
     """
-    quantization = None if weight_quantizers is None else {
-        "weight_quantizers": weight_quantizers, "activation_quantizers": activation_quantizers, "input_quantizers": input_quantizers}
+    quantization = quantization_of(weight_quantizers, activation_quantizers, input_quantizers)
     pmu, mask = jet_inputs(n_constituents)
     x = features([pmu, mask])
     for i, width in enumerate(list(widths) + [1]):
