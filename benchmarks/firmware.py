@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
+from kerasjet.errors import KerasjetError  # noqa: E402
 from kerasjet.evaluate import evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
@@ -141,6 +142,9 @@ def main():
                         "the same name (the same model on the same jets); the tables list such rows as carried over")
     args = parser.parse_args()
     test_file = shipped_files(args.study_dir, args.level)["test"]
+    if not os.path.exists(test_file):
+        raise KerasjetError(f"{test_file}: no such file (kerasjet study --budget single-seed --level {args.level} "
+                            f"--dir {args.study_dir} --prepare-only writes it)")
     work = os.path.join(args.study_dir, f"firmware_{args.level}")
     os.makedirs(work, exist_ok=True)
 
@@ -184,6 +188,8 @@ def main():
         print(row)
     if args.only:
         return
+    if not rows:
+        raise KerasjetError(f"no finished row in {work} (nor carried by --previous): nothing to tabulate")
     provenance = {"test_file": test_file, "level": args.level, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
                   "synthesis": "Yosys 0.70 (pyosys) synth_xilinx -family xcup -flatten; LUT includes SRL16E", "anchor": ANCHOR,
                   "not_measured": missing, "carried_from_previous_run": carried}
@@ -215,4 +221,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KerasjetError as err:  # e.g. a missing study run or data file: one line, no traceback
+        raise SystemExit(f"kerasjet: error: {err}") from None
