@@ -57,15 +57,19 @@ def plot_frontier(rows, out, anchors=()):
 
     from kerasjet.files import atomic_output
 
+    from matplotlib.ticker import NullFormatter
+
     ns = sorted({row["n_constituents"] for row in rows})
-    fig, axes = plt.subplots(1, len(ns), figsize=(4.6 * len(ns), 4.0), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(1, len(ns), figsize=(4.6 * len(ns), 4.4), squeeze=False)
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    families = sorted({row["family"] for row in rows})
+    colour = {family: cycle[i % len(cycle)] for i, family in enumerate(families)}  # the same in every panel
     for ax, n in zip(axes[0], ns):
         at_n = [row for row in rows if row["n_constituents"] == n]
-        for i, family in enumerate(sorted({row["family"] for row in at_n})):
+        for family in families:
             mine = [row for row in at_n if row["family"] == family]
             ax.scatter([r["cost"] for r in mine], [r["auc"] for r in mine], marker=FAMILY_MARKERS.get(family, "D"),
-                       color=colours[i % len(colours)], label=family, zorder=3)
+                       color=colour[family], label=family, zorder=3)
             for r in mine:
                 ax.annotate(r["model"].removeprefix(family).strip(" ,") or r["model"], (r["cost"], r["auc"]),
                             fontsize=6, xytext=(4, 2), textcoords="offset points")
@@ -78,12 +82,14 @@ def plot_frontier(rows, out, anchors=()):
             ax.annotate(f"{anchor['model']} (published, other data)", (cost, 0.02), xycoords=("data", "axes fraction"),
                         rotation=90, fontsize=6, xytext=(2, 0), textcoords="offset points")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"cost: LUT + {DSP_IN_LUTS}·DSP")
         ax.set_ylabel("AUC (test jets)")
         ax.set_title(f"N = {n} constituents")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()  # one legend for all panels, below them: no point hidden
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     with atomic_output(out) as tmp:
         fig.savefig(tmp, dpi=130, format=os.path.splitext(out)[1].lstrip(".") or "png")
     plt.close(fig)
