@@ -22,19 +22,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.models import load_model  # noqa: E402
-from kerasjet.rtl.trace import nanopelican_stages  # noqa: E402
+from kerasjet.rtl.trace import adder_cost, nanopelican_stages  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MULTIPLY = 7  # da4ml opcode of a variable × variable multiplication (a DSP)
 DEFAULT = [os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_{bits}.h5") for n in (8, 16, 32) for bits in ("8bit", "ternary")]
-
-
-def adder_cost(inputs, outputs):
-    """da4ml's cost estimate of the logic from inputs to outputs, multiplications left out."""
-    from da4ml.trace import comb_trace
-
-    comb = comb_trace(inputs, outputs)
-    return comb.cost - sum(op.cost for op in comb.ops if op.opcode == MULTIPLY)
 
 
 def main():
@@ -48,9 +39,9 @@ def main():
         stages = nanopelican_stages(model)
         readout_kernel = np.asarray(model.get_layer("lineq_2to0").effective_weights()["kernel"])  # (2, C, 1)
         live = np.flatnonzero(np.any(readout_kernel != 0, axis=(0, 2)))
-        dot = adder_cost(stages["input"], stages["dot"])
-        hidden = adder_cost(stages["input"], stages["hidden"][live])
-        total = adder_cost(stages["input"], stages["logit"])
+        dot = adder_cost(stages["input"], stages["dot"])[0]
+        hidden = adder_cost(stages["input"], stages["hidden"][live])[0]
+        total = adder_cost(stages["input"], stages["logit"])[0]
         entries = stages["hidden"][live].size
         print(f"| {os.path.basename(path)} | {len(live)} of {readout_kernel.shape[1]} | {dot:.0f} | {hidden - dot:.0f} | "
               f"{total - hidden:.0f} | {total:.0f} | {(hidden - dot) / entries:.0f} |")

@@ -30,6 +30,10 @@ out = torch.load(sys.argv[1])
 numpy.savez(sys.argv[2], scores=out['predict'][:, 1].double().numpy(), labels=out['targets'].double().numpy())
 """
 
+# the code saves argparse.Namespace objects in its checkpoints, which PyTorch ≥ 2.6 refuses to
+# torch.load by default (weights_only); these files are the ones this run has just written
+CHECKPOINT_ENVIRONMENT = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+
 
 def reference_arguments(data_dir, seed, epochs, batchnorm, batch_size, nobj, learning_rate, dropout):
     """Command-line flags of train_pelican_nano.py for one run."""
@@ -65,12 +69,13 @@ def train_reference(reference_dir, python, run_dir, files, seed, epochs, batchno
         args = reference_arguments(data_dir, seed, epochs, batchnorm, batch_size, nobj, learning_rate, dropout)
         with open(os.path.join(run_dir, "reference.log"), "w") as log:
             done = subprocess.run([python, os.path.join(os.path.abspath(reference_dir), "train_pelican_nano.py"),
-                                   f"--workdir={run_dir}/", *args], stdout=log, stderr=subprocess.STDOUT, cwd=reference_dir)
+                                   f"--workdir={run_dir}/", *args], stdout=log, stderr=subprocess.STDOUT, cwd=reference_dir,
+                                  env=CHECKPOINT_ENVIRONMENT)
         if done.returncode:
             raise KerasjetError(f"{run_dir}/reference.log: PELICAN-nano exited with status {done.returncode}")
         best = os.path.join(predictions, "run.best.test.pt")
         source = best if os.path.exists(best) else os.path.join(predictions, "run.final.test.pt")  # best epoch = last epoch
-        subprocess.run([python, "-c", READ_PREDICTIONS, source, scores_file], check=True)
+        subprocess.run([python, "-c", READ_PREDICTIONS, source, scores_file], check=True, env=CHECKPOINT_ENVIRONMENT)
     saved = np.load(scores_file)
     metrics = evaluate_scores(saved["labels"], saved["scores"])
     with open(os.path.join(run_dir, "reference.log")) as log:

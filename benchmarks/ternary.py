@@ -38,8 +38,6 @@ from kerasjet.metrics import roc_auc  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 
-from firmware_cost import adder_cost  # noqa: E402
-
 
 def named_paths(items, what):
     """{name: path} from NAME=PATH arguments."""
@@ -55,10 +53,9 @@ def named_paths(items, what):
 
 def da4ml_cost(model):
     """da4ml's cost estimate of a quantized nanoPELICAN, dot-product multiplications left out."""
-    from kerasjet.rtl.trace import nanopelican_stages
+    from kerasjet.rtl.trace import nanopelican_cost
 
-    stages = nanopelican_stages(model)
-    return adder_cost(stages["input"], stages["logit"])
+    return nanopelican_cost(model)[0]
 
 
 class Runner:

@@ -31,7 +31,8 @@ from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import firmware_weights, fold
 from kerasjet.models import BUILDERS, DENSE_TAGGERS, n_constituents_of
-from kerasjet.quantizers import absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range, pair_po2_bits
+from kerasjet.quantizers import (absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range, mean_shift,
+                                 pair_po2_bits)
 
 WEIGHT_CHOICES = ("float", "16", "8", "6", "4", "ternary")
 # how a ternary model is trained (benchmarks/ternary.py measures them; results/compression/ternary_recipe.md):
@@ -206,6 +207,12 @@ def _after_pooling(layer):
     return isinstance(layer.input._keras_history.layer, tf.keras.layers.GlobalAveragePooling1D)
 
 
+def _bias_quantizer(bits, bias):
+    """A ``bits``-bit type holding a layer's bias (``bias``: [array] or [] for a layer without one,
+    φ of Deep Sets: None)."""
+    return fixed_for_range(bits, np.abs(bias[0]).max() + 1e-6, min_integer=0) if bias else None
+
+
 def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placement="all"):
     """QDense/QConv1D/QActivation copy of a trained dense tagger or Deep Sets (DENSE_TAGGERS), weights copied.
 
@@ -224,7 +231,7 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
     if not weighted or model.name not in DENSE_TAGGERS:
         raise KerasjetError(f"model '{model.name}' is not one of the dense taggers ({', '.join(DENSE_TAGGERS)})")
     n = n_constituents_of(model)
-    if any(isinstance(layer, tf.keras.layers.GlobalAveragePooling1D) for layer in model.layers) and n & (n - 1):
+    if any(isinstance(layer, tf.keras.layers.GlobalAveragePooling1D) for layer in model.layers) and mean_shift(n) is None:
         raise KerasjetError(f"model '{model.name}' at N = {n}: its mean over the N slots is exact in fixed point only for N a "
                             "power of two (train it at N = 8, 16 or 32 to quantize it)")
     probe = tf.keras.Model(model.inputs, [layer.input for layer in weighted])
@@ -232,18 +239,15 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
     weight_quantizers, activations, inputs = [], [], []
     for i, (layer, input_range) in enumerate(zip(weighted, ranges)):
         w, *bias = layer.get_weights()
-
-        def bias_quantizer(bits, bias=bias):
-            return fixed_for_range(bits, np.abs(bias[0]).max() + 1e-6, min_integer=0) if bias else None  # none: φ of Deep Sets
         if weight_bits == "ternary":
             end = placement == "ends-8bit" and i in (0, len(weighted) - 1)
             kernel = fixed_for_range(8, np.abs(w).max(), min_integer=0) if end else bitlinear_ternary(per_channel=True, po2_scale=True)
-            weight_quantizers.append((kernel, bias_quantizer(16)))
+            weight_quantizers.append((kernel, _bias_quantizer(16, bias)))
             inputs.append(absmax_quantizer(ACTIVATION_BITS) if dynamic_absmax
                           else fixed_for_range(ACTIVATION_BITS, input_range, min_integer=0))
         else:
             bits = int(weight_bits)
-            weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0), bias_quantizer(bits)))
+            weight_quantizers.append((fixed_for_range(bits, np.abs(w).max(), min_integer=0), _bias_quantizer(bits, bias)))
             if i == 0 or _after_pooling(layer):  # the features, or the mean: the firmware's type for them
                 input_bits = exact_input_bits(int(np.prod(w.shape[:-1])), bits) if bits <= 8 else DENSE_INPUT_BITS
                 inputs.append(fixed_for_range(input_bits, input_range, min_integer=0))

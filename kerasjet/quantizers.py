@@ -239,6 +239,13 @@ class FixedQuantizerFromScale:
         return _straight_through(x, tf.clip_by_value(tf.round(x * q_b / self.gamma), -q_b, q_b - 1) * self.gamma / q_b)
 
 
+def mean_shift(slots):
+    """e with slots = 2^e (a mean over them is a shift right by e bits, exact in fixed point), or
+    None when the number of slots is no power of two."""
+    slots = int(slots)
+    return slots.bit_length() - 1 if slots > 0 and not slots & (slots - 1) else None
+
+
 def fixed_point_spec(quantizer):
     """(bits, integer, signed) of a QKeras quantized_bits quantizer with alpha 1 (or None)."""
     if not isinstance(quantizer, quantized_bits):

@@ -18,14 +18,13 @@ what only kerasjet knows:
   type is known.
 """
 
-import math
-
 from hls4ml.model.layers import GlobalPooling1D, Input
 from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.types import IntegerPrecisionType, UnspecifiedPrecisionType
 
 from kerasjet.hls.layers import KJ_LAYERS, KJLorentzDot
 from kerasjet.hls.types import QKERAS_MODES, Fixed
+from kerasjet.quantizers import mean_shift
 
 MASK = IntegerPrecisionType(1, signed=False)
 
@@ -87,8 +86,7 @@ class KerasjetInputTypes(OptimizerPass):
 
 def _power_of_two_slots(node):
     """e with N = 2^e slots of a global pooling layer, or None."""
-    e = math.log2(node.get_attr("n_in"))
-    return int(e) if e == int(e) else None
+    return mean_shift(node.get_attr("n_in"))
 
 
 class KerasjetMeanPrecision(OptimizerPass):

@@ -26,6 +26,7 @@ from da4ml.trace.ops import quantize
 from kerasjet.errors import KerasjetError
 from kerasjet.layers.lorentz import METRIC
 from kerasjet.models import n_constituents_of
+from kerasjet.quantizers import mean_shift
 
 
 def kif(quantizer):
@@ -111,6 +112,24 @@ def _polynomial(coefficients, count, n_bar, fractional, n_max):
         total = total + _array([count], (1,)).apply(lambda x, lookup=lookup: np.vectorize(lookup.__getitem__)(np.asarray(x, np.float64))) \
             .quantize(1, part_integer, part_fractional)._vars[0]
     return total
+
+
+MULTIPLY = 7  # da4ml opcode of a variable × variable multiplication (a DSP)
+
+
+def adder_cost(inputs, outputs):
+    """(da4ml's cost estimate of the logic from inputs to outputs with the multiplications left
+    out, the number of those multiplications): LUT-like units (one per adder bit, comparators
+    and multiplexers included) and the variable × variable products, which go to DSPs."""
+    comb = comb_trace(inputs, outputs)
+    products = [op for op in comb.ops if op.opcode == MULTIPLY]
+    return comb.cost - sum(op.cost for op in products), len(products)
+
+
+def nanopelican_cost(model):
+    """(adder cost, multiplications) of a whole quantized nanoPELICAN (adder_cost)."""
+    stages = nanopelican_stages(model)
+    return adder_cost(stages["input"], stages["logit"])
 
 
 def trace_nanopelican(model):
@@ -254,7 +273,7 @@ def trace_dense(view):
             x = x.reshape(layer.target_shape)
         elif isinstance(layer, tf.keras.layers.GlobalAveragePooling1D):
             slots = x.shape[0]
-            if slots & (slots - 1):
+            if mean_shift(slots) is None:
                 raise KerasjetError(f"layer '{layer.name}': a mean over N = {slots} slots is exact in fixed point only for N a power of two")
             x = np.sum(x, axis=0) * (1.0 / slots)
         else:
