@@ -5,9 +5,12 @@
 
 Traces each model (kerasjet.rtl.trace.nanopelican_stages) and prints da4ml's cost estimate (in
 LUT-like units: one per adder bit, comparators and multiplexers included; the multiplications of
-the dot products are left out, they go to DSPs) of the dot products, of LinEq2→2 with its ReLU,
-and of the LinEq2→0 readout, each stage counted as what it adds to the stages before it, and
-the estimate per hidden entry. Hidden channels whose readout weights are all zero (quantization
+the dot products are left out, they go to DSPs) of the logic up to three points: the dot
+products, the ReLU outputs of the live hidden channels, and the logit (the whole design); and
+the estimate per hidden entry of the LinEq2→2 + ReLU stage. The costs are cumulative, not per
+stage: the whole design can cost less than its ReLU outputs alone, because da4ml drops the bits
+of the hidden values that the readout's truncation to the logit's type never uses (the ternary
+models' shift-only readout). Hidden channels whose readout weights are all zero (quantization
 can zero them) are left out of the trace by da4ml and counted here as dead. A relative picture:
 Yosys' LUT counts are about 0.9 of the total.
 """
@@ -32,8 +35,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*", default=DEFAULT)
     args = parser.parse_args()
-    print("| model | live hidden channels | dot products | LinEq2→2 + ReLU | readout | total | per live hidden entry |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | live hidden channels | up to d_ij | up to the ReLU outputs | whole design | LinEq2→2 + ReLU per live hidden entry |")
+    print("|---|---|---|---|---|---|")
     for path in args.models:
         model = load_model(path)
         stages = nanopelican_stages(model)
@@ -43,8 +46,8 @@ def main():
         hidden = adder_cost(stages["input"], stages["hidden"][live])[0]
         total = adder_cost(stages["input"], stages["logit"])[0]
         entries = stages["hidden"][live].size
-        print(f"| {os.path.basename(path)} | {len(live)} of {readout_kernel.shape[1]} | {dot:.0f} | {hidden - dot:.0f} | "
-              f"{total - hidden:.0f} | {total:.0f} | {(hidden - dot) / entries:.0f} |")
+        print(f"| {os.path.basename(path)} | {len(live)} of {readout_kernel.shape[1]} | {dot:.0f} | {hidden:.0f} | "
+              f"{total:.0f} | {(hidden - dot) / entries:.0f} |")
 
 
 if __name__ == "__main__":
