@@ -1,7 +1,7 @@
 """kerasjet's nanoPELICAN against the seed paper's own PyTorch code, same files, budget and seeds.
 
     python benchmarks/parity.py [--data data/parity] [--seeds 5] [--epochs 16]
-                                [--reference DIR --reference-python PYTHON] [--tiny]
+                                [--reference DIR --reference-python PYTHON] [--finished-only] [--tiny]
 
 The files: 60k training, 10k validation and 40k test particle-level jets generated with seeds 101,
 102 and 103 (seeds no other part of kerasjet uses), made here if missing. The budget: nanoPELICAN C = 2,
@@ -20,7 +20,10 @@ abogatskiy/PELICAN-nano and --reference-python at a Python with PyTorch (an opti
 part of ``make test``): ``benchmarks/pelican_nano_reference.py`` drives it on the same files.
 
 Prints, and writes to --out (results/parity) as parity.md and parity.json: test AUC, 1/εB at
-εS = 0.3 and accuracy per seed, and mean ± standard deviation per side. --tiny runs the kerasjet
+εS = 0.3 and accuracy per seed, and mean ± standard deviation per side. --finished-only trains
+nothing: it tabulates the runs that have finished and names the others as not run (the
+reference trains about 13 minutes per seed on an idle 2-core machine, several times that when
+the cores are shared). --tiny runs the kerasjet
 side on a few hundred jets for one epoch (the test of this script).
 """
 
@@ -80,6 +83,15 @@ def reuse_single_start(single_run, run_dir):
         shutil.copytree(single_run, first)
 
 
+def finished(code, run_dir):
+    """Whether one side's run in ``run_dir`` has finished (kerasjet: summary.json; the reference: its test predictions)."""
+    if code == "kerasjet":
+        return os.path.exists(os.path.join(run_dir, "summary.json"))
+    from pelican_nano_reference import reference_finished
+
+    return reference_finished(run_dir)
+
+
 def train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size, starts=1):
     """Train one kerasjet seed (resumable; ``starts`` > 1: the best of that many starts, see
     kerasjet.train.train_best_start) and return its test metrics."""
@@ -118,6 +130,8 @@ def format_markdown(results, budget):
         *([] if any(name.startswith("PELICAN-nano") for name in results) else
           ["The reference side did not run in this invocation (it needs PyTorch and `--reference`): this table is "
            "kerasjet's side only.", ""]),
+        *([f"Not finished, so not in the table (--finished-only; means are over the finished seeds): {'; '.join(budget['not_run'])}.", ""]
+          if budget.get("not_run") else []),
         "| code | parameters | " + " | ".join(f"seed {s}" for s in seeds) + " | mean AUC | mean 1/εB | mean accuracy |",
         "|---|---|" + "---|" * len(seeds) + "---|---|---|",
     ]
@@ -142,6 +156,7 @@ def main():
     parser.add_argument("--only", choices=("kerasjet", "reference"), help="train only this side's runs (for running the two "
                         "sides in parallel processes; a run without --only writes the table from the finished runs)")
     parser.add_argument("--out", default="results/parity", help="folder for parity.md and parity.json (default results/parity)")
+    parser.add_argument("--finished-only", action="store_true", help="train nothing: tabulate the finished runs, naming the others")
     parser.add_argument("--tiny", action="store_true", help="a few hundred jets, one epoch, one seed (the test)")
     args = parser.parse_args()
     if args.seeds < 1 or args.epochs < 1:
@@ -153,13 +168,16 @@ def main():
         splits, seeds, epochs, batch_size = TINY_SPLITS, range(1, 2), 1, 128
     try:
         files = data_files(args.data, splits, args.workers)
-        results = {}
+        results, not_run = {}, []
         for name, (code, batchnorm, starts) in SIDES.items():
             if (code == "reference" and not args.reference) or args.only not in (None, code):
                 continue
             runs = []
             for seed in seeds:
                 run_dir = os.path.join(args.data, "runs", run_name(code, batchnorm, starts, epochs), f"seed_{seed}")
+                if args.finished_only and not finished(code, run_dir):
+                    not_run.append(f"{name}, seed {seed}")
+                    continue
                 if code == "kerasjet" and starts > 1:
                     reuse_single_start(os.path.join(args.data, "runs", run_name(code, batchnorm, 1, epochs), f"seed_{seed}"), run_dir)
                 if code == "kerasjet":
@@ -172,12 +190,13 @@ def main():
                 print(f"{name}, seed {seed}: AUC {run['auc']:.4f}, 1/εB {run['rejection_at_0.3']:.0f}, accuracy {run['accuracy']:.4f}",
                       flush=True)
                 runs.append(run)
-            results[name] = {"runs": runs, "mean_std": summarise(runs)}
+            if runs:
+                results[name] = {"runs": runs, "mean_std": summarise(runs)}
     except KerasjetError as err:
         raise SystemExit(f"kerasjet: error: {err}") from None
     budget = {"level": LEVEL, "jets": ", ".join(f"{split} {jets} (seed {seed})" for split, (jets, seed) in splits.items()),
               "epochs": epochs, "batch_size": batch_size,
-              "flags": " ".join(sys.argv[1:])}
+              "flags": " ".join(sys.argv[1:]), "not_run": not_run}
     if args.only:
         return
     markdown = format_markdown(results, budget)

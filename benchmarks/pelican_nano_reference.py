@@ -56,6 +56,13 @@ def _link_files(run_dir, files):
     return data_dir
 
 
+def reference_finished(run_dir):
+    """Whether the reference run in ``run_dir`` has written its test predictions."""
+    predictions = os.path.join(run_dir, "predict")
+    return any(os.path.exists(path) for path in (os.path.join(run_dir, "test_scores.npz"), os.path.join(predictions, "run.best.test.pt"),
+                                                 os.path.join(predictions, "run.final.test.pt")))
+
+
 def train_reference(reference_dir, python, run_dir, files, seed, epochs, batchnorm, batch_size, nobj, learning_rate, dropout):
     """Train one reference seed in ``run_dir`` (skipped when its predictions exist) and return
     its test metrics, in the same keys as the kerasjet side."""

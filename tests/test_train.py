@@ -144,7 +144,7 @@ def test_warmup_cosine_shape():
 
 
 def test_parity_benchmark_tiny_mode(tmp_path):
-    """benchmarks/parity.py --tiny: the kerasjet side end to end (files, both models, table)."""
+    """benchmarks/parity.py --tiny: the kerasjet side end to end (files, both models, table); then --finished-only."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run([sys.executable, f"{root}/benchmarks/parity.py", "--tiny", "--workers", "1", "--data", str(tmp_path / "data"),
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
@@ -154,3 +154,14 @@ def test_parity_benchmark_tiny_mode(tmp_path):
     assert [run["parameters"] for run in (sides["kerasjet, BatchNorm"]["runs"][0], sides["kerasjet, no BatchNorm"]["runs"][0])] == [27, 21]
     assert all(0.5 < side["runs"][0]["auc"] <= 1 for side in sides.values())
     assert "| kerasjet, no BatchNorm | 21 |" in (tmp_path / "out" / "parity.md").read_text()
+    # --finished-only trains nothing: the reference's runs (a checkout given, nothing trained) are named as not run
+    reference = tmp_path / "PELICAN-nano"
+    reference.mkdir()
+    (reference / "train_pelican_nano.py").write_text("raise SystemExit('must not run')\n")
+    done = subprocess.run([sys.executable, f"{root}/benchmarks/parity.py", "--tiny", "--data", str(tmp_path / "data"), "--finished-only",
+                           "--reference", str(reference), "--out", str(tmp_path / "finished")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stored = json.loads((tmp_path / "finished" / "parity.json").read_text())
+    assert set(stored["sides"]) == set(sides)
+    assert stored["budget"]["not_run"] == ["PELICAN-nano, BatchNorm, seed 1", "PELICAN-nano, no BatchNorm, seed 1"]
+    assert "Not finished, so not in the table" in (tmp_path / "finished" / "parity.md").read_text()
