@@ -1,10 +1,11 @@
-"""The precision search on the shipped 8-bit nanoPELICAN C = 2 models (kerasjet.rtl.precision).
+"""The precision search on the shipped quantized nanoPELICAN C = 2 models (kerasjet.rtl.precision).
 
-    python benchmarks/precision_search.py [--n 8 16] [--auc-loss 0.003] [--study-dir data/study]
-                                          [--level detector] [--yosys] [--results results/firmware]
+    python benchmarks/precision_search.py [--n 8 16] [--bits 8bit ternary] [--auc-loss 0.003]
+                                          [--study-dir data/study] [--level detector] [--yosys]
+                                          [--results results/firmware]
 
-For each N: models/nanopelican_c2_n{N}_8bit.h5 and the float model it was fine-tuned from
-(models/nanopelican_c2.keras on the N leading constituents). The floor is that float model's AUC
+For each N and weight format: models/nanopelican_c2_n{N}_{BITS}.h5 and the float model it was
+made from (models/nanopelican_c2.keras on the N leading constituents). The floor is that float model's AUC
 on the single-seed study's validation jets minus --auc-loss; the search trims fractional bits per
 stage on those jets (da4ml's cost estimate, adders + 55 per DSP product, as the proxy). Reported:
 each stage's type before and after, the validation and test AUC and the da4ml estimate of both;
@@ -48,22 +49,22 @@ def type_text(bits, integer, stage):
 
 
 def format_markdown(rows, provenance):
-    lines = [f"**Precision search** — the shipped 8-bit nanoPELICAN C = 2; floor = float model's AUC at N on "
+    lines = [f"**Precision search** — the shipped quantized nanoPELICAN C = 2; floor = float model's AUC at N on "
              f"{provenance['val_jets']} {provenance['level']}-level validation jets − {provenance['auc_loss']}; "
              f"cost = da4ml's estimate (adders + {DSP_IN_LUTS} per DSP product); test AUC on {provenance['test_jets']} jets. "
              f"Types as hls4ml writes them (ap_fixed<bits, integer bits with sign>). Written by `python benchmarks/precision_search.py "
              f"{provenance['flags']}`.", "",
-             "| N | stage | shipped type | searched type | fewest bits alone |", "|---|---|---|---|---|"]
+             "| weights | N | stage | shipped type | searched type | fewest bits alone |", "|---|---|---|---|---|---|"]
     for r in rows:
         for stage in STAGES:
-            lines.append(f"| {r['n_constituents']} | {stage} | {type_text(*r['start_types'][stage], stage)} | "
+            lines.append(f"| {r['weights']} | {r['n_constituents']} | {stage} | {type_text(*r['start_types'][stage], stage)} | "
                          f"{type_text(*r['found_types'][stage], stage)} | {r['bounds'][stage]} fractional |")
-    lines += ["", "| N | float AUC (val) | floor | AUC val: shipped → searched | AUC test: shipped → searched | "
-              "da4ml estimate: shipped → searched | Yosys LUT / DSP (searched) | bit-exact |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| weights | N | float AUC (val) | floor | AUC val: shipped → searched | AUC test: shipped → searched | "
+              "da4ml estimate: shipped → searched | Yosys LUT / DSP (searched) | bit-exact |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         yosys = f"{r['LUT']} / {r['DSP']}" if "LUT" in r else "—"
         exact = ("yes (Verilator)" if r["bit_exact"] else "NO") if "bit_exact" in r else "—"
-        lines.append(f"| {r['n_constituents']} | {r['float_auc']:.4f} | {r['floor']:.4f} | {r['start_auc']:.4f} → {r['found_auc']:.4f} | "
+        lines.append(f"| {r['weights']} | {r['n_constituents']} | {r['float_auc']:.4f} | {r['floor']:.4f} | {r['start_auc']:.4f} → {r['found_auc']:.4f} | "
                      f"{r['start_test_auc']:.4f} → {r['found_test_auc']:.4f} | {r['start_cost']:.0f} → {r['found_cost']:.0f} "
                      f"({100 * (r['found_cost'] / r['start_cost'] - 1):+.0f}%) | {yosys} | {exact} |")
     return "\n".join(lines) + "\n"
@@ -72,6 +73,8 @@ def format_markdown(rows, provenance):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[8, 16], choices=(8, 16, 32), help="firmware N (default 8 16)")
+    parser.add_argument("--bits", nargs="+", default=["8bit"], choices=("8bit", "ternary"),
+                        help="the shipped weight formats to search (default 8bit)")
     parser.add_argument("--auc-loss", type=float, default=0.003, help="AUC below the float model at N allowed (default 0.003)")
     parser.add_argument("--study-dir", default="data/study")
     parser.add_argument("--level", choices=("particle", "detector"), default=SHIPPED_LEVEL)
@@ -89,19 +92,20 @@ def main():
     os.makedirs(work, exist_ok=True)
     float_model = load_model(FLOAT_MODEL)
     rows = []
-    for n in args.n:
-        shipped = load_model(os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_8bit.h5"))
-        print(f"== N = {n}", flush=True)
+    for n, bits in [(n, bits) for bits in args.bits for n in args.n]:
+        shipped = load_model(os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_{bits}.h5"))
+        print(f"== {bits}, N = {n}", flush=True)
         result = search_against_float(shipped, with_constituents(float_model, n), files["val"], args.auc_loss)
         found = result.pop("model")
-        save_model(found, os.path.join(work, f"nanopelican_c2_n{n}_8bit_searched.h5"))
-        row = {"n_constituents": n, **result, "start_types": stage_types(shipped), "found_types": stage_types(found),
+        name = f"nanopelican_c2_n{n}_{bits}_searched"
+        save_model(found, os.path.join(work, f"{name}.h5"))
+        row = {"n_constituents": n, "weights": bits, **result, "start_types": stage_types(shipped), "found_types": stage_types(found),
                "start_test_auc": test_auc(shipped, files["test"]), "found_test_auc": test_auc(found, files["test"])}
         if args.yosys:
             from kerasjet.rtl.flow import build_rtl
 
             inputs = load_inputs(files["test"], InputSpec(n), 0, RTL_CHECK_JETS)[0]
-            report = build_rtl(found, inputs, os.path.join(work, f"nanopelican_c2_n{n}_8bit_searched"))
+            report = build_rtl(found, inputs, os.path.join(work, name))
             row.update({k: report["resources"][k] for k in ("LUT", "FF", "DSP")}, bit_exact=report["bit_exact"],
                        latency_ns=report["latency_ns"])
         print(row, flush=True)
