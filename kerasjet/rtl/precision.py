@@ -34,10 +34,13 @@ BATCH = 4096  # jets per model call
 MIN_FRACTION = 1  # fewest fractional bits a stage is trimmed to (one-bit QKeras types behave apart)
 
 
+def _layer_config(model_config, name):
+    return next(entry["config"] for entry in model_config["layers"] if entry["config"]["name"] == name)
+
+
 def _quantizer_config(model_config, stage):
     layer, key = STAGES[stage]
-    config = next(entry["config"] for entry in model_config["layers"] if entry["config"]["name"] == layer)
-    quantizer = config.get(key)
+    quantizer = _layer_config(model_config, layer).get(key)
     if not isinstance(quantizer, dict) or quantizer.get("class_name") not in ("quantized_bits", "quantized_relu"):
         raise KerasjetError(f"layer '{layer}' has no fixed-point {key} (compress the model first)")
     return quantizer["config"]
@@ -68,7 +71,7 @@ def with_fractions(model, fractions):
     for stage, fraction in fractions.items():
         quantizer = _quantizer_config(config, stage)
         quantizer["bits"] = int(quantizer["bits"]) - fractional_bits(quantizer) + int(fraction)
-    relu = next(entry["config"] for entry in config["layers"] if entry["config"]["name"] == STAGES["activation"][0])
+    relu = _layer_config(config, STAGES["activation"][0])
     relu["activation"] = quantized_relu(**relu["activation"]["config"])  # QActivation takes no serialised quantizer
     copy = tf.keras.Model.from_config(config, custom_objects=custom_objects())
     copy.set_weights(model.get_weights())
