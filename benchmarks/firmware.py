@@ -5,10 +5,13 @@
 
 For nanoPELICAN C = 2 and its constituent-level peers, the pT-sorted MLP and Deep Sets (8-bit and
 ternary each), at N = 8, 16, 32, and the 8-bit hls4ml-style dense tagger (the shipped models/, see
-scripts/build_models.py; their 8-bit nanoPELICANs have power-of-two d_ij weights), and for
-comparison the 8-bit C = 2 at N = 16 with fixed-point d_ij weights (built here from the same
-float model with the same fine-tuning) and the 8-bit C = 2 trained at the firmware's N = 8 and 16
-instead of at N = 80 (trained here as the study trains it, then the same fine-tuning): da4ml trace → pipeline at a 5 ns
+scripts/build_models.py; their C = 2 nanoPELICANs start from the float model trained at their N,
+models/nanopelican_c2_n<N>.keras, and have power-of-two d_ij weights), and rows built here from the
+same float models: each shipped nanoPELICAN with its precision searched per stage
+(kerasjet.rtl.precision: the AUC on the validation jets within 0.003 of its float model at N, the
+fewest fractional bits for da4ml's cost estimate), the 8-bit C = 2 at N = 16 with fixed-point d_ij
+weights, and the 8-bit C = 2 fine-tuned from the N = 80 model instead (at N = 8 and 16; the same
+fine-tuning as the shipped models): da4ml trace → pipeline at a 5 ns
 clock (latency cutoff 5) → Verilog → Verilator check against Keras on --jets test jets (for
 N ≤ --verilator-max-n, default all; the emulation check always) → Yosys synth_xilinx for UltraScale+. Each
 row also gives the model's AUC on the study's test file and the float model's AUC at the same
@@ -35,18 +38,21 @@ from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
 from kerasjet.rtl.frontier import DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
-from kerasjet.study import BUDGETS, SHIPPED_LEVEL, nanopelican_float_model_at, peer_float_model, run_dir, shipped_files  # noqa: E402
+from kerasjet.study import BUDGETS, FIRMWARE_N, SHIPPED_LEVEL, peer_float_model, shipped_c2_float, shipped_files  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (fixed_pair_model), not shipped
+FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (comparison_model), not shipped
 # (label, family, model file stem, N)
 ENDS_8BIT = ("deep_sets",)  # ternary but the first and last layer (scripts/build_models.py: PEER_TERNARY_PLACEMENT)
 ROWS = [(f"{family} {bits}" + (", 8-bit ends" if bits == "ternary" and stem in ENDS_8BIT else ""), family, f"{stem}_n{n}_{bits}", n)
-        for n in (8, 16, 32) for bits in ("8bit", "ternary")
+        for n in FIRMWARE_N for bits in ("8bit", "ternary")
         for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("pT-sorted MLP", "constituent_mlp"), ("Deep Sets", "deep_sets"))]
+# at N = 8 and 16 (at N = 32 the 8-bit design alone takes over an hour of Yosys on 2 cores)
+SEARCHED = {f"nanopelican_c2_n{n}_{bits}_searched": (n, bits) for n in (8, 16) for bits in ("8bit", "ternary")}
+ROWS += [(f"nanoPELICAN C=2 {bits}, searched precision", "nanoPELICAN C=2", name, n) for name, (n, bits) in SEARCHED.items()]
 ROWS.append(("nanoPELICAN C=2 8bit, fixed-point d_ij weights", "nanoPELICAN C=2", FIXED_PAIR, 16))
-TRAINED_AT_N = {f"nanopelican_c2_n{n}_8bit_trained_at_n": n for n in (8, 16)}  # built here (fine_tuned_8bit)
-ROWS += [("nanoPELICAN C=2 8bit, trained at N", "nanoPELICAN C=2", name, n) for name, n in TRAINED_AT_N.items()]
+FROM_N80 = {f"nanopelican_c2_n{n}_8bit_from_n80": n for n in (8, 16)}  # built here (fine_tuned_8bit)
+ROWS += [("nanoPELICAN C=2 8bit, from the N = 80 model", "nanoPELICAN C=2", name, n) for name, n in FROM_N80.items()]
 ROWS.append(("hls4ml-style tagger 8bit", "hls4ml-style tagger", "hls4ml_tagger_8bit", 16))
 FAMILIES = {"nanoPELICAN C=2": "nanoPELICAN", "pT-sorted MLP": "pT-sorted MLP", "Deep Sets": "Deep Sets",
             "hls4ml-style tagger": "hls4ml-style tagger"}
@@ -60,19 +66,18 @@ PUBLISHED = [{"model": "JEDI-linear (da4ml)", "n_constituents": 16, "latency_ns"
 
 
 def float_auc(study_dir, level, test_file, family, name, n, cache):
-    """AUC of the row's float model at N: nanoPELICAN C = 2 (seed 0 at ``level``) evaluated on the N
-    leading constituents (or trained at N, for the rows of TRAINED_AT_N), the constituent-level
-    peers trained at N (scripts/build_models.py); None otherwise."""
-    if name in TRAINED_AT_N:
-        return evaluate(nanopelican_float_model_at(study_dir, level, n), test_file)[0]["auc"]
+    """AUC of the row's float model at N: for nanoPELICAN C = 2 the shipped float model at N
+    (kerasjet.study.shipped_c2_float), or the N = 80 one read at N for the rows of FROM_N80; the
+    constituent-level peers trained at N (scripts/build_models.py); None otherwise."""
     if family in PEER_BUILDERS:
         return evaluate(peer_float_model(study_dir, level, n, PEER_BUILDERS[family]), test_file)[0]["auc"]
     if family != "nanoPELICAN C=2":
         return None
-    path = os.path.join(cache, f"nanopelican_c2_float_n{n}.keras")
+    if name not in FROM_N80:
+        return evaluate(shipped_c2_float(n), test_file)[0]["auc"]
+    path = os.path.join(cache, f"nanopelican_c2_float_n{n}_from_n80.keras")
     if not os.path.exists(path):
-        trained = load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0, level), "best.keras"))
-        save_model(with_constituents(trained, n), path)
+        save_model(with_constituents(load_model(shipped_c2_float()), n), path)
     return evaluate(path, test_file)[0]["auc"]
 
 
@@ -115,13 +120,21 @@ def fine_tuned_8bit(path, study_dir, level, float_model, **options):
 
 
 def comparison_model(study_dir, level, name, n, path):
-    """The model of a row built here: the fixed-point-pair C = 2 at N = 16 (the study's float C = 2,
-    pair_po2 off) or a C = 2 trained at the firmware's N (TRAINED_AT_N)."""
+    """The model of a row built here (once, at ``path``): a shipped nanoPELICAN with its precision
+    searched (SEARCHED), the fixed-point-pair C = 2 at N = 16 (the shipped float model at N,
+    pair_po2 off) or the C = 2 fine-tuned from the N = 80 model (FROM_N80)."""
+    if name in SEARCHED:
+        if not os.path.exists(path):
+            from kerasjet.rtl.precision import search_against_float
+
+            bits = SEARCHED[name][1]
+            shipped = load_model(os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_{bits}.h5"))
+            found = search_against_float(shipped, load_model(shipped_c2_float(n)), shipped_files(study_dir, level)["val"])
+            save_model(found["model"], path)
+        return path
     if name == FIXED_PAIR:
-        def study_c2():
-            return with_constituents(load_model(os.path.join(run_dir(study_dir, "nanoPELICAN C=2", 0, level), "best.keras")), n)
-        return fine_tuned_8bit(path, study_dir, level, study_c2, pair_po2=False)
-    return fine_tuned_8bit(path, study_dir, level, lambda: load_model(nanopelican_float_model_at(study_dir, level, n)))
+        return fine_tuned_8bit(path, study_dir, level, lambda: load_model(shipped_c2_float(n)), pair_po2=False)
+    return fine_tuned_8bit(path, study_dir, level, lambda: with_constituents(load_model(shipped_c2_float()), n))
 
 
 def main():
@@ -164,7 +177,7 @@ def main():
             missing.append(f"{label} (N = {n})")
             continue
         model_path = os.path.join(ROOT, "models", f"{name}.h5")
-        if name == FIXED_PAIR or name in TRAINED_AT_N:
+        if name == FIXED_PAIR or name in FROM_N80 or name in SEARCHED:
             model_path = comparison_model(args.study_dir, args.level, name, n, os.path.join(work, f"{name}.h5"))
         if not os.path.exists(report_path):
             print(f"== {label}, N = {n}")
@@ -197,6 +210,10 @@ def main():
     lines = ["**Firmware** — da4ml pipeline at 5 ns (latency cutoff 5), Yosys synth_xilinx for UltraScale+ (xcup); "
              f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets", "",
              f"cost = LUT + {DSP_IN_LUTS}·DSP; da4ml's own cost estimate of the traced design (comb.cost) beside the Yosys LUT count", "",
+             "The nanoPELICAN rows start from the shipped float model at their N (models/nanopelican_c2_n<N>.keras: trained at N "
+             "unless the N = 80 model validated higher, scripts/build_models.py), the 'from the N = 80 model' rows from "
+             "models/nanopelican_c2.keras read at N; 'searched precision': kerasjet.rtl.precision, validation AUC within 0.003 "
+             "of the float model at N", "",
              "| Model | N | latency (cycles / ns) | LUT | FF | CARRY | DSP | cost | da4ml estimate | AUC | float AUC at N | bit-exact (RTL checked) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

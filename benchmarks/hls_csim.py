@@ -46,7 +46,8 @@ def main():
     parser.add_argument("--results", default="results/hls")
     args = parser.parse_args()
     if not os.path.exists(args.test_file):
-        raise SystemExit(f"{args.test_file} is missing: run `kerasjet study --budget single-seed --prepare-only` first, or pass --test-file")
+        raise SystemExit(f"kerasjet: error: {args.test_file}: no such file (kerasjet study --budget single-seed --level detector "
+                         "--prepare-only writes it; or pass --test-file)")
     reports = []
     for path in tqdm(sorted(glob.glob(os.path.join(ROOT, "hls_configs", "*.yml"))), desc="configs", unit="config"):
         name = os.path.basename(path)[:-4]

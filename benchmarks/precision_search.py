@@ -5,7 +5,7 @@
                                           [--results results/firmware]
 
 For each N and weight format: models/nanopelican_c2_n{N}_{BITS}.h5 and the float model it was
-made from (models/nanopelican_c2.keras on the N leading constituents). The floor is that float model's AUC
+made from (models/nanopelican_c2_n{N}.keras, scripts/build_models.py). The floor is that float model's AUC
 on the single-seed study's validation jets minus --auc-loss; the search trims fractional bits per
 stage on those jets (da4ml's cost estimate, adders + 55 per DSP product, as the proxy). Reported:
 each stage's type before and after, the validation and test AUC and the da4ml estimate of both;
@@ -24,23 +24,15 @@ import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.data.io import count_jets  # noqa: E402
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
 from kerasjet.errors import KerasjetError  # noqa: E402
-from kerasjet.evaluate import model_scores  # noqa: E402
+from kerasjet.evaluate import model_auc  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
-from kerasjet.metrics import roc_auc  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
-from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.frontier import DSP_IN_LUTS  # noqa: E402
 from kerasjet.rtl.precision import STAGES, search_against_float, stage_types  # noqa: E402
-from kerasjet.study import SHIPPED_LEVEL, shipped_files  # noqa: E402
+from kerasjet.study import SHIPPED_LEVEL, shipped_c2_float, shipped_files  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FLOAT_MODEL = os.path.join(ROOT, "models", "nanopelican_c2.keras")
 RTL_CHECK_JETS = 1000
-
-
-def test_auc(model, test_file):
-    labels, scores = model_scores(model, test_file)
-    return float(roc_auc(labels, scores))
 
 
 def type_text(bits, integer, stage):
@@ -90,17 +82,16 @@ def main():
                                 f"--dir {args.study_dir} --prepare-only writes it)")
     work = os.path.join(args.study_dir, f"precision_{args.level}")
     os.makedirs(work, exist_ok=True)
-    float_model = load_model(FLOAT_MODEL)
     rows = []
     for n, bits in [(n, bits) for bits in args.bits for n in args.n]:
         shipped = load_model(os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_{bits}.h5"))
         print(f"== {bits}, N = {n}", flush=True)
-        result = search_against_float(shipped, with_constituents(float_model, n), files["val"], args.auc_loss)
+        result = search_against_float(shipped, load_model(shipped_c2_float(n)), files["val"], args.auc_loss)
         found = result.pop("model")
         name = f"nanopelican_c2_n{n}_{bits}_searched"
         save_model(found, os.path.join(work, f"{name}.h5"))
         row = {"n_constituents": n, "weights": bits, **result, "start_types": stage_types(shipped), "found_types": stage_types(found),
-               "start_test_auc": test_auc(shipped, files["test"]), "found_test_auc": test_auc(found, files["test"])}
+               "start_test_auc": model_auc(shipped, files["test"]), "found_test_auc": model_auc(found, files["test"])}
         if args.yosys:
             from kerasjet.rtl.flow import build_rtl
 

@@ -15,12 +15,12 @@ import os
 
 from kerasjet.data.generate import GeneratorSettings, generate
 from kerasjet.data.summary import format_summary, plot_mass, summarize
-from kerasjet.study import SHIPPED_LEVEL
+from kerasjet.study import MODELS_DIR as MODELS
+from kerasjet.study import SHIPPED_LEVEL, shipped_c2_float
 
 DEMO_SEED = 2024
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = os.path.join(REPOSITORY, "models")
-SHIPPED_MODEL = os.path.join(MODELS, "nanopelican_c2.keras")
+REPOSITORY = os.path.dirname(MODELS)
+SHIPPED_MODEL = shipped_c2_float()
 
 
 def _dataset(data_path, n_jets, workers):

@@ -5,7 +5,7 @@ import numpy as np
 from kerasjet.data.io import read_jets
 from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.errors import KerasjetError
-from kerasjet.metrics import evaluate_scores
+from kerasjet.metrics import evaluate_scores, roc_auc
 from kerasjet.models import load_model, n_constituents_of, trainable_parameters
 from kerasjet.models.masscut import mass_cut_scores
 
@@ -17,6 +17,11 @@ def model_scores(model, data_path, batch_size=2048):
     inputs, labels = load_inputs(data_path, InputSpec(n_constituents=n_constituents_of(model)))
     logits = model.predict(inputs, batch_size=batch_size, verbose=0)
     return labels, np.asarray(logits).reshape(-1)
+
+
+def model_auc(model, data_path):
+    """ROC AUC of a Keras model on every jet of ``data_path``."""
+    return float(roc_auc(*model_scores(model, data_path)))
 
 
 def mass_cut(data_path):

@@ -104,6 +104,29 @@ DATA_SEEDS = {"train": 1, "val": 2, "test": 3}
 # benchmarks (compression, hls, firmware) and `make demo` start from: the detector-level
 # single-seed study
 SHIPPED_LEVEL = "detector"
+MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
+# the firmware's N: the shipped C = 2 models there start from a float model of their own
+FIRMWARE_N = (8, 16, 32)
+
+
+def shipped_c2_float(n=80):
+    """The shipped float nanoPELICAN C = 2 at N = ``n`` slots (scripts/build_models.py): at N = 80
+    models/nanopelican_c2.keras (the study's, and `make demo`'s); at the firmware's N
+    models/nanopelican_c2_n<n>.keras, which the shipped C = 2 models there start from (trained at
+    N, or the N = 80 one read at N, whichever validates higher)."""
+    return os.path.join(MODELS_DIR, "nanopelican_c2.keras" if n == 80 else f"nanopelican_c2_n{n}.keras")
+
+
+def shipped_c2_trained_n(n):
+    """The N that shipped_c2_float(n) was trained at: 80 when it holds the N = 80 model's weights
+    (nanoPELICAN's weights do not depend on N), else ``n``."""
+    import numpy as np
+
+    from kerasjet.models import load_model
+
+    weights, n80 = load_model(shipped_c2_float(n)).get_weights(), load_model(shipped_c2_float()).get_weights()
+    same = len(weights) == len(n80) and all(np.array_equal(a, b) for a, b in zip(weights, n80))
+    return 80 if same else n
 
 
 def shipped_files(study_dir, level=SHIPPED_LEVEL):

@@ -8,11 +8,15 @@ From the float models of `kerasjet study --budget single-seed --level LEVEL` (se
 kerasjet.study.SHIPPED_LEVEL):
 
 * models/nanopelican_c2.keras — the float nanoPELICAN C = 2 of `make demo`;
-* models/nanopelican_c{1,2,3,10}_n{16,32}_8bit.h5, models/nanopelican_c2_n{8,16,32}_{8bit,ternary}.h5,
-  models/nanopelican_c2_n80_8bit.h5 — the same model at N leading constituents (nanoPELICAN's
-  weights do not depend on N), folded and quantized: 8-bit fine-tuned (QAT) for --epochs on the
-  first --qat-jets training jets at that N, ternary by the ternary recipe (kerasjet.compress:
-  TERNARY_EPOCHS on every training jet);
+* models/nanopelican_c2_n{8,16,32}.keras — the float nanoPELICAN C = 2 that the firmware's C = 2
+  models at N = 8, 16, 32 start from: the one trained at that N (the study's budget and starts,
+  kerasjet.study.nanopelican_float_model_at) or the N = 80 model read at N, whichever has the
+  higher AUC on the study's validation jets at N (printed);
+* models/nanopelican_c2_n{8,16,32}_{8bit,ternary}.h5 — those, folded and quantized;
+  models/nanopelican_c{1,3,10}_n{16,32}_8bit.h5, models/nanopelican_c2_n80_8bit.h5 — the study's
+  N = 80 models at N leading constituents (nanoPELICAN's weights do not depend on N), folded and
+  quantized. 8-bit: fine-tuned (QAT) for --epochs on the first --qat-jets training jets at that N;
+  ternary: the ternary recipe (kerasjet.compress: TERNARY_EPOCHS on every training jet);
 * models/hls4ml_tagger_8bit.h5, models/hls4ml_tagger_bitlinear.h5 — the hls4ml-style dense tagger
   (N = 16 inputs; it reads the 5 leading constituents), 8-bit and BitLinear (ternary weights,
   static 8-bit activations; the ternary recipe);
@@ -33,19 +37,21 @@ import os
 import shutil
 import sys
 
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import compress  # noqa: E402
-from kerasjet.evaluate import evaluate  # noqa: E402
+from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.evaluate import evaluate, model_auc  # noqa: E402
 from kerasjet.files import write_text  # noqa: E402
 from kerasjet.hls.config import quantizer_types, render_shipped_config  # noqa: E402
 from kerasjet.models import build_model, load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
-from kerasjet.study import PEERS, SHIPPED_LEVEL, peer_float_model, run_dir, shipped_files  # noqa: E402
+from kerasjet.study import (FIRMWARE_N, MODELS_DIR, PEERS, SHIPPED_LEVEL, nanopelican_float_model_at, peer_float_model, run_dir,  # noqa: E402
+                            shipped_c2_float, shipped_c2_trained_n, shipped_files)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS_DIR = os.path.join(ROOT, "models")
 CONFIGS_DIR = os.path.join(ROOT, "hls_configs")
 NANO = [(c, n, "8") for c in (1, 2, 3, 10) for n in (16, 32)] + [(2, n, "ternary") for n in (8, 16, 32)] + [(2, 8, "8"), (2, 80, "8")]
 DENSE = [("8", "hls4ml_tagger_8bit.h5"), ("ternary", "hls4ml_tagger_bitlinear.h5")]
@@ -59,9 +65,25 @@ DENSE_DESCRIPTIONS = {"8": "hls4ml-style dense tagger 16→64→32→32→1, 8-b
                       "ternary": "hls4ml-style dense tagger, BitLinear: ternary weights, 8-bit static activations (the ternary recipe)"}
 
 
-def nano_description(c, n, bits):
+def nano_description(c, n, bits, trained_n=80):
     weights = "8-bit weights (QAT)" if bits == "8" else "ternary BitLinear weights (the ternary recipe, β a power of two)"
-    return f"nanoPELICAN C={c}, N={n} leading constituents{NANO_NOTES.get(n, '')}, {weights}"
+    return f"nanoPELICAN C={c}, N={n} leading constituents{NANO_NOTES.get(n, '')}, trained at N={trained_n}, {weights}"
+
+
+def float_c2_at(n, args, files, demo):
+    """kerasjet.study.shipped_c2_float(n) (built once): the float C = 2 trained at N = ``n`` or the
+    N = 80 one (``demo``) read at ``n`` slots, whichever has the higher validation AUC at N; returns
+    (path, the N it was trained at)."""
+    path = shipped_c2_float(n)
+    if not os.path.exists(path):
+        candidates = {n: load_model(nanopelican_float_model_at(args.study_dir, args.level, n)),
+                      80: with_constituents(load_model(demo), n)}
+        val_auc = {trained_n: model_auc(model, files["val"]) for trained_n, model in candidates.items()}
+        best = max(val_auc, key=val_auc.get)
+        print(f"float C = 2 at N = {n}: validation AUC trained at N {val_auc[n]:.4f}, from N = 80 {val_auc[80]:.4f}; "
+              f"shipping the one trained at N = {best}")
+        save_model(candidates[best], path)
+    return path, shipped_c2_trained_n(n)
 
 
 def write_config(model_path, description, n_constituents):
@@ -93,20 +115,26 @@ def main():
                         "(to build in parallel processes, or before every float model has trained)")
     args = parser.parse_args()
     files = shipped_files(args.study_dir, args.level)
+    for split, path in files.items():
+        if not os.path.exists(path):
+            raise KerasjetError(f"{path}: no such file ({split} jets; kerasjet study --budget single-seed --level {args.level} "
+                                f"--dir {args.study_dir} --prepare-only writes it)")
     os.makedirs(MODELS_DIR, exist_ok=True)
 
-    demo = os.path.join(MODELS_DIR, "nanopelican_c2.keras")
+    demo = shipped_c2_float()
     if not os.path.exists(demo) and args.only in os.path.basename(demo):
         shutil.copyfile(os.path.join(run_dir(args.study_dir, "nanoPELICAN C=2", 0, args.level), "best.keras"), demo)
     for c, n, bits in NANO:
         path = os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{'8bit' if bits == '8' else bits}.h5")
         if args.only not in os.path.basename(path):
             continue
+        float_path, trained_n = float_c2_at(n, args, files, demo) if c == 2 and n in FIRMWARE_N else (None, 80)
         if not os.path.exists(path):
             print(f"== nanoPELICAN C={c} N={n} {bits}")
-            float_model = with_constituents(load_model(os.path.join(run_dir(args.study_dir, f"nanoPELICAN C={c}", 0, args.level), "best.keras")), n)
+            float_model = load_model(float_path) if float_path else with_constituents(
+                load_model(os.path.join(run_dir(args.study_dir, f"nanoPELICAN C={c}", 0, args.level), "best.keras")), n)
             save_model(compress(float_model, files["train"], files["val"], bits, **fine_tuning(bits, args)), path)
-        write_config(path, nano_description(c, n, bits), n)
+        write_config(path, nano_description(c, n, bits, trained_n), n)
         print(f"{os.path.basename(path)}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
     for bits, name in DENSE:
         path = os.path.join(MODELS_DIR, name)
@@ -136,4 +164,7 @@ def main():
         print(f"{os.path.basename(path)}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KerasjetError as err:  # a missing data file or study run: one line, no traceback
+        raise SystemExit(f"kerasjet: error: {err}") from None

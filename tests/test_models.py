@@ -185,3 +185,20 @@ def test_deep_sets_is_permutation_invariant_and_blind_to_padding(inputs):
     np.testing.assert_allclose(model.predict(shuffled, verbose=0), reference, rtol=1e-5, atol=1e-5 * np.abs(reference).max())
     phi = tf.keras.Model(model.inputs, model.get_layer("phi_1").output).predict({"pmu": pmu, "mask": mask}, verbose=0)
     assert np.all(phi[mask == 0] == 0) and np.any(phi[mask > 0] > 0)
+
+
+@pytest.mark.parametrize("bits", ["8bit", "ternary"])
+@pytest.mark.parametrize("n", [8, 16, 32])
+def test_shipped_c2_models_at_firmware_n_start_from_their_float_model(n, bits):
+    """Each shipped C = 2 model at the firmware's N has N slots and names, in its YAML, the N its
+    float model (kerasjet.study.shipped_c2_float: N slots, 27 parameters) was trained at — 80 when
+    that model holds the N = 80 model's weights."""
+    from kerasjet.models import n_constituents_of
+    from kerasjet.study import MODELS_DIR, shipped_c2_float, shipped_c2_trained_n
+
+    float_model = load_model(shipped_c2_float(n))
+    assert n_constituents_of(float_model) == n and trainable_parameters(float_model) == 27
+    assert n_constituents_of(load_model(os.path.join(MODELS_DIR, f"nanopelican_c2_n{n}_{bits}.h5"))) == n
+    trained_n = shipped_c2_trained_n(n)
+    with open(os.path.join(os.path.dirname(MODELS_DIR), "hls_configs", f"nanopelican_c2_n{n}_{bits}.yml")) as f:
+        assert f"trained at N={trained_n}," in f.readline()
