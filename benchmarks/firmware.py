@@ -38,7 +38,8 @@ from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
 from kerasjet.rtl.frontier import DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
-from kerasjet.study import BUDGETS, FIRMWARE_N, SHIPPED_LEVEL, peer_float_model, shipped_c2_float, shipped_files  # noqa: E402
+from kerasjet.study import (BUDGETS, FIRMWARE_N, SHIPPED_LEVEL, existing_shipped_files, peer_float_model, shipped_c2_float,  # noqa: E402
+                            shipped_files)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (comparison_model), not shipped
@@ -154,10 +155,7 @@ def main():
                         "when its shipped model file still gives the recorded AUC (within SAME_MODEL_AUC) on a test file of "
                         "the same name (the same model on the same jets); the tables list such rows as carried over")
     args = parser.parse_args()
-    test_file = shipped_files(args.study_dir, args.level)["test"]
-    if not os.path.exists(test_file):
-        raise KerasjetError(f"{test_file}: no such file (kerasjet study --budget single-seed --level {args.level} "
-                            f"--dir {args.study_dir} --prepare-only writes it)")
+    test_file = existing_shipped_files(args.study_dir, args.level, ("test",))["test"]
     work = os.path.join(args.study_dir, f"firmware_{args.level}")
     os.makedirs(work, exist_ok=True)
 

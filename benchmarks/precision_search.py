@@ -29,7 +29,7 @@ from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
 from kerasjet.rtl.frontier import DSP_IN_LUTS  # noqa: E402
 from kerasjet.rtl.precision import STAGES, search_against_float, stage_types  # noqa: E402
-from kerasjet.study import SHIPPED_LEVEL, shipped_c2_float, shipped_files  # noqa: E402
+from kerasjet.study import SHIPPED_LEVEL, existing_shipped_files, shipped_c2_float  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RTL_CHECK_JETS = 1000
@@ -75,11 +75,7 @@ def main():
     args = parser.parse_args()
     if not 0 < args.auc_loss < 0.5:
         raise KerasjetError(f"--auc-loss must lie in (0, 0.5) (got {args.auc_loss})")
-    files = shipped_files(args.study_dir, args.level)
-    for split in ("val", "test"):
-        if not os.path.exists(files[split]):
-            raise KerasjetError(f"{files[split]}: no such file (kerasjet study --budget single-seed --level {args.level} "
-                                f"--dir {args.study_dir} --prepare-only writes it)")
+    files = existing_shipped_files(args.study_dir, args.level, ("val", "test"))
     work = os.path.join(args.study_dir, f"precision_{args.level}")
     os.makedirs(work, exist_ok=True)
     rows = []

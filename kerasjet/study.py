@@ -134,6 +134,17 @@ def shipped_files(study_dir, level=SHIPPED_LEVEL):
     return data_files(study_dir, replace(BUDGETS["single-seed"], level=level))
 
 
+def existing_shipped_files(study_dir, level=SHIPPED_LEVEL, splits=("train", "val", "test")):
+    """shipped_files, after checking that the ``splits`` needed exist (KerasjetError naming the
+    missing file and the command that writes it)."""
+    files = shipped_files(study_dir, level)
+    for split in splits:
+        if not os.path.exists(files[split]):
+            raise KerasjetError(f"{files[split]}: no such file ({split} jets; kerasjet study --budget single-seed --level {level} "
+                                f"--dir {study_dir} --prepare-only writes it)")
+    return files
+
+
 def prepare_data(study_dir, budget, workers):
     """Generate the three files if missing (seeds 1, 2, 3); validate those already there."""
     from kerasjet.data.generate import GeneratorSettings, generate

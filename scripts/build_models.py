@@ -37,7 +37,6 @@ import os
 import shutil
 import sys
 
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
@@ -48,8 +47,8 @@ from kerasjet.files import write_text  # noqa: E402
 from kerasjet.hls.config import quantizer_types, render_shipped_config  # noqa: E402
 from kerasjet.models import build_model, load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
-from kerasjet.study import (FIRMWARE_N, MODELS_DIR, PEERS, SHIPPED_LEVEL, nanopelican_float_model_at, peer_float_model, run_dir,  # noqa: E402
-                            shipped_c2_float, shipped_c2_trained_n, shipped_files)
+from kerasjet.study import (FIRMWARE_N, MODELS_DIR, PEERS, SHIPPED_LEVEL, existing_shipped_files, nanopelican_float_model_at,  # noqa: E402
+                            peer_float_model, run_dir, shipped_c2_float, shipped_c2_trained_n)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS_DIR = os.path.join(ROOT, "hls_configs")
@@ -70,14 +69,14 @@ def nano_description(c, n, bits, trained_n=80):
     return f"nanoPELICAN C={c}, N={n} leading constituents{NANO_NOTES.get(n, '')}, trained at N={trained_n}, {weights}"
 
 
-def float_c2_at(n, args, files, demo):
+def float_c2_at(n, args, files):
     """kerasjet.study.shipped_c2_float(n) (built once): the float C = 2 trained at N = ``n`` or the
-    N = 80 one (``demo``) read at ``n`` slots, whichever has the higher validation AUC at N; returns
+    N = 80 one (shipped_c2_float()) read at ``n`` slots, whichever has the higher validation AUC at N; returns
     (path, the N it was trained at)."""
     path = shipped_c2_float(n)
     if not os.path.exists(path):
         candidates = {n: load_model(nanopelican_float_model_at(args.study_dir, args.level, n)),
-                      80: with_constituents(load_model(demo), n)}
+                      80: with_constituents(load_model(shipped_c2_float()), n)}
         val_auc = {trained_n: model_auc(model, files["val"]) for trained_n, model in candidates.items()}
         best = max(val_auc, key=val_auc.get)
         print(f"float C = 2 at N = {n}: validation AUC trained at N {val_auc[n]:.4f}, from N = 80 {val_auc[80]:.4f}; "
@@ -114,11 +113,7 @@ def main():
     parser.add_argument("--only", default="", help="build only the models whose file name contains this text "
                         "(to build in parallel processes, or before every float model has trained)")
     args = parser.parse_args()
-    files = shipped_files(args.study_dir, args.level)
-    for split, path in files.items():
-        if not os.path.exists(path):
-            raise KerasjetError(f"{path}: no such file ({split} jets; kerasjet study --budget single-seed --level {args.level} "
-                                f"--dir {args.study_dir} --prepare-only writes it)")
+    files = existing_shipped_files(args.study_dir, args.level)
     os.makedirs(MODELS_DIR, exist_ok=True)
 
     demo = shipped_c2_float()
@@ -128,7 +123,7 @@ def main():
         path = os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{'8bit' if bits == '8' else bits}.h5")
         if args.only not in os.path.basename(path):
             continue
-        float_path, trained_n = float_c2_at(n, args, files, demo) if c == 2 and n in FIRMWARE_N else (None, 80)
+        float_path, trained_n = float_c2_at(n, args, files) if c == 2 and n in FIRMWARE_N else (None, 80)
         if not os.path.exists(path):
             print(f"== nanoPELICAN C={c} N={n} {bits}")
             float_model = load_model(float_path) if float_path else with_constituents(
