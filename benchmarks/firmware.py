@@ -4,9 +4,10 @@
                                   [--verilator-max-n 32] [--max-n 32] [--only TEXT] [--finished-only] [--previous FILE]
 
 For nanoPELICAN C = 2 and its constituent-level peers, the pT-sorted MLP and Deep Sets (8-bit and
-ternary each), at N = 8, 16, 32, and the 8-bit hls4ml-style dense tagger (the shipped models/, see
-scripts/build_models.py; their C = 2 nanoPELICANs start from the float model trained at their N,
-models/nanopelican_c2_n<N>.keras, and have power-of-two d_ij weights), and rows built here from the
+ternary each), at N = 8, 16, 32, nanoPELICAN C = 3 (one hidden channel more) likewise, and the 8-bit
+hls4ml-style dense tagger (the shipped models/, see scripts/build_models.py; their nanoPELICANs
+start from the float model of their width trained at their N, models/nanopelican_c<C>_n<N>.keras,
+and have power-of-two d_ij weights), and rows built here from the
 same float models: each shipped nanoPELICAN with its precision searched per stage
 (kerasjet.rtl.precision: the AUC on the validation jets within 0.003 of its float model at N, the
 fewest fractional bits for da4ml's cost estimate), the 8-bit C = 2 at N = 16 with fixed-point d_ij
@@ -38,7 +39,7 @@ from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
 from kerasjet.rtl.frontier import DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
-from kerasjet.study import (BUDGETS, FIRMWARE_N, SHIPPED_LEVEL, existing_shipped_files, peer_float_model, shipped_c2_float,  # noqa: E402
+from kerasjet.study import (BUDGETS, FIRMWARE_N, SHIPPED_LEVEL, existing_shipped_files, peer_float_model, shipped_float,  # noqa: E402
                             shipped_files)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,7 +48,8 @@ FIXED_PAIR = "nanopelican_c2_n16_8bit_fixed_pair"  # built by this benchmark (co
 ENDS_8BIT = ("deep_sets",)  # ternary but the first and last layer (scripts/build_models.py: PEER_TERNARY_PLACEMENT)
 ROWS = [(f"{family} {bits}" + (", 8-bit ends" if bits == "ternary" and stem in ENDS_8BIT else ""), family, f"{stem}_n{n}_{bits}", n)
         for n in FIRMWARE_N for bits in ("8bit", "ternary")
-        for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("pT-sorted MLP", "constituent_mlp"), ("Deep Sets", "deep_sets"))]
+        for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("nanoPELICAN C=3", "nanopelican_c3"),
+                             ("pT-sorted MLP", "constituent_mlp"), ("Deep Sets", "deep_sets"))]
 # at N = 8 and 16 (at N = 32 the 8-bit design alone takes over an hour of Yosys on 2 cores)
 SEARCHED = {f"nanopelican_c2_n{n}_{bits}_searched": (n, bits) for n in (8, 16) for bits in ("8bit", "ternary")}
 ROWS += [(f"nanoPELICAN C=2 {bits}, searched precision", "nanoPELICAN C=2", name, n) for name, (n, bits) in SEARCHED.items()]
@@ -55,7 +57,7 @@ ROWS.append(("nanoPELICAN C=2 8bit, fixed-point d_ij weights", "nanoPELICAN C=2"
 FROM_N80 = {f"nanopelican_c2_n{n}_8bit_from_n80": n for n in (8, 16)}  # built here (fine_tuned_8bit)
 ROWS += [("nanoPELICAN C=2 8bit, from the N = 80 model", "nanoPELICAN C=2", name, n) for name, n in FROM_N80.items()]
 ROWS.append(("hls4ml-style tagger 8bit", "hls4ml-style tagger", "hls4ml_tagger_8bit", 16))
-FAMILIES = {"nanoPELICAN C=2": "nanoPELICAN", "pT-sorted MLP": "pT-sorted MLP", "Deep Sets": "Deep Sets",
+FAMILIES = {"nanoPELICAN C=2": "nanoPELICAN", "nanoPELICAN C=3": "nanoPELICAN", "pT-sorted MLP": "pT-sorted MLP", "Deep Sets": "Deep Sets",
             "hls4ml-style tagger": "hls4ml-style tagger"}
 PEER_BUILDERS = {"pT-sorted MLP": "constituent_mlp", "Deep Sets": "deep_sets"}
 # the seed lecture's hls4ml jet tagger (16→64→32→32→5, ap_fixed<16,6>, reuse 1), as quoted there
@@ -67,18 +69,18 @@ PUBLISHED = [{"model": "JEDI-linear (da4ml)", "n_constituents": 16, "latency_ns"
 
 
 def float_auc(study_dir, level, test_file, family, name, n, cache):
-    """AUC of the row's float model at N: for nanoPELICAN C = 2 the shipped float model at N
-    (kerasjet.study.shipped_c2_float), or the N = 80 one read at N for the rows of FROM_N80; the
+    """AUC of the row's float model at N: for nanoPELICAN the shipped float model of its width at N
+    (kerasjet.study.shipped_float), or the N = 80 one read at N for the rows of FROM_N80; the
     constituent-level peers trained at N (scripts/build_models.py); None otherwise."""
     if family in PEER_BUILDERS:
         return evaluate(peer_float_model(study_dir, level, n, PEER_BUILDERS[family]), test_file)[0]["auc"]
-    if family != "nanoPELICAN C=2":
+    if not family.startswith("nanoPELICAN C="):
         return None
     if name not in FROM_N80:
-        return evaluate(shipped_c2_float(n), test_file)[0]["auc"]
+        return evaluate(shipped_float(n, int(family.removeprefix("nanoPELICAN C="))), test_file)[0]["auc"]
     path = os.path.join(cache, f"nanopelican_c2_float_n{n}_from_n80.keras")
     if not os.path.exists(path):
-        save_model(with_constituents(load_model(shipped_c2_float()), n), path)
+        save_model(with_constituents(load_model(shipped_float()), n), path)
     return evaluate(path, test_file)[0]["auc"]
 
 
@@ -130,12 +132,12 @@ def comparison_model(study_dir, level, name, n, path):
 
             bits = SEARCHED[name][1]
             shipped = load_model(os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_{bits}.h5"))
-            found = search_against_float(shipped, load_model(shipped_c2_float(n)), shipped_files(study_dir, level)["val"])
+            found = search_against_float(shipped, load_model(shipped_float(n)), shipped_files(study_dir, level)["val"])
             save_model(found["model"], path)
         return path
     if name == FIXED_PAIR:
-        return fine_tuned_8bit(path, study_dir, level, lambda: load_model(shipped_c2_float(n)), pair_po2=False)
-    return fine_tuned_8bit(path, study_dir, level, lambda: with_constituents(load_model(shipped_c2_float()), n))
+        return fine_tuned_8bit(path, study_dir, level, lambda: load_model(shipped_float(n)), pair_po2=False)
+    return fine_tuned_8bit(path, study_dir, level, lambda: with_constituents(load_model(shipped_float()), n))
 
 
 def main():
@@ -208,8 +210,8 @@ def main():
     lines = ["**Firmware** — da4ml pipeline at 5 ns (latency cutoff 5), Yosys synth_xilinx for UltraScale+ (xcup); "
              f"bit-exact check on {args.jets} test jets; AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets", "",
              f"cost = LUT + {DSP_IN_LUTS}·DSP; da4ml's own cost estimate of the traced design (comb.cost) beside the Yosys LUT count", "",
-             "The nanoPELICAN rows start from the shipped float model at their N (models/nanopelican_c2_n<N>.keras: trained at N "
-             "unless the N = 80 model validated higher, scripts/build_models.py), the 'from the N = 80 model' rows from "
+             "The nanoPELICAN rows start from the shipped float model of their width at their N (models/nanopelican_c<C>_n<N>.keras: "
+             "trained at N unless the N = 80 model validated higher, scripts/build_models.py), the 'from the N = 80 model' rows from "
              "models/nanopelican_c2.keras read at N; 'searched precision': kerasjet.rtl.precision, validation AUC within 0.003 "
              "of the float model at N", "",
              "| Model | N | latency (cycles / ns) | LUT | FF | CARRY | DSP | cost | da4ml estimate | AUC | float AUC at N | bit-exact (RTL checked) |",

@@ -29,7 +29,7 @@ from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
 from kerasjet.rtl.frontier import DSP_IN_LUTS  # noqa: E402
 from kerasjet.rtl.precision import STAGES, search_against_float, stage_types  # noqa: E402
-from kerasjet.study import SHIPPED_LEVEL, existing_shipped_files, shipped_c2_float  # noqa: E402
+from kerasjet.study import SHIPPED_LEVEL, existing_shipped_files, shipped_float  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RTL_CHECK_JETS = 1000
@@ -82,7 +82,7 @@ def main():
     for n, bits in [(n, bits) for bits in args.bits for n in args.n]:
         shipped = load_model(os.path.join(ROOT, "models", f"nanopelican_c2_n{n}_{bits}.h5"))
         print(f"== {bits}, N = {n}", flush=True)
-        result = search_against_float(shipped, load_model(shipped_c2_float(n)), files["val"], args.auc_loss)
+        result = search_against_float(shipped, load_model(shipped_float(n)), files["val"], args.auc_loss)
         found = result.pop("model")
         name = f"nanopelican_c2_n{n}_{bits}_searched"
         save_model(found, os.path.join(work, f"{name}.h5"))

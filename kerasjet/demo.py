@@ -16,11 +16,11 @@ import os
 from kerasjet.data.generate import GeneratorSettings, generate
 from kerasjet.data.summary import format_summary, plot_mass, summarize
 from kerasjet.study import MODELS_DIR as MODELS
-from kerasjet.study import SHIPPED_LEVEL, shipped_c2_float
+from kerasjet.study import SHIPPED_LEVEL, shipped_float
 
 DEMO_SEED = 2024
 REPOSITORY = os.path.dirname(MODELS)
-SHIPPED_MODEL = shipped_c2_float()
+SHIPPED_MODEL = shipped_float()
 
 
 def _dataset(data_path, n_jets, workers):

@@ -105,26 +105,35 @@ DATA_SEEDS = {"train": 1, "val": 2, "test": 3}
 # single-seed study
 SHIPPED_LEVEL = "detector"
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
-# the firmware's N: the shipped C = 2 models there start from a float model of their own
+# the firmware's N: the shipped C = 2 and C = 3 models there start from a float model of their own
 FIRMWARE_N = (8, 16, 32)
+# the widths whose shipped float models at the firmware's N are trained at that N (scripts/build_models.py)
+FIRMWARE_FLOAT_N = {2: FIRMWARE_N, 3: FIRMWARE_N}
 
 
-def shipped_c2_float(n=80):
-    """The shipped float nanoPELICAN C = 2 at N = ``n`` slots (scripts/build_models.py): at N = 80
-    models/nanopelican_c2.keras (the study's, and `make demo`'s); at the firmware's N
-    models/nanopelican_c2_n<n>.keras, which the shipped C = 2 models there start from (trained at
-    N, or the N = 80 one read at N, whichever validates higher)."""
-    return os.path.join(MODELS_DIR, "nanopelican_c2.keras" if n == 80 else f"nanopelican_c2_n{n}.keras")
+def shipped_float(n=80, c_hidden=2):
+    """The shipped float nanoPELICAN with ``c_hidden`` hidden channels at N = ``n`` slots
+    (scripts/build_models.py): at N = 80 models/nanopelican_c2.keras (the study's C = 2, and `make
+    demo`'s); at the firmware's N (FIRMWARE_FLOAT_N) models/nanopelican_c<C>_n<n>.keras, which the
+    shipped models of that width there start from."""
+    if (c_hidden, n) == (2, 80):
+        return os.path.join(MODELS_DIR, "nanopelican_c2.keras")
+    if n not in FIRMWARE_FLOAT_N.get(c_hidden, ()):
+        raise KerasjetError(f"no shipped float nanoPELICAN C={c_hidden} at N={n} (there are: C=2 at N=80, and {FIRMWARE_FLOAT_N})")
+    return os.path.join(MODELS_DIR, f"nanopelican_c{c_hidden}_n{n}.keras")
 
 
-def shipped_c2_trained_n(n):
-    """The N that shipped_c2_float(n) was trained at: 80 when it holds the N = 80 model's weights
-    (nanoPELICAN's weights do not depend on N), else ``n``."""
+def shipped_trained_n(n, c_hidden=2):
+    """The N that shipped_float(n, c_hidden) was trained at. C = 2: 80 when it holds the N = 80
+    model's weights (nanoPELICAN's weights do not depend on N; build_models ships the one that
+    validates higher), else ``n``. C = 3: always ``n`` (build_models trains it there)."""
     import numpy as np
 
     from kerasjet.models import load_model
 
-    weights, n80 = load_model(shipped_c2_float(n)).get_weights(), load_model(shipped_c2_float()).get_weights()
+    if c_hidden != 2:
+        return n
+    weights, n80 = load_model(shipped_float(n)).get_weights(), load_model(shipped_float()).get_weights()
     same = len(weights) == len(n80) and all(np.array_equal(a, b) for a, b in zip(weights, n80))
     return 80 if same else n
 
@@ -191,10 +200,11 @@ def peer_float_model(study_dir, level, n, builder="constituent_mlp"):
     return single_seed_model(study_dir, level, f"{PEERS[builder]} N={n}", builder, {"n_constituents": n})
 
 
-def nanopelican_float_model_at(study_dir, level, n):
-    """A float nanoPELICAN C = 2 trained at the firmware's N = ``n`` (the study's starts)."""
-    return single_seed_model(study_dir, level, f"nanoPELICAN C=2 N={n}", "nanopelican", {"c_hidden": 2, "n_constituents": n},
-                             starts=BUDGETS["single-seed"].starts)
+def nanopelican_float_model_at(study_dir, level, n, c_hidden=2):
+    """A float nanoPELICAN with ``c_hidden`` hidden channels trained at the firmware's N = ``n``
+    (the study's starts); run folder runs_<level>/nanopelican_c<C>_n<N>/."""
+    return single_seed_model(study_dir, level, f"nanoPELICAN C={c_hidden} N={n}", "nanopelican",
+                             {"c_hidden": c_hidden, "n_constituents": n}, starts=BUDGETS["single-seed"].starts)
 
 
 def run_job(study_dir, budget, index, verbose=2):

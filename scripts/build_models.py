@@ -12,8 +12,11 @@ kerasjet.study.SHIPPED_LEVEL):
   models at N = 8, 16, 32 start from: the one trained at that N (the study's budget and starts,
   kerasjet.study.nanopelican_float_model_at) or the N = 80 model read at N, whichever has the
   higher AUC on the study's validation jets at N (printed);
-* models/nanopelican_c2_n{8,16,32}_{8bit,ternary}.h5 — those, folded and quantized;
-  models/nanopelican_c{1,3,10}_n{16,32}_8bit.h5, models/nanopelican_c2_n80_8bit.h5 — the study's
+* models/nanopelican_c3_n{8,16,32}.keras — the float nanoPELICAN C = 3 trained at N = 8, 16, 32 (the
+  same budget; the N = 80 C = 3 read at N = 16 reaches only 0.9490 validation AUC at 8 bits, the
+  one trained at N = 16 0.9741 as a float model);
+* models/nanopelican_c{2,3}_n{8,16,32}_{8bit,ternary}.h5 — those, folded and quantized;
+  models/nanopelican_c{1,10}_n{16,32}_8bit.h5, models/nanopelican_c2_n80_8bit.h5 — the study's
   N = 80 models at N leading constituents (nanoPELICAN's weights do not depend on N), folded and
   quantized. 8-bit: fine-tuned (QAT) for --epochs on the first --qat-jets training jets at that N;
   ternary: the ternary recipe (kerasjet.compress: TERNARY_EPOCHS on every training jet);
@@ -47,12 +50,13 @@ from kerasjet.files import write_text  # noqa: E402
 from kerasjet.hls.config import quantizer_types, render_shipped_config  # noqa: E402
 from kerasjet.models import build_model, load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
-from kerasjet.study import (FIRMWARE_N, MODELS_DIR, PEERS, SHIPPED_LEVEL, existing_shipped_files, nanopelican_float_model_at,  # noqa: E402
-                            peer_float_model, run_dir, shipped_c2_float, shipped_c2_trained_n)
+from kerasjet.study import (FIRMWARE_FLOAT_N, MODELS_DIR, PEERS, SHIPPED_LEVEL, existing_shipped_files, nanopelican_float_model_at,  # noqa: E402
+                            peer_float_model, run_dir, shipped_float, shipped_trained_n)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS_DIR = os.path.join(ROOT, "hls_configs")
-NANO = [(c, n, "8") for c in (1, 2, 3, 10) for n in (16, 32)] + [(2, n, "ternary") for n in (8, 16, 32)] + [(2, 8, "8"), (2, 80, "8")]
+NANO = ([(c, n, "8") for c in (1, 2, 3, 10) for n in (16, 32)] + [(c, n, "ternary") for c in (2, 3) for n in (8, 16, 32)]
+        + [(2, 8, "8"), (3, 8, "8"), (2, 80, "8")])
 DENSE = [("8", "hls4ml_tagger_8bit.h5"), ("ternary", "hls4ml_tagger_bitlinear.h5")]
 PEER_MODELS = [(builder, n, bits) for builder in PEERS for n in (8, 16, 32) for bits in ("8", "ternary")]
 PEER_DESCRIPTIONS = {"constituent_mlp": "pT-sorted constituent MLP 3N→32→16→1 on the N={n} leading constituents, {weights}; "
@@ -69,20 +73,22 @@ def nano_description(c, n, bits, trained_n=80):
     return f"nanoPELICAN C={c}, N={n} leading constituents{NANO_NOTES.get(n, '')}, trained at N={trained_n}, {weights}"
 
 
-def float_c2_at(n, args, files):
-    """kerasjet.study.shipped_c2_float(n) (built once): the float C = 2 trained at N = ``n`` or the
-    N = 80 one (shipped_c2_float()) read at ``n`` slots, whichever has the higher validation AUC at N; returns
-    (path, the N it was trained at)."""
-    path = shipped_c2_float(n)
+def float_at(c, n, args, files):
+    """kerasjet.study.shipped_float(n, c) (built once), the float model that the shipped C = ``c``
+    models at the firmware's N = ``n`` start from, and the N it was trained at. C = 2: the one
+    trained at N or the N = 80 one (shipped_float()) read at ``n`` slots, whichever has the higher
+    validation AUC at N (printed); C = 3: the one trained at N."""
+    path = shipped_float(n, c)
     if not os.path.exists(path):
-        candidates = {n: load_model(nanopelican_float_model_at(args.study_dir, args.level, n)),
-                      80: with_constituents(load_model(shipped_c2_float()), n)}
+        candidates = {n: load_model(nanopelican_float_model_at(args.study_dir, args.level, n, c))}
+        if c == 2:
+            candidates[80] = with_constituents(load_model(shipped_float()), n)
         val_auc = {trained_n: model_auc(model, files["val"]) for trained_n, model in candidates.items()}
         best = max(val_auc, key=val_auc.get)
-        print(f"float C = 2 at N = {n}: validation AUC trained at N {val_auc[n]:.4f}, from N = 80 {val_auc[80]:.4f}; "
-              f"shipping the one trained at N = {best}")
+        print(f"float C = {c} at N = {n}: validation AUC " + ", ".join(f"trained at N = {trained_n} {auc:.4f}" for trained_n, auc in val_auc.items())
+              + f"; shipping the one trained at N = {best}")
         save_model(candidates[best], path)
-    return path, shipped_c2_trained_n(n)
+    return path, shipped_trained_n(n, c)
 
 
 def write_config(model_path, description, n_constituents):
@@ -116,14 +122,14 @@ def main():
     files = existing_shipped_files(args.study_dir, args.level)
     os.makedirs(MODELS_DIR, exist_ok=True)
 
-    demo = shipped_c2_float()
+    demo = shipped_float()
     if not os.path.exists(demo) and args.only in os.path.basename(demo):
         shutil.copyfile(os.path.join(run_dir(args.study_dir, "nanoPELICAN C=2", 0, args.level), "best.keras"), demo)
     for c, n, bits in NANO:
         path = os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{'8bit' if bits == '8' else bits}.h5")
         if args.only not in os.path.basename(path):
             continue
-        float_path, trained_n = float_c2_at(n, args, files) if c == 2 and n in FIRMWARE_N else (None, 80)
+        float_path, trained_n = float_at(c, n, args, files) if n in FIRMWARE_FLOAT_N.get(c, ()) else (None, 80)
         if not os.path.exists(path):
             print(f"== nanoPELICAN C={c} N={n} {bits}")
             float_model = load_model(float_path) if float_path else with_constituents(

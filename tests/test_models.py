@@ -187,18 +187,21 @@ def test_deep_sets_is_permutation_invariant_and_blind_to_padding(inputs):
     assert np.all(phi[mask == 0] == 0) and np.any(phi[mask > 0] > 0)
 
 
-@pytest.mark.parametrize("bits", ["8bit", "ternary"])
-@pytest.mark.parametrize("n", [8, 16, 32])
-def test_shipped_c2_models_at_firmware_n_start_from_their_float_model(n, bits):
-    """Each shipped C = 2 model at the firmware's N has N slots and names, in its YAML, the N its
-    float model (kerasjet.study.shipped_c2_float: N slots, 27 parameters) was trained at — 80 when
-    that model holds the N = 80 model's weights."""
-    from kerasjet.models import n_constituents_of
-    from kerasjet.study import MODELS_DIR, shipped_c2_float, shipped_c2_trained_n
+SHIPPED_AT_FIRMWARE_N = [(c, n, bits) for c in (2, 3) for n in (8, 16, 32) for bits in ("8bit", "ternary")]
 
-    float_model = load_model(shipped_c2_float(n))
-    assert n_constituents_of(float_model) == n and trainable_parameters(float_model) == 27
-    assert n_constituents_of(load_model(os.path.join(MODELS_DIR, f"nanopelican_c2_n{n}_{bits}.h5"))) == n
-    trained_n = shipped_c2_trained_n(n)
-    with open(os.path.join(os.path.dirname(MODELS_DIR), "hls_configs", f"nanopelican_c2_n{n}_{bits}.yml")) as f:
+
+@pytest.mark.parametrize("c,n,bits", SHIPPED_AT_FIRMWARE_N)
+def test_shipped_models_at_firmware_n_start_from_their_float_model(c, n, bits):
+    """Each shipped C = 2 or 3 model at the firmware's N has N slots and names, in its YAML, the N
+    its float model (kerasjet.study.shipped_float: N slots, C hidden channels) was trained at — 80
+    when that model holds the N = 80 model's weights."""
+    from kerasjet.models import n_constituents_of
+    from kerasjet.study import MODELS_DIR, shipped_float, shipped_trained_n
+
+    float_model = load_model(shipped_float(n, c))
+    assert n_constituents_of(float_model) == n
+    assert trainable_parameters(float_model) == trainable_parameters(build_model("nanopelican", c_hidden=c, n_constituents=n))
+    assert n_constituents_of(load_model(os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{bits}.h5"))) == n
+    trained_n = shipped_trained_n(n, c)
+    with open(os.path.join(os.path.dirname(MODELS_DIR), "hls_configs", f"nanopelican_c{c}_n{n}_{bits}.yml")) as f:
         assert f"trained at N={trained_n}," in f.readline()

@@ -144,3 +144,15 @@ def test_frontier_marks_the_rows_nothing_beats(tmp_path):
     assert "| b | 200 |" in table and "no: a" in table and "**N = 8**" in table and "P, N = 16" in table
     plot_frontier(list(marked.values()), str(tmp_path / "pareto.png"), [{"model": "P", "n_constituents": 16, "LUT": 44000, "DSP": 0}])
     assert (tmp_path / "pareto.png").stat().st_size > 10000 and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_frontier_labels_never_overlap():
+    """Labels of points that crowd one spot are stacked LABEL_GAP apart, above the lowest point;
+    labels far apart in x stay at their points' heights."""
+    from kerasjet.rtl.frontier import LABEL_GAP, label_heights
+
+    crowd = [(0.5, 0.1 + 0.001 * i) for i in range(8)] + [(0.9, 0.1)]
+    placed = label_heights(crowd)
+    heights = sorted(y for x, y in placed if x == 0.5)
+    assert heights[0] == 0.1 and all(b - a >= LABEL_GAP - 1e-9 for a, b in zip(heights, heights[1:]))
+    assert (0.9, 0.1) in placed

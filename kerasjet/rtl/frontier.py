@@ -46,6 +46,33 @@ def frontier_table(rows, anchors=()):
     return "\n".join(lines) + "\n"
 
 
+LABEL_GAP = 0.045  # the least vertical distance between two labels that share a column, in axes fractions
+
+
+def label_heights(points):
+    """Heights (axes fractions) for labels beside ``points`` [(x, y) in axes fractions], lowest
+    point first: each label at its point's height, or moved up until it is LABEL_GAP from every
+    label placed before it within 0.3 in x (so that no two labels overlap)."""
+    placed = []
+    for x, y in sorted(points, key=lambda point: point[1]):
+        # the 1e-9: a label just placed LABEL_GAP above another must not clash with it again by rounding
+        while clash := [other_y for other_x, other_y in placed if abs(other_x - x) < 0.3 and abs(other_y - y) < LABEL_GAP - 1e-9]:
+            y = max(clash) + LABEL_GAP
+        placed.append((x, y))
+    return placed
+
+
+def _label_points(ax, rows):
+    """Each row's name beside its point at label_heights (a thin line joins a moved label to its point)."""
+    to_axes = ax.transData + ax.transAxes.inverted()  # the axes' limits are final: points are drawn
+    rows = sorted(rows, key=lambda r: r["auc"])
+    for row, (x, y) in zip(rows, label_heights([to_axes.transform((r["cost"], r["auc"])) for r in rows])):
+        name = row["model"].removeprefix(row["family"]).strip(" ,") or row["model"]
+        ax.annotate(name, (row["cost"], row["auc"]), xytext=(x + 0.02, y), textcoords="axes fraction", fontsize=6,
+                    va="center", annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey", "shrinkA": 0, "shrinkB": 2})
+
+
 def plot_frontier(rows, out, anchors=()):
     """AUC against cost (log x), one panel per N, one marker per family, the frontier joined by a
     line; ``anchors`` (published designs without an AUC on these jets) as labelled vertical marks
@@ -70,9 +97,6 @@ def plot_frontier(rows, out, anchors=()):
             mine = [row for row in at_n if row["family"] == family]
             ax.scatter([r["cost"] for r in mine], [r["auc"] for r in mine], marker=FAMILY_MARKERS.get(family, "D"),
                        color=colour[family], label=family, zorder=3)
-            for r in mine:
-                ax.annotate(r["model"].removeprefix(family).strip(" ,") or r["model"], (r["cost"], r["auc"]),
-                            fontsize=6, xytext=(4, 2), textcoords="offset points")
         front = sorted((r for r in at_n if r["on_frontier"]), key=lambda r: r["cost"])
         ax.step([r["cost"] for r in front], [r["auc"] for r in front], where="post", color="grey", lw=0.8, zorder=2,
                 label="frontier")
@@ -83,6 +107,7 @@ def plot_frontier(rows, out, anchors=()):
                         rotation=90, fontsize=6, xytext=(2, 0), textcoords="offset points")
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
+        _label_points(ax, at_n)
         ax.set_xlabel(f"cost: LUT + {DSP_IN_LUTS}·DSP")
         ax.set_ylabel("AUC (test jets)")
         ax.set_title(f"N = {n} constituents")
