@@ -49,7 +49,10 @@ ENDS_8BIT = ("deep_sets",)  # ternary but the first and last layer (scripts/buil
 ROWS = [(f"{family} {bits}" + (", 8-bit ends" if bits == "ternary" and stem in ENDS_8BIT else ""), family, f"{stem}_n{n}_{bits}", n)
         for n in FIRMWARE_N for bits in ("8bit", "ternary")
         for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("nanoPELICAN C=3", "nanopelican_c3"),
-                             ("pT-sorted MLP", "constituent_mlp"), ("Deep Sets", "deep_sets"))]
+                             ("pT-sorted MLP", "constituent_mlp"), ("Deep Sets", "deep_sets"))
+        # not C = 3 at N = 32: its 8-bit design is larger than the C = 2's, which takes over an hour of Yosys here,
+        # and its ternary model (test AUC 0.9553) is below the ternary C = 2's (0.9626) at 1.4 times its da4ml cost estimate
+        if not (stem == "nanopelican_c3" and n == 32)]
 # at N = 8 and 16 (at N = 32 the 8-bit design alone takes over an hour of Yosys on 2 cores)
 SEARCHED = {f"nanopelican_c2_n{n}_{bits}_searched": (n, bits) for n in (8, 16) for bits in ("8bit", "ternary")}
 ROWS += [(f"nanoPELICAN C=2 {bits}, searched precision", "nanoPELICAN C=2", name, n) for name, (n, bits) in SEARCHED.items()]
