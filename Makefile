@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 # fast default suite; `make test-all` adds the tests marked slow
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" --durations=15
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest

@@ -188,9 +188,14 @@ def cmd_fold(args):
 def cmd_study(args):
     from dataclasses import replace
 
-    from kerasjet.study import BUDGETS, collect, jobs, prepare_data, run_all, run_job
+    from kerasjet.study import BUDGETS, collect, jobs, judge, prepare_data, run_all, run_job
 
     budget = replace(BUDGETS[args.budget], level=args.level)
+    results = args.results or os.path.join("results", "study", args.level)
+    if args.judge_only:
+        judge(results)
+        print(open(os.path.join(results, "claims.md")).read())
+        return
     if args.list_jobs:
         for i, (name, seed) in enumerate(jobs(budget)):
             print(f"{i}\t{name}\tseed {seed}")
@@ -202,12 +207,12 @@ def cmd_study(args):
     if args.job_index is not None:
         run_job(args.dir, budget, args.job_index)
         return
-    check_output_folder(args.results)
+    check_output_folder(results)
     if not args.collect:
         prepare_data(args.dir, budget, args.workers)
         run_all(args.dir, budget, args.workers)
-    collect(args.dir, budget, args.results, args.budget)
-    print(open(os.path.join(args.results, "tables.md")).read())
+    collect(args.dir, budget, results, args.budget)
+    print(open(os.path.join(results, "tables.md")).read())
 
 
 def cmd_compress(args):
@@ -378,10 +383,13 @@ def build_parser():
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")
-    p.add_argument("--budget", default="default", choices=("default", "single-seed", "paper", "tiny"),
-                   help="jets, epochs and seeds (see kerasjet/study.py; 'default' fits this 2-core machine)")
+    p.add_argument("--budget", default="default", choices=("default", "three-seed", "single-seed", "paper", "tiny"),
+                   help="jets, epochs and seeds (kerasjet/study.py: 'default' 5 seeds, best 3, about 13 h on 2 cores; "
+                        "'three-seed' 3, best 2)")
     p.add_argument("--dir", default="data/study", help="data and run folder")
-    p.add_argument("--results", default="results/study", help="where tables and plots go")
+    p.add_argument("--results", help="where tables and plots go (default results/study/<level>)")
+    p.add_argument("--judge-only", action="store_true",
+                   help="only rewrite claims.md and figure1.png from the results folder's study.json")
     p.add_argument("--workers", type=POSITIVE_INT, default=1, help="parallel jobs and generator processes")
     p.add_argument("--list-jobs", action="store_true", help="print the job list (one line per array task) and exit")
     p.add_argument("--prepare-only", action="store_true", help="only generate the data files")

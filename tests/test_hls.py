@@ -60,7 +60,9 @@ REUSE_1_SLOW = ("constituent_mlp_n8_8bit", "constituent_mlp_n16_8bit", "constitu
                 "deep_sets_n32_8bit", "deep_sets_n32_ternary",
                 # nanoPELICAN at N = 32: the N = 16 code with 4x the pairs, the slowest compiles (make test: 18 min with them)
                 "nanopelican_c1_n32_8bit", "nanopelican_c2_n32_8bit", "nanopelican_c3_n32_8bit", "nanopelican_c10_n32_8bit",
-                "nanopelican_c2_n32_ternary", "nanopelican_c3_n32_ternary")
+                "nanopelican_c2_n32_ternary", "nanopelican_c3_n32_ternary",
+                # other widths at N <= 16: the same layer code as the C = 2 and C = 3 8-bit N = 16 configs in the fast suite
+                "nanopelican_c1_n16_8bit", "nanopelican_c3_n8_8bit", "nanopelican_c3_n8_ternary", "nanopelican_c3_n16_ternary")
 CSIM_CASES = [pytest.param(path, 1, id=f"{os.path.basename(path)[:-4]}-1",
                            marks=pytest.mark.slow if os.path.basename(path)[:-4] in REUSE_1_SLOW else ()) for path in SMALL] + [
     pytest.param(path, 2, id=f"{os.path.basename(path)[:-4]}-2",

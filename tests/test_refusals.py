@@ -212,6 +212,7 @@ ROWS = [
     ("compress-epochs-negative", f"{COMPRESS} --epochs -1 --out {{out}}/q.h5", 2, ["--epochs", "≥ 0"]),
     ("compress-lr-inf", f"{COMPRESS} --lr inf --out {{out}}/q.h5", 2, ["--lr", "inf"]),
     ("test-jets-zero", "convert hls_configs/nanopelican_c2_n16.yml --jets 0", 2, ["--jets", "positive"]),
+    ("study-judge-without-study-json", "study --judge-only --level particle --results {out}/nothing", 2, ["nothing/study.json", "no such file"]),
     ("job-index-negative", "study --budget tiny --dir {out}/s --job-index -1", 2, ["--job-index", "≥ 0"]),
     # 5. models
     ("compress-nan-loss", f"{COMPRESS} --epochs 1 --lr 1e30 --bits float --out {{out}}/q.keras", 2, ["no finite validation loss", "1e+30"]),

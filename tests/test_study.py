@@ -8,14 +8,15 @@ from dataclasses import replace
 import pytest
 
 from kerasjet.errors import KerasjetError
-from kerasjet.study import BUDGETS, check_claims, collect, data_files, jobs, prepare_data, run_all, run_dir
+from kerasjet.study import (BUDGETS, FAMILIES, NOT_RESOLVED, TABLE1, TABLE2, VERDICTS, check_claims, collect, compare, data_files,
+                            family_style, jobs, judge, prepare_data, run_all, run_dir)
 
 
 def test_tiny_study_runs_resumes_and_collects(tmp_path):
     budget = BUDGETS["tiny"]
     study, results = str(tmp_path / "study"), str(tmp_path / "results")
     prepare_data(study, budget, workers=2)
-    assert len(jobs(budget)) == 2 * 7
+    assert len(jobs(budget)) == 2 * 9  # Table 1 with the two constituent-level peers
     summaries = run_all(study, budget, workers=2)
     assert len(summaries) == len(jobs(budget)) and all(s["epochs"] == 1 for s in summaries)
     again = run_all(study, budget, workers=1)  # finished jobs are not retrained
@@ -26,9 +27,15 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path):
         assert os.path.getsize(os.path.join(results, name)) > 100
     with open(os.path.join(results, "study.json")) as f:
         provenance = json.load(f)["provenance"]
-    assert provenance["train_jets"] == 300 and provenance["seeds"] == 2 and provenance["keep_best"] == 1
+    assert provenance["train_jets"] == 300 and provenance["seeds"] == 2 and provenance["keep_best"] == 2
+    nano = rows["nanoPELICAN C=2"]["metrics"]
+    assert nano["runs"] == 2 and len(nano["auc"]) == 2  # mean ± std over both kept seeds
     verdicts = {claim: verdict for claim, verdict, _ in check_claims(rows)}
-    assert all(v in ("reproduced", "partly", "not reproduced") for v in verdicts.values())
+    assert len(verdicts) == 4 and all(v in VERDICTS for v in verdicts.values())
+    claims = open(os.path.join(results, "claims.md")).read()
+    os.remove(os.path.join(results, "claims.md"))
+    judge(results)  # from study.json alone
+    assert open(os.path.join(results, "claims.md")).read() == claims
 
 
 def test_levels_never_share_data_or_runs(tmp_path, jets_file):
@@ -42,3 +49,36 @@ def test_levels_never_share_data_or_runs(tmp_path, jets_file):
     shutil.copy(jets_file, data_files(str(study), particle)["train"])  # 300 detector-level jets under the particle name
     with pytest.raises(KerasjetError, match="holds detector-level jets, the study runs at particle level"):
         prepare_data(str(study), particle, workers=1)
+
+
+def _row(auc, rejection, params=27):
+    """A study row of kept-seed (mean, std) pairs, or of single values for one seed / the mass cut."""
+    return {"metrics": {"auc": auc, "rejection_at_0.3": rejection, "parameters": params}}
+
+
+def test_a_claim_is_reproduced_only_beyond_the_combined_spread():
+    rows = {"nanoPELICAN C=2": _row((0.970, 0.002), (120, 10)), "Jet mass cut": _row(0.960, 100, params=0),
+            "LorentzNet-3": _row((0.968, 0.002), (110, 10)), "TopoDNN": _row((0.960, 0.001), (200, 5)),
+            "nanoPELICAN C=10": _row(0.990, 800)}
+    # beyond the spread in both metrics (the mass cut has none): yes, yes
+    assert compare(rows, "nanoPELICAN C=2", "Jet mass cut") == ["yes", "yes"]
+    # 0.002 apart with a combined spread of 0.0028; 10 apart against 14
+    assert compare(rows, "nanoPELICAN C=2", "LorentzNet-3") == ["unresolved", "unresolved"]
+    assert compare(rows, "nanoPELICAN C=2", "TopoDNN") == ["yes", "no"]
+    assert compare(rows, "nanoPELICAN C=10", "TopoDNN") == ["unresolved", "unresolved"]  # one seed: no spread
+    assert compare(rows, "nanoPELICAN C=2", "Deep Sets") is None
+    verdicts = {claim: verdict for claim, verdict, _ in check_claims(rows)}
+    assert verdicts["nanoPELICAN C=2 beats the jet-mass cut"] == "reproduced"
+    assert verdicts["nanoPELICAN C=2 beats LorentzNet-3, a network of similar size"] == NOT_RESOLVED
+    assert verdicts["a nanoPELICAN with ≤ 101 parameters outperforms the 59k-parameter TopoDNN"] == NOT_RESOLVED
+    rows["LorentzNet-3"] = _row((0.990, 0.001), (300, 10))
+    assert {c: v for c, v, _ in check_claims(rows)}["nanoPELICAN C=2 beats LorentzNet-3, a network of similar size"] == "not reproduced"
+
+
+def test_every_family_of_figure1_has_its_own_colour_and_marker():
+    styles = {name: family_style(name) for name in [*TABLE1, *TABLE2]}
+    assert all(style is not None for style in styles.values())
+    assert family_style("nanoPELICAN C=2 N-scaled")[0] != family_style("nanoPELICAN C=2")[0]
+    by_family = {label: (colour, marker) for label, colour, marker in styles.values()}
+    assert len(set(c for c, _ in by_family.values())) == len(by_family) == len(FAMILIES)
+    assert len(set(m for _, m in by_family.values())) == len(by_family)
