@@ -11,6 +11,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m kerasjet.rtl.trace  # compiles da4ml's solver into its numba cache (about 2 min, once)
 	touch $(STAMP)
 
 demo: $(STAMP)

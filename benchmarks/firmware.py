@@ -37,7 +37,7 @@ from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
-from kerasjet.rtl.frontier import DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
+from kerasjet.rtl.frontier import AUC_RESOLUTION, DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
 from kerasjet.study import (BUDGETS, FIRMWARE_N, SHIPPED_LEVEL, existing_shipped_files, peer_float_model, shipped_float,  # noqa: E402
                             shipped_files)
@@ -50,10 +50,10 @@ ROWS = [(f"{family} {bits}" + (", 8-bit ends" if bits == "ternary" and stem in E
         for n in FIRMWARE_N for bits in ("8bit", "ternary")
         for family, stem in (("nanoPELICAN C=2", "nanopelican_c2"), ("nanoPELICAN C=3", "nanopelican_c3"),
                              ("pT-sorted MLP", "constituent_mlp"), ("Deep Sets", "deep_sets"))
-        # not C = 3 at N = 32: its 8-bit design is larger than the C = 2's, which takes over an hour of Yosys here,
+        # not C = 3 at N = 32: its 8-bit design is larger than the C = 2's (280k LUT + 2112 DSP, 29 min of Yosys alone here),
         # and its ternary model (test AUC 0.9553) is below the ternary C = 2's (0.9626) at 1.4 times its da4ml cost estimate
         if not (stem == "nanopelican_c3" and n == 32)]
-# at N = 8 and 16 (at N = 32 the 8-bit design alone takes over an hour of Yosys on 2 cores)
+# at N = 8 and 16 (at N = 32 one 8-bit design takes half an hour of Yosys on 2 cores)
 SEARCHED = {f"nanopelican_c2_n{n}_{bits}_searched": (n, bits) for n in (8, 16) for bits in ("8bit", "ternary")}
 ROWS += [(f"nanoPELICAN C=2 {bits}, searched precision", "nanoPELICAN C=2", name, n) for name, (n, bits) in SEARCHED.items()]
 ROWS.append(("nanoPELICAN C=2 8bit, fixed-point d_ij weights", "nanoPELICAN C=2", FIXED_PAIR, 16))
@@ -104,12 +104,13 @@ def previous_rows(path, test_file):
 SAME_MODEL_AUC = 1e-6
 
 
-def verified_row(row, test_file):
-    """``row`` with its AUC evaluated here, if its shipped model file still gives its recorded AUC
-    on ``test_file`` (within SAME_MODEL_AUC), else None."""
-    if row is None or not row.get("file") or not os.path.exists(os.path.join(ROOT, row["file"])):
+def verified_row(row, model_path, test_file):
+    """``row`` with its AUC evaluated here, if the row's model at ``model_path`` (its shipped model
+    file, or the comparison model rebuilt in this work folder) gives its recorded AUC on
+    ``test_file`` (within SAME_MODEL_AUC), else None."""
+    if row is None or not os.path.exists(model_path):
         return None
-    auc = evaluate(os.path.join(ROOT, row["file"]), test_file)[0]["auc"]
+    auc = evaluate(model_path, test_file)[0]["auc"]
     return {**row, "auc": auc} if abs(auc - row["auc"]) < SAME_MODEL_AUC else None
 
 
@@ -157,7 +158,7 @@ def main():
     parser.add_argument("--finished-only", action="store_true",
                         help="write the tables from the rows already built, naming the others as not measured")
     parser.add_argument("--previous", help="an earlier run's firmware.json: a row not built in this work folder is taken from it "
-                        "when its shipped model file still gives the recorded AUC (within SAME_MODEL_AUC) on a test file of "
+                        "when its model file (shipped, or rebuilt here) still gives the recorded AUC (within SAME_MODEL_AUC) on a test file of "
                         "the same name (the same model on the same jets); the tables list such rows as carried over")
     args = parser.parse_args()
     test_file = existing_shipped_files(args.study_dir, args.level, ("test",))["test"]
@@ -172,16 +173,16 @@ def main():
     for label, family, name, n in [row for row in ROWS if row[3] <= args.max_n and (args.only or "") in row[2]]:
         project = os.path.join(work, name)
         report_path = os.path.join(project, "rtl_report.json")
-        if not os.path.exists(report_path) and not args.only and (row := verified_row(previous.get((label, n)), test_file)):
+        model_path = os.path.join(ROOT, "models", f"{name}.h5")
+        if name == FIXED_PAIR or name in FROM_N80 or name in SEARCHED:
+            model_path = comparison_model(args.study_dir, args.level, name, n, os.path.join(work, f"{name}.h5"))
+        if not os.path.exists(report_path) and not args.only and (row := verified_row(previous.get((label, n)), model_path, test_file)):
             rows.append(row)
             carried.append(f"{label} (N = {n})")
             continue
         if args.finished_only and not os.path.exists(report_path):
             missing.append(f"{label} (N = {n})")
             continue
-        model_path = os.path.join(ROOT, "models", f"{name}.h5")
-        if name == FIXED_PAIR or name in FROM_N80 or name in SEARCHED:
-            model_path = comparison_model(args.study_dir, args.level, name, n, os.path.join(work, f"{name}.h5"))
         if not os.path.exists(report_path):
             print(f"== {label}, N = {n}")
             build_rtl(load_model(model_path), check_jets(n), project, verilator=n <= args.verilator_max_n)
@@ -225,7 +226,7 @@ def main():
                      f"{r['CARRY']} | {r['DSP']} | {r['cost']} | {r['estimated_luts_da4ml']:.0f} | {r['auc']:.4f} | {float_auc_text} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} ({'Verilator' if r['verilator_checked'] else 'emulation only'}) |")
     not_measured = (f"Not measured in this invocation (--finished-only): {', '.join(missing)}.\n\n" if missing else "") + (
-        f"Carried over from {os.path.relpath(args.previous, ROOT)} (their shipped model files give the recorded test AUC within {SAME_MODEL_AUC:g}; AUC re-evaluated here): {', '.join(carried)}.\n\n"
+        f"Carried over from {os.path.relpath(args.previous, ROOT)} (their model files, shipped or rebuilt here, give the recorded test AUC within {SAME_MODEL_AUC:g}; AUC re-evaluated here): {', '.join(carried)}.\n\n"
         if carried else "")
     lines.append(f"| {ANCHOR['model']} | 16 features | — / {ANCHOR['latency_ns']} | ~{ANCHOR['LUT']} | — | — | ~{ANCHOR['DSP']} | — | — | — | — | — |")
     lines += ["", not_measured.strip()] if not_measured else []
@@ -235,7 +236,8 @@ def main():
     write_json({"provenance": {**provenance, "cost": f"LUT + {DSP_IN_LUTS}·DSP", "published": PUBLISHED}, "rows": marked},
                os.path.join(args.results, "pareto.json"))
     title = (f"**Frontier** — AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets against cost = LUT + "
-             f"{DSP_IN_LUTS}·DSP (Yosys); a row is on the frontier when no row at its N has a higher AUC at no larger cost\n\n")
+             f"{DSP_IN_LUTS}·DSP (Yosys); a row is on the frontier when no row at its N has a higher AUC at no larger cost "
+             f"(AUCs closer than {AUC_RESOLUTION:g} count as equal, and then the cheaper row wins)\n\n")
     write_text(title + not_measured + frontier_table(marked, PUBLISHED), os.path.join(args.results, "pareto.md"))
     plot_frontier(marked, os.path.join(args.results, "pareto.png"), PUBLISHED)
 

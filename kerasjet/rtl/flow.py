@@ -87,7 +87,7 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
     if synthesis:
         from kerasjet.rtl.yosys import synthesize
 
-        say(f"RTL: synthesising with Yosys for {family} (minutes; N = 32 designs take the better part of an hour) ...", flush=True)
+        say(f"RTL: synthesising with Yosys for {family} (minutes; N = 32 designs take up to half an hour) ...", flush=True)
         start = time.perf_counter()
         report["resources"] = synthesize(output_dir, TOP, family=family)
         timings["yosys_s"] = time.perf_counter() - start

@@ -2,21 +2,24 @@
 
 A row is a dict with at least 'model', 'family', 'n_constituents', 'auc' and 'cost' (one figure
 of logic: LUT + 55·DSP in benchmarks/firmware.py). At each N a row is on the frontier when no
-other row at that N has a higher AUC at a cost no larger, or the same AUC at a lower cost.
+other row at that N has a higher AUC at a cost no larger, or the same AUC at a lower cost. AUCs
+that differ by less than AUC_RESOLUTION (half the last digit the tables print) are the same AUC:
+a design that gains 10⁻⁷ AUC for twice the logic is not a choice anyone would make.
 """
 
 import os
 
 DSP_IN_LUTS = 55  # one DSP counted as 55 LUTs in the single cost figure
+AUC_RESOLUTION = 5e-5  # AUCs closer than this count as equal (the tables print four decimals)
 FAMILY_MARKERS = {"nanoPELICAN": "o", "pT-sorted MLP": "s", "Deep Sets": "P", "hls4ml-style tagger": "^"}
 
 
 def dominated_by(row, rows):
-    """The best row at the same N that beats ``row`` (higher AUC at no larger cost, or equal AUC
-    at a lower cost), or None when ``row`` is on the frontier."""
+    """The best row at the same N that beats ``row`` (higher AUC at no larger cost, or the same AUC
+    within AUC_RESOLUTION at a lower cost), or None when ``row`` is on the frontier."""
     better = [other for other in rows if other is not row and other["n_constituents"] == row["n_constituents"]
-              and ((other["auc"] > row["auc"] and other["cost"] <= row["cost"])
-                   or (other["auc"] == row["auc"] and other["cost"] < row["cost"]))]
+              and ((other["auc"] > row["auc"] + AUC_RESOLUTION and other["cost"] <= row["cost"])
+                   or (other["auc"] >= row["auc"] - AUC_RESOLUTION and other["cost"] < row["cost"]))]
     return max(better, key=lambda other: other["auc"]) if better else None
 
 
@@ -106,6 +109,8 @@ def plot_frontier(rows, out, anchors=()):
             ax.annotate(f"{anchor['model']} (published, other data)", (cost, 0.02), xycoords=("data", "axes fraction"),
                         rotation=90, fontsize=6, xytext=(2, 0), textcoords="offset points")
         ax.set_xscale("log")
+        low, high = ax.get_xlim()
+        ax.set_xlim(low, high * (high / low) ** 0.25)  # room on the right for the labels of the dearest points
         ax.xaxis.set_minor_formatter(NullFormatter())
         _label_points(ax, at_n)
         ax.set_xlabel(f"cost: LUT + {DSP_IN_LUTS}·DSP")

@@ -279,3 +279,15 @@ def trace_dense(view):
         else:
             raise KerasjetError(f"layer '{layer.name}' ({layer.__class__.__name__}) has no traced form")
     return inp, x, comb_trace(inp, x)
+
+
+def compile_solver():
+    """Trace one small constant matrix product, so that da4ml's numba-compiled CMVM solver (cached
+    on disk, in the da4ml install) is compiled once at install time — about two minutes on
+    2 cores — rather than inside the first design traced after a fresh install."""
+    x = quantize(FixedVariableArrayInput((4,)), 1, 3, 4)
+    comb_trace(x, x @ np.arange(-3.0, 5.0).reshape(4, 2))
+
+
+if __name__ == "__main__":  # python -m kerasjet.rtl.trace (the Makefile's install step)
+    compile_solver()
