@@ -37,7 +37,7 @@ from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
 from kerasjet.models.nanopelican import with_constituents  # noqa: E402
 from kerasjet.rtl.flow import build_rtl  # noqa: E402
-from kerasjet.rtl.frontier import AUC_RESOLUTION, DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
+from kerasjet.rtl.frontier import AUC_DIGITS, DSP_IN_LUTS, frontier_table, mark_frontier, plot_frontier  # noqa: E402
 from kerasjet.rtl.yosys import parse_stat  # noqa: E402
 from kerasjet.study import (BUDGETS, FIRMWARE_N, SHIPPED_LEVEL, existing_shipped_files, peer_float_model, shipped_float,  # noqa: E402
                             shipped_files)
@@ -173,16 +173,20 @@ def main():
     for label, family, name, n in [row for row in ROWS if row[3] <= args.max_n and (args.only or "") in row[2]]:
         project = os.path.join(work, name)
         report_path = os.path.join(project, "rtl_report.json")
-        model_path = os.path.join(ROOT, "models", f"{name}.h5")
-        if name == FIXED_PAIR or name in FROM_N80 or name in SEARCHED:
-            model_path = comparison_model(args.study_dir, args.level, name, n, os.path.join(work, f"{name}.h5"))
-        if not os.path.exists(report_path) and not args.only and (row := verified_row(previous.get((label, n)), model_path, test_file)):
+        built_here = name == FIXED_PAIR or name in FROM_N80 or name in SEARCHED  # its model is made in the work folder
+        model_path = os.path.join(work if built_here else os.path.join(ROOT, "models"), f"{name}.h5")
+        earlier = None if os.path.exists(report_path) or args.only else previous.get((label, n))
+        if earlier and built_here:
+            comparison_model(args.study_dir, args.level, name, n, model_path)  # made once: the carried row is checked on it
+        if earlier and (row := verified_row(earlier, model_path, test_file)):
             rows.append(row)
             carried.append(f"{label} (N = {n})")
             continue
         if args.finished_only and not os.path.exists(report_path):
             missing.append(f"{label} (N = {n})")
             continue
+        if built_here:
+            comparison_model(args.study_dir, args.level, name, n, model_path)  # made once; at once when it exists
         if not os.path.exists(report_path):
             print(f"== {label}, N = {n}")
             build_rtl(load_model(model_path), check_jets(n), project, verilator=n <= args.verilator_max_n)
@@ -237,7 +241,7 @@ def main():
                os.path.join(args.results, "pareto.json"))
     title = (f"**Frontier** — AUC on {BUDGETS['single-seed'].test_jets} {args.level}-level test jets against cost = LUT + "
              f"{DSP_IN_LUTS}·DSP (Yosys); a row is on the frontier when no row at its N has a higher AUC at no larger cost "
-             f"(AUCs closer than {AUC_RESOLUTION:g} count as equal, and then the cheaper row wins)\n\n")
+             f"(AUCs compared as printed, to {AUC_DIGITS} decimals: at the same AUC the cheaper row wins)\n\n")
     write_text(title + not_measured + frontier_table(marked, PUBLISHED), os.path.join(args.results, "pareto.md"))
     plot_frontier(marked, os.path.join(args.results, "pareto.png"), PUBLISHED)
 

@@ -128,8 +128,8 @@ def test_bad_rtl_config(rtl, message, tmp_path, capsys):
 
 def test_frontier_marks_the_rows_nothing_beats(tmp_path):
     """At each N a row is dominated only by a row at the same N with a higher AUC at no larger
-    cost (or the same AUC, within AUC_RESOLUTION, cheaper); the plot and the table are written."""
-    from kerasjet.rtl.frontier import AUC_RESOLUTION, frontier_table, mark_frontier, plot_frontier
+    cost (or the same AUC as printed, to AUC_DIGITS decimals, cheaper); the plot and the table are written."""
+    from kerasjet.rtl.frontier import AUC_DIGITS, frontier_table, mark_frontier, plot_frontier
 
     def row(model, family, n, auc, cost):
         return {"model": model, "family": family, "n_constituents": n, "auc": auc, "cost": cost, "LUT": cost, "DSP": 0, "latency_ns": 50.0}
@@ -137,12 +137,13 @@ def test_frontier_marks_the_rows_nothing_beats(tmp_path):
     rows = [row("a", "nanoPELICAN", 16, 0.95, 100), row("b", "pT-sorted MLP", 16, 0.94, 200),  # b: worse and dearer (than a, f, g)
             row("c", "pT-sorted MLP", 16, 0.96, 300), row("d", "nanoPELICAN", 16, 0.95, 150),   # d: same AUC, dearer
             row("e", "pT-sorted MLP", 8, 0.90, 50),                                              # alone at its N
-            row("f", "nanoPELICAN", 16, 0.95 + AUC_RESOLUTION / 2, 150),                           # f: 'higher' below the resolution, dearer
-            row("g", "Deep Sets", 16, 0.95 + 2 * AUC_RESOLUTION, 160)]                             # g: resolved gain, dearer
+            row("f", "nanoPELICAN", 16, 0.95 + 0.3 * 10 ** -AUC_DIGITS, 150),  # f: higher only below the printed digit, dearer
+            row("g", "Deep Sets", 16, 0.95 + 0.7 * 10 ** -AUC_DIGITS, 160)]    # g: higher in the printed digit, dearer
     marked = {r["model"]: r for r in mark_frontier(rows)}
     assert [m for m in "abcdefg" if marked[m]["on_frontier"]] == ["a", "c", "e", "g"]
     assert marked["b"]["dominated_by"] == "g" and marked["d"]["dominated_by"] == "a" and marked["f"]["dominated_by"] == "a"
     table = frontier_table(list(marked.values()), [{"model": "P", "n_constituents": 16, "latency_ns": 54, "LUT": 44000, "DSP": 0}])
+    assert "| f | 150 | 150 | 0 | 50 | 0.9500 | no: a |" in table and "| g | 160 | 160 | 0 | 50 | 0.9501 | **yes** |" in table
     assert "| b | 200 |" in table and "no: a" in table and "**N = 8**" in table and "P, N = 16" in table
     plot_frontier(list(marked.values()), str(tmp_path / "pareto.png"), [{"model": "P", "n_constituents": 16, "LUT": 44000, "DSP": 0}])
     assert (tmp_path / "pareto.png").stat().st_size > 10000 and not list(tmp_path.glob("*.tmp*"))

@@ -3,24 +3,28 @@
 A row is a dict with at least 'model', 'family', 'n_constituents', 'auc' and 'cost' (one figure
 of logic: LUT + 55·DSP in benchmarks/firmware.py). At each N a row is on the frontier when no
 other row at that N has a higher AUC at a cost no larger, or the same AUC at a lower cost. AUCs
-that differ by less than AUC_RESOLUTION (half the last digit the tables print) are the same AUC:
-a design that gains 10⁻⁷ AUC for twice the logic is not a choice anyone would make.
+are compared as the tables print them, to AUC_DIGITS decimals: a design that gains 10⁻⁷ AUC for
+twice the logic is not a choice anyone would make, and the verdicts never contradict the printed
+numbers.
 """
 
 import os
 
 DSP_IN_LUTS = 55  # one DSP counted as 55 LUTs in the single cost figure
-AUC_RESOLUTION = 5e-5  # AUCs closer than this count as equal (the tables print four decimals)
+AUC_DIGITS = 4  # decimals of the AUC in the tables, and in the frontier's comparisons
 FAMILY_MARKERS = {"nanoPELICAN": "o", "pT-sorted MLP": "s", "Deep Sets": "P", "hls4ml-style tagger": "^"}
 
 
 def dominated_by(row, rows):
     """The best row at the same N that beats ``row`` (higher AUC at no larger cost, or the same AUC
-    within AUC_RESOLUTION at a lower cost), or None when ``row`` is on the frontier."""
+    at a lower cost; AUCs to AUC_DIGITS decimals), or None when ``row`` is on the frontier."""
+    def shown(r):
+        return round(r["auc"], AUC_DIGITS)
+
     better = [other for other in rows if other is not row and other["n_constituents"] == row["n_constituents"]
-              and ((other["auc"] > row["auc"] + AUC_RESOLUTION and other["cost"] <= row["cost"])
-                   or (other["auc"] >= row["auc"] - AUC_RESOLUTION and other["cost"] < row["cost"]))]
-    return max(better, key=lambda other: other["auc"]) if better else None
+              and ((shown(other) > shown(row) and other["cost"] <= row["cost"])
+                   or (shown(other) == shown(row) and other["cost"] < row["cost"]))]
+    return max(better, key=lambda other: (shown(other), -other["cost"])) if better else None
 
 
 def mark_frontier(rows):
@@ -41,7 +45,7 @@ def frontier_table(rows, anchors=()):
         for row in sorted((r for r in rows if r["n_constituents"] == n), key=lambda r: r["cost"]):
             verdict = "**yes**" if row["on_frontier"] else f"no: {row['dominated_by']}"
             lines.append(f"| {row['model']} | {row['cost']} | {row['LUT']} | {row['DSP']} | {row['latency_ns']:.0f} | "
-                         f"{row['auc']:.4f} | {verdict} |")
+                         f"{row['auc']:.{AUC_DIGITS}f} | {verdict} |")
         lines.append("")
     if anchors:
         lines += ["Published designs (other dataset, Vivado place-and-route; a scale, not a row of the frontier):", ""]
