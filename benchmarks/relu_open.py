@@ -12,19 +12,9 @@ import argparse
 import os
 
 import kerasjet  # noqa: F401  (before TensorFlow: CPU allocator)
-import numpy as np
-import tensorflow as tf
-
 from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.models import load_model, n_constituents_of
-
-
-def open_fractions(model, inputs):
-    """Per hidden channel, the fraction of real pairs with a positive LinEq2→2 output."""
-    hidden = tf.keras.Model(model.inputs, model.get_layer("lineq_2to2").output)(inputs, training=False).numpy()  # (B, C, N, N)
-    real = inputs["mask"].astype(bool)
-    pairs = real[:, :, None] & real[:, None, :]
-    return [float(np.mean(hidden[:, c][pairs] > 0)) for c in range(hidden.shape[1])]
+from kerasjet.models.nanopelican import hidden_open_fractions
 
 
 def main():
@@ -36,7 +26,7 @@ def main():
     for path in args.models:
         model = load_model(os.path.join(path, "best.keras") if os.path.isdir(path) else path)
         inputs, _ = load_inputs(args.jets, InputSpec(n_constituents_of(model)), 0, args.n)
-        fractions = ", ".join(f"{f:.3f}" for f in open_fractions(model, inputs))
+        fractions = ", ".join(f"{f:.3f}" for f in hidden_open_fractions(model, inputs))
         print(f"{path}: hidden channels open on {fractions} of the real pairs ({args.n} jets of {args.jets})")
 
 

@@ -1,5 +1,6 @@
 """nanoPELICAN: the Lorentz- and permutation-invariant tiny top tagger of the seed paper."""
 
+import numpy as np
 import tensorflow as tf
 
 from kerasjet.errors import KerasjetError
@@ -91,6 +92,15 @@ def initialise_from_data(model, inputs):
     scale, shift = _standardisation(model.get_layer("relu")(lineq2([d, mask])), mask)
     lineq0.bias.assign(lineq0.bias + tf.reduce_mean(lineq0.shift_biases(shift, lineq0.kernel, mask)[0], axis=0))
     lineq0.kernel.assign(lineq0.kernel * scale[None, :, None])
+
+
+def hidden_open_fractions(model, inputs):
+    """Per hidden channel of a nanoPELICAN, the fraction of the real constituent pairs of
+    ``inputs`` ({'pmu', 'mask'}) on which its LinEq2→2 output is positive (list of C floats)."""
+    hidden = tf.keras.Model(model.inputs, model.get_layer("lineq_2to2").output)(inputs, training=False).numpy()  # (B, C, N, N)
+    real = np.asarray(inputs["mask"]).astype(bool)
+    pairs = real[:, :, None] & real[:, None, :]
+    return [float(np.mean(hidden[:, c][pairs] > 0)) for c in range(hidden.shape[1])]
 
 
 def with_constituents(model, n_constituents):
