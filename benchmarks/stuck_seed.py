@@ -56,6 +56,15 @@ class LowerHiddenBiases(_AtFreshStart):
         bias.assign(bias - 0.5)
 
 
+class MirroredChannels(_AtFreshStart):
+    """Hidden channel 1 started as the mirror image of channel 0 (every weight negated), so that
+    at the start each pair opens exactly one of the two ReLUs."""
+
+    def change(self, model):
+        kernel = model.get_layer("lineq_2to2").kernel
+        kernel.assign(tf.concat([kernel[:, :, :1], -kernel[:, :, :1]], axis=2))
+
+
 class MassWindowStart(_AtFreshStart):
     """Start as a mass window: channel h = ReLU((m² − M_h²) / (100 GeV)²) on every real pair (the
     input normalisation's shift set to zero, the other aggregators at a tenth of their random
@@ -141,6 +150,7 @@ VARIANTS = {
     "ReLU boundaries kept inside the data": ("stuck_boundaries", (5,), {}, lambda inputs, scale: [KeepBoundariesInside({k: v[:256] for k, v in inputs.items()})]),
     "input BatchNorm β held at 0": ("stuck_zero_shift", (5,), {}, lambda inputs, scale: [ZeroInputShift()]),
     "peak learning rate 2e-3": ("stuck_lr2e-3", (5,), {"learning_rate": 2e-3}, lambda inputs, scale: []),
+    "hidden channels started as mirror images": ("stuck_mirrored", (5,), {}, lambda inputs, scale: [MirroredChannels()]),
     "mass-window start": ("stuck_mass_window", (5, 1), {}, lambda inputs, scale: [MassWindowStart(inputs, scale)]),
 }
 
