@@ -9,6 +9,7 @@ import pytest
 from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.fold import fold, folded_logits, format_formula
 from kerasjet.models import build_model, load_model, trainable_parameters
+from kerasjet.models.nanopelican import hidden_open_fractions
 
 RNG = np.random.default_rng(5)
 DICT_INPUT_MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "dict_inputs")
@@ -205,3 +206,13 @@ def test_shipped_models_at_firmware_n_start_from_their_float_model(c, n, bits):
     trained_n = shipped_trained_n(n, c)
     with open(os.path.join(os.path.dirname(MODELS_DIR), "hls_configs", f"nanopelican_c{c}_n{n}_{bits}.yml")) as f:
         assert f"trained at N={trained_n}," in f.readline()
+
+
+def test_hidden_open_fractions_count_the_real_pairs_with_an_open_relu(jets_file):
+    """A hidden channel with a huge positive bias is open on every real pair, one with a huge
+    negative bias on none; padding pairs (zero outputs) never count."""
+    padded, _ = load_inputs(jets_file, InputSpec(n_constituents=200), 0, 64)
+    assert not padded["mask"].all()
+    model = build_model("nanopelican", c_hidden=2, n_constituents=200)
+    model.get_layer("lineq_2to2").bias.assign([50.0, -50.0])
+    assert hidden_open_fractions(model, padded) == [1.0, 0.0]
