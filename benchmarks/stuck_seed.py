@@ -1,6 +1,6 @@
 """What holds a nanoPELICAN seed on the mass-like plateau: recipe changes tried on the stuck seed.
 
-    python benchmarks/stuck_seed.py [--data data/parity] [--epochs 16] [--only TEXT]
+    python benchmarks/stuck_seed.py [--data data/parity] [--epochs 16] [--out results/parity] [--only TEXT]
 
 Seed 5 of the parity benchmark (nanoPELICAN C = 2 with BatchNorm, 60k particle-level training
 jets, N = 80, batch 512, peak learning rate 5e-3, ``benchmarks/parity.py`` makes the files) stays
@@ -12,7 +12,7 @@ pairs on which each hidden ReLU is open (kerasjet.models.nanopelican.hidden_open
 Writes results/parity/stuck_seed.{md,json}: per variant and seed the best epoch by validation
 loss (validation AUC, 1/εB at εS = 0.3, validation loss, open fractions) and the open fractions
 after epoch 1. Runs are resumable and deterministic for a seed (the default variant repeats the
-parity benchmark's kerasjet_bn_16ep run with the probe). About 3–4 minutes per run on 2 cores.
+parity benchmark's kerasjet_bn_16ep run with the probe). About 4 minutes per run on 2 cores.
 """
 
 import argparse
@@ -22,22 +22,24 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from parity import LEARNING_RATE, N_CONSTITUENTS, SPLITS, data_files  # noqa: E402
+from parity import BATCH_SIZE, LEARNING_RATE, N_CONSTITUENTS, SPLITS, data_files  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
+from kerasjet.evaluate import MASS_CUT, evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
-from kerasjet.layers.equivariant import N_BAR, NANO_BASIS  # noqa: E402
+from kerasjet.layers.equivariant import NANO_BASIS  # noqa: E402
 from kerasjet.layers.normalization import batch_statistics  # noqa: E402
 from kerasjet.layers.pair_ops import pair_moments  # noqa: E402
-from kerasjet.models.nanopelican import hidden_open_fractions  # noqa: E402
+from kerasjet.models.nanopelican import hidden_open_fractions, hidden_preactivations  # noqa: E402
+from kerasjet.train import CALIBRATION_JETS, RunConfig, train  # noqa: E402
 
 PROBE_JETS = 1000
 # the mass window of the mass-window start (GeV): channel 0 opens above LOW, channel 1 above HIGH
 WINDOW_GEV = (120.0, 175.0)
-TOTAL = NANO_BASIS.index(("const", "total"))
+TOTAL_ELEMENT = NANO_BASIS.index(("const", "total"))  # the LinEq2→2 basis element t = Σ_ij x_ij / N̄²
 
 
 class _AtFreshStart(tf.keras.callbacks.Callback):
@@ -68,20 +70,24 @@ class MirroredChannels(_AtFreshStart):
 class MassWindowStart(_AtFreshStart):
     """Start as a mass window: channel h = ReLU((m² − M_h²) / (100 GeV)²) on every real pair (the
     input normalisation's shift set to zero, the other aggregators at a tenth of their random
-    start), read out as channel 0 − 2 × channel 1 (a triangle in m² peaking at the top mass)."""
+    start), read out as 3 (n/N̄)² [(h_0 − μ_0) − 2 (h_1 − μ_1)], μ_h the channel's mean over the
+    pairs: a function of m² that rises from M_0 to M_1 and falls beyond (below zero past about
+    216 GeV), weighted by the multiplicity n."""
 
-    def __init__(self, calibration, momentum_scale):
+    def __init__(self, calibration):
+        """``calibration``: training jets {'pmu' (B, N, 4) GeV, 'mask' (B, N)} for the statistics."""
         super().__init__()
-        self.calibration, self.momentum_scale = calibration, momentum_scale
+        self.calibration = calibration
 
     def change(self, model):
         lineq2, lineq0, mask = model.get_layer("lineq_2to2"), model.get_layer("lineq_2to0"), self.calibration["mask"]
         d = model.get_layer("lorentz_dot")([self.calibration["pmu"], mask])
         mean, variance = batch_statistics(*pair_moments(d)[::2], mask)
-        inverse_std = float(tf.math.rsqrt(variance + lineq2.epsilon)[0])
-        lineq2.beta.assign(mean * inverse_std)  # normalised input d / σ, without the shift −μ/σ
+        scale = float(lineq2.gamma[0] * tf.math.rsqrt(variance + lineq2.epsilon)[0])
+        lineq2.beta.assign(mean * scale)  # normalised input scale·d, without the shift −μ·scale
+        unit = 100.0 / model.get_layer("lorentz_dot").momentum_scale  # 100 GeV in the model's momentum unit
         kernel = lineq2.kernel.numpy() * 0.1
-        kernel[TOTAL, 0, :] = N_BAR**2 / (inverse_std * (100.0 / self.momentum_scale) ** 2)  # t → m² / (100 GeV)²
+        kernel[TOTAL_ELEMENT, 0, :] = lineq2.n_bar**2 / (scale * unit**2)  # t = scale·m² / N̄² → m² / (100 GeV)²
         lineq2.kernel.assign(kernel)
         lineq2.bias.assign([-(m / 100.0) ** 2 for m in WINDOW_GEV])
         lineq2.diag_bias.assign(tf.zeros_like(lineq2.diag_bias))
@@ -98,30 +104,27 @@ class MassWindowStart(_AtFreshStart):
 
 
 class KeepBoundariesInside(tf.keras.callbacks.Callback):
-    """Every 25 steps: a hidden channel open on more than 99% of the real pairs of 256 training
-    jets gets its bias lowered until it is open on 90% of them (an all-open channel's bias has no
-    gradient: the BatchNorm after the ReLU removes any constant shift)."""
+    """At batches 0, 25, 50, … of every epoch: a hidden channel open on more than 99% of the real
+    pairs of ``inputs`` (256 training jets) gets its bias lowered until it is open on 90% of them
+    (an all-open channel's bias has no gradient: the BatchNorm after the ReLU removes any constant
+    shift)."""
 
     def __init__(self, inputs):
         super().__init__()
         self.inputs = inputs
-        real = inputs["mask"].astype(bool)
-        self.pairs = real[:, :, None] & real[:, None, :]
 
     def on_train_batch_end(self, batch, logs=None):
         if batch % 25:
             return
         lineq2 = self.model.get_layer("lineq_2to2")
-        hidden = tf.keras.Model(self.model.inputs, lineq2.output)(self.inputs, training=False).numpy()
         bias = lineq2.bias.numpy()
-        for c in range(hidden.shape[1]):
-            values = hidden[:, c][self.pairs]
+        for c, values in enumerate(hidden_preactivations(self.model, self.inputs)):
             if np.mean(values > 0) > 0.99:
                 bias[c] -= np.quantile(values, 0.1)
         lineq2.bias.assign(bias)
 
 
-class ZeroInputShift(tf.keras.callbacks.Callback):
+class HoldInputBeta(tf.keras.callbacks.Callback):
     """The input BatchNorm's β held at zero after every step."""
 
     def on_train_batch_end(self, batch, logs=None):
@@ -143,30 +146,34 @@ class EpochProbe(tf.keras.callbacks.Callback):
             f.write(json.dumps(row) + "\n")
 
 
-# name → (run-folder prefix, seeds, RunConfig overrides, callbacks(train inputs, momentum scale))
+# name → (run-folder prefix, seeds, RunConfig overrides, callbacks(the first CALIBRATION_JETS training jets))
 VARIANTS = {
-    "default recipe": ("stuck_default", (5,), {}, lambda inputs, scale: []),
-    "hidden biases started 0.5 lower": ("stuck_lower_bias", (5,), {}, lambda inputs, scale: [LowerHiddenBiases()]),
-    "ReLU boundaries kept inside the data": ("stuck_boundaries", (5,), {}, lambda inputs, scale: [KeepBoundariesInside({k: v[:256] for k, v in inputs.items()})]),
-    "input BatchNorm β held at 0": ("stuck_zero_shift", (5,), {}, lambda inputs, scale: [ZeroInputShift()]),
-    "peak learning rate 2e-3": ("stuck_lr2e-3", (5,), {"learning_rate": 2e-3}, lambda inputs, scale: []),
-    "hidden channels started as mirror images": ("stuck_mirrored", (5,), {}, lambda inputs, scale: [MirroredChannels()]),
-    "mass-window start": ("stuck_mass_window", (5, 1), {}, lambda inputs, scale: [MassWindowStart(inputs, scale)]),
+    "default recipe": ("stuck_default", (5,), {}, lambda inputs: []),
+    "hidden biases started 0.5 lower": ("stuck_lower_bias", (5,), {}, lambda inputs: [LowerHiddenBiases()]),
+    "ReLU boundaries kept inside the data": ("stuck_boundaries", (5,), {},
+                                             lambda inputs: [KeepBoundariesInside({k: v[:256] for k, v in inputs.items()})]),
+    "input BatchNorm β held at 0": ("stuck_zero_beta", (5,), {}, lambda inputs: [HoldInputBeta()]),
+    "peak learning rate 2e-3": ("stuck_lr2e-3", (5,), {"learning_rate": 2e-3}, lambda inputs: []),
+    "hidden channels started as mirror images": ("stuck_mirrored", (5,), {}, lambda inputs: [MirroredChannels()]),
+    "mass-window start": ("stuck_mass_window", (5, 1), {}, lambda inputs: [MassWindowStart(inputs)]),
 }
 
 
 def run_variant(data_dir, files, prefix, seed, overrides, callbacks, epochs, probe_inputs):
-    from kerasjet.evaluate import evaluate
-    from kerasjet.train import RunConfig, train
-
+    """Train (or reload) one variant's seed in <data_dir>/runs/<prefix>_<epochs>ep/seed_<seed>: the
+    parity benchmark's kerasjet BatchNorm run with ``overrides`` and the extra Keras ``callbacks``.
+    Returns {seed, auc, rejection_at_0.3 (validation file), best_val_loss, best_epoch (1-based),
+    open_at_best and open_after_epoch_1 (C fractions), epochs (the per-epoch probe rows)}."""
     run_dir = os.path.join(data_dir, "runs", f"{prefix}_{epochs}ep", f"seed_{seed}")
     config = RunConfig(model="nanopelican", model_kwargs={"c_hidden": 2, "n_constituents": N_CONSTITUENTS, "batchnorm": True},
-                       train=files["train"], val=files["val"], epochs=epochs, batch_size=512,
+                       train=files["train"], val=files["val"], epochs=epochs, batch_size=BATCH_SIZE,
                        learning_rate=overrides.get("learning_rate", LEARNING_RATE), seed=seed)
     probe_path = os.path.join(run_dir, "open_fractions.jsonl")
     summary = train(run_dir, config, verbose=0, callbacks=[*callbacks, EpochProbe(probe_path, probe_inputs)])
     with open(probe_path) as f:
         rows = [json.loads(line) for line in f]
+    if [r["epoch"] for r in rows] != list(range(1, epochs + 1)):  # e.g. interrupted between checkpoint and probe
+        raise SystemExit(f"kerasjet: error: {probe_path}: the per-epoch probe lacks epochs; remove {run_dir} and rerun")
     best = min(rows, key=lambda r: r["val_loss"])
     metrics = evaluate(os.path.join(run_dir, "best.keras"), files["val"])[0]
     return {"seed": seed, "auc": metrics["auc"], "rejection_at_0.3": metrics["rejection_at_0.3"],
@@ -175,10 +182,12 @@ def run_variant(data_dir, files, prefix, seed, overrides, callbacks, epochs, pro
 
 
 def format_markdown(results, epochs, mass_cut):
+    """stuck_seed.md: one row per variant and seed (``results``: name → run_variant dicts) below
+    the mass cut's row (``mass_cut``: evaluate's metrics on the validation file)."""
     lines = [
         "# The stuck seed: recipe changes tried on seed 5 of the parity benchmark",
         "",
-        f"nanoPELICAN C = 2 with BatchNorm, 60k particle-level training jets, N = {N_CONSTITUENTS}, batch 512, {epochs} epochs, "
+        f"nanoPELICAN C = 2 with BatchNorm, 60k particle-level training jets, N = {N_CONSTITUENTS}, batch {BATCH_SIZE}, {epochs} epochs, "
         "best epoch by validation loss, scored on the 10k validation jets. Open: the fraction of the real pairs of 1,000 "
         "validation jets on which each hidden ReLU is open. Written by `python benchmarks/stuck_seed.py`.",
         "",
@@ -201,26 +210,21 @@ def main():
     parser.add_argument("--out", default="results/parity", help="folder for stuck_seed.md and stuck_seed.json")
     parser.add_argument("--only", help="train only the variants whose name contains this text and stop")
     args = parser.parse_args()
-    from kerasjet.train import CALIBRATION_JETS, calibrate_momentum_scale
-
     files = data_files(args.data, SPLITS, workers=2)
     spec = InputSpec(N_CONSTITUENTS)
     probe_inputs, _ = load_inputs(files["val"], spec, 0, PROBE_JETS)
     train_inputs, _ = load_inputs(files["train"], spec, 0, CALIBRATION_JETS)
-    scale = calibrate_momentum_scale(files["train"], spec, train_inputs)
     results = {}
     for name, (prefix, seeds, overrides, callbacks) in VARIANTS.items():
         if args.only and args.only not in name:
             continue
         results[name] = []
         for seed in seeds:
-            run = run_variant(args.data, files, prefix, seed, overrides, callbacks(train_inputs, scale), args.epochs, probe_inputs)
+            run = run_variant(args.data, files, prefix, seed, overrides, callbacks(train_inputs), args.epochs, probe_inputs)
             print(f"{name}, seed {seed}: validation AUC {run['auc']:.4f}, open at the best epoch {run['open_at_best']}", flush=True)
             results[name].append(run)
     if args.only:
         return
-    from kerasjet.evaluate import MASS_CUT, evaluate
-
     mass_cut = evaluate(MASS_CUT, files["val"])[0]
     markdown = format_markdown(results, args.epochs, mass_cut)
     write_text(markdown, os.path.join(args.out, "stuck_seed.md"))

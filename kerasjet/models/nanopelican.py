@@ -94,13 +94,20 @@ def initialise_from_data(model, inputs):
     lineq0.kernel.assign(lineq0.kernel * scale[None, :, None])
 
 
-def hidden_open_fractions(model, inputs):
-    """Per hidden channel of a nanoPELICAN, the fraction of the real constituent pairs of
-    ``inputs`` ({'pmu', 'mask'}) on which its LinEq2→2 output is positive (list of C floats)."""
+def hidden_preactivations(model, inputs):
+    """Per hidden channel of a nanoPELICAN, its LinEq2→2 outputs (the ReLU's inputs) on the real
+    constituent pairs of ``inputs`` ({'pmu' (B, N, 4) GeV, 'mask' (B, N)}): a list of C arrays
+    (P,), P the number of real pairs (i, j), diagonal included."""
     hidden = tf.keras.Model(model.inputs, model.get_layer("lineq_2to2").output)(inputs, training=False).numpy()  # (B, C, N, N)
     real = np.asarray(inputs["mask"]).astype(bool)
     pairs = real[:, :, None] & real[:, None, :]
-    return [float(np.mean(hidden[:, c][pairs] > 0)) for c in range(hidden.shape[1])]
+    return [hidden[:, c][pairs] for c in range(hidden.shape[1])]
+
+
+def hidden_open_fractions(model, inputs):
+    """Per hidden channel of a nanoPELICAN, the fraction of the real constituent pairs of
+    ``inputs`` ({'pmu' (B, N, 4) GeV, 'mask' (B, N)}) on which its ReLU is open (list of C floats)."""
+    return [float(np.mean(values > 0)) for values in hidden_preactivations(model, inputs)]
 
 
 def with_constituents(model, n_constituents):
