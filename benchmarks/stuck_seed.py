@@ -6,9 +6,11 @@ Seed 5 of the parity benchmark (nanoPELICAN C = 2 with BatchNorm, 60k particle-l
 jets, N = 80, batch 512, peak learning rate 5e-3, ``benchmarks/parity.py`` makes the files) stays
 on the plateau with the default recipe and with every start of ``--starts 3``
 (results/parity/recipe.md). Each variant below trains it again with one change; the mass-window
-start is also trained on seed 1, a seed that leaves the plateau by itself. After every epoch the
-script records the validation AUC and, on the first 1,000 validation jets, the fraction of real
-pairs on which each hidden ReLU is open (kerasjet.models.nanopelican.hidden_open_fractions).
+start is also trained on seed 1, a seed that leaves the plateau by itself, and so is the model
+without BatchNorm (21 parameters; its seed 5 stalls too, results/parity/parity_kerasjet_5_seeds.md).
+After every epoch the script records the validation AUC and, on the first 1,000 validation jets,
+the fraction of real pairs on which each hidden ReLU is open
+(kerasjet.models.nanopelican.hidden_open_fractions).
 Writes results/parity/stuck_seed.{md,json}: per variant and seed the best epoch by validation
 loss (validation AUC, 1/εB at εS = 0.3, validation loss, open fractions) and the open fractions
 after epoch 1. Runs are resumable and deterministic for a seed (the default variant repeats the
@@ -146,7 +148,7 @@ class EpochProbe(tf.keras.callbacks.Callback):
             f.write(json.dumps(row) + "\n")
 
 
-# name → (run-folder prefix, seeds, RunConfig overrides, callbacks(the first CALIBRATION_JETS training jets))
+# name → (run-folder prefix, seeds, overrides (learning_rate, batchnorm), callbacks(the first CALIBRATION_JETS training jets))
 VARIANTS = {
     "default recipe": ("stuck_default", (5,), {}, lambda inputs: []),
     "hidden biases started 0.5 lower": ("stuck_lower_bias", (5,), {}, lambda inputs: [LowerHiddenBiases()]),
@@ -156,6 +158,7 @@ VARIANTS = {
     "peak learning rate 2e-3": ("stuck_lr2e-3", (5,), {"learning_rate": 2e-3}, lambda inputs: []),
     "hidden channels started as mirror images": ("stuck_mirrored", (5,), {}, lambda inputs: [MirroredChannels()]),
     "mass-window start": ("stuck_mass_window", (5, 1), {}, lambda inputs: [MassWindowStart(inputs)]),
+    "no BatchNorm (data-dependent initialisation)": ("stuck_no_batchnorm", (5, 1), {"batchnorm": False}, lambda inputs: []),
 }
 
 
@@ -165,7 +168,8 @@ def run_variant(data_dir, files, prefix, seed, overrides, callbacks, epochs, pro
     Returns {seed, auc, rejection_at_0.3 (validation file), best_val_loss, best_epoch (1-based),
     open_at_best and open_after_epoch_1 (C fractions), epochs (the per-epoch probe rows)}."""
     run_dir = os.path.join(data_dir, "runs", f"{prefix}_{epochs}ep", f"seed_{seed}")
-    config = RunConfig(model="nanopelican", model_kwargs={"c_hidden": 2, "n_constituents": N_CONSTITUENTS, "batchnorm": True},
+    config = RunConfig(model="nanopelican", model_kwargs={"c_hidden": 2, "n_constituents": N_CONSTITUENTS,
+                                                          "batchnorm": overrides.get("batchnorm", True)},
                        train=files["train"], val=files["val"], epochs=epochs, batch_size=BATCH_SIZE,
                        learning_rate=overrides.get("learning_rate", LEARNING_RATE), seed=seed)
     probe_path = os.path.join(run_dir, "open_fractions.jsonl")
@@ -187,7 +191,7 @@ def format_markdown(results, epochs, mass_cut):
     lines = [
         "# The stuck seed: recipe changes tried on seed 5 of the parity benchmark",
         "",
-        f"nanoPELICAN C = 2 with BatchNorm, 60k particle-level training jets, N = {N_CONSTITUENTS}, batch {BATCH_SIZE}, {epochs} epochs, "
+        f"nanoPELICAN C = 2 (with BatchNorm unless the row says otherwise), 60k particle-level training jets, N = {N_CONSTITUENTS}, batch {BATCH_SIZE}, {epochs} epochs, "
         "best epoch by validation loss, scored on the 10k validation jets. Open: the fraction of the real pairs of 1,000 "
         "validation jets on which each hidden ReLU is open. Written by `python benchmarks/stuck_seed.py`.",
         "",
