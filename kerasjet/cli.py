@@ -204,13 +204,13 @@ def cmd_study(args):
     if args.prepare_only:
         prepare_data(args.dir, budget, args.workers)
         return
-    if args.job_index is not None:
-        run_job(args.dir, budget, args.job_index)
-        return
     check_output_folder(results)
+    if args.job_index is not None:
+        run_job(args.dir, budget, args.job_index, results)
+        return
     if not args.collect:
         prepare_data(args.dir, budget, args.workers)
-        run_all(args.dir, budget, args.workers)
+        run_all(args.dir, budget, results, args.workers)
     collect(args.dir, budget, results, args.budget)
     print(open(os.path.join(results, "tables.md")).read())
 
@@ -394,7 +394,8 @@ def build_parser():
     p.add_argument("--list-jobs", action="store_true", help="print the job list (one line per array task) and exit")
     p.add_argument("--prepare-only", action="store_true", help="only generate the data files")
     p.add_argument("--job-index", type=NONNEGATIVE_INT, help="run only this job (a batch array task), ≥ 0")
-    p.add_argument("--collect", action="store_true", help="only evaluate finished jobs and write the results")
+    p.add_argument("--collect", action="store_true",
+                   help="only write the tables from the finished jobs' records (<results>/jobs; no data needed once every job has one)")
     p.add_argument("--level", default="detector", choices=LEVELS, help=f"{LEVEL_HELP}; the data files carry it in their names")
     p.set_defaults(func=cmd_study, kept_on_interrupt=RESUMABLE)
 

@@ -90,16 +90,27 @@ def plot_roc(curves, out, title=""):
 
     curves: list of (label, labels, scores).
     """
+    points = []
+    for name, labels, scores in curves:
+        eff_b, eff_s = roc_curve(labels, scores)
+        keep = eff_b > 0
+        points.append((name, eff_s[keep], 1.0 / eff_b[keep], roc_auc(labels, scores)))
+    plot_roc_points(points, out, title)
+
+
+def plot_roc_points(curves, out, title=""):
+    """plot_roc from stored points: curves is a list of (label, εS (k,), 1/εB (k,), AUC); points
+    with an infinite 1/εB (no background left) are not drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    for name, labels, scores in curves:
-        eff_b, eff_s = roc_curve(labels, scores)
-        keep = eff_b > 0
-        ax.plot(eff_s[keep], 1.0 / eff_b[keep], label=f"{name} (AUC {roc_auc(labels, scores):.4f})")
+    for name, eff_s, rejection, auc in curves:
+        eff_s, rejection = np.asarray(eff_s, dtype=np.float64), np.asarray(rejection, dtype=np.float64)
+        finite = np.isfinite(rejection)
+        ax.plot(eff_s[finite], rejection[finite], label=f"{name} (AUC {auc:.4f})")
     ax.set_yscale("log")
     ax.set_xlim(0, 1)
     ax.set_xlabel("signal efficiency εS")
@@ -110,4 +121,3 @@ def plot_roc(curves, out, title=""):
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
-

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json, write_text
+from kerasjet.study_records import MASS_CUT_RECORD, data_fingerprints, read_record, record_path, write_record
 
 # model configurations: name → (builder, kwargs). nanoPELICAN keeps its two BatchNorm layers:
 # without them it has exactly 10·C + 1 parameters but trained markedly worse on our jets (see
@@ -177,11 +178,20 @@ def prepare_data(study_dir, budget, workers):
             raise KerasjetError(f"{path}: holds {level}-level jets, the study runs at {budget.level} level; remove it to regenerate")
 
 
+def _slug(name):
+    """A row name as a folder name: 'nanoPELICAN C=2' → 'nanopelican_c2'."""
+    return name.lower().replace(" ", "_").replace("=", "").replace("-", "_")
+
+
 def run_dir(study_dir, name, seed, level="particle"):
     """Run folder of one job: ``runs/`` at particle level (the committed study's), ``runs_<level>/``
     otherwise, so that models trained on one level are never taken for the other's."""
-    slug = name.lower().replace(" ", "_").replace("=", "").replace("-", "_")
-    return os.path.join(study_dir, f"runs{_level_suffix(level)}", slug, f"seed_{seed}")
+    return os.path.join(study_dir, f"runs{_level_suffix(level)}", _slug(name), f"seed_{seed}")
+
+
+def job_record_path(results_dir, name, seed):
+    """The committed record of one job (kerasjet.study_records): <results>/jobs/<row>_seed_<K>.json."""
+    return record_path(results_dir, f"{_slug(name)}_seed_{seed}")
 
 
 def single_seed_model(study_dir, level, name, builder, model_kwargs, starts=1):
@@ -214,8 +224,11 @@ def nanopelican_float_model_at(study_dir, level, n, c_hidden=2):
                              {"c_hidden": c_hidden, "n_constituents": n}, starts=BUDGETS["single-seed"].starts)
 
 
-def run_job(study_dir, budget, index, verbose=2):
-    """Train job ``index`` of the list (resumes if interrupted); returns its summary."""
+def run_job(study_dir, budget, index, results_dir=None, verbose=2):
+    """Train job ``index`` of the list (resumes if interrupted); returns its summary.
+
+    With ``results_dir`` the job's record (and the mass cut's) is written there once it has
+    trained, and a job whose record exists is not trained again (its record's summary returned)."""
     from kerasjet.train import RunConfig, train
 
     job_list = jobs(budget)
@@ -226,7 +239,46 @@ def run_job(study_dir, budget, index, verbose=2):
     files = data_files(study_dir, budget)
     config = RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": 80}, train=files["train"], val=files["val"],
                        epochs=budget.epochs, seed=seed, starts=budget.starts if builder == "nanopelican" else 1)
-    return train(run_dir(study_dir, name, seed, budget.level), config, verbose=verbose)
+    folder = run_dir(study_dir, name, seed, budget.level)
+    if results_dir is None:
+        return train(folder, config, verbose=verbose)
+    fingerprints = data_fingerprints(files)
+    mass_cut_record(files, results_dir, fingerprints)
+    path = job_record_path(results_dir, name, seed)
+    record = _checked_record(path, fingerprints, budget)
+    if record is None:
+        summary = train(folder, config, verbose=verbose)
+        record = _record_run(path, name, summary, files["test"], fingerprints)
+    return record["summary"]
+
+
+def _record_run(path, name, summary, test_file, fingerprints):
+    """Evaluate a finished run's best.keras on the test file and write its record."""
+    from kerasjet.evaluate import evaluate
+
+    metrics, labels, scores = evaluate(os.path.join(summary["run_dir"], "best.keras"), test_file)
+    return write_record(path, name, summary, metrics, labels, scores, fingerprints)
+
+
+def _checked_record(path, fingerprints, budget):
+    """read_record, refusing a record trained for another number of epochs than the budget's."""
+    record = read_record(path, fingerprints)
+    if record is not None and record["summary"].get("epochs") != budget.epochs:
+        raise KerasjetError(f"{path}: summary.epochs is {record['summary'].get('epochs')}, the budget trains {budget.epochs}; "
+                            "the record belongs to another budget (remove it to redo the job)")
+    return record
+
+
+def mass_cut_record(files, results_dir, fingerprints):
+    """The mass cut's record (evaluated on the test file once)."""
+    from kerasjet.evaluate import MASS_CUT, evaluate
+
+    path = record_path(results_dir, MASS_CUT_RECORD)
+    record = read_record(path, fingerprints)
+    if record is None:
+        metrics, labels, scores = evaluate(MASS_CUT, files["test"])
+        record = write_record(path, "Jet mass cut", None, metrics, labels, scores, fingerprints)
+    return record
 
 
 def _limit_threads(threads):
@@ -240,52 +292,82 @@ def _job_in_subprocess(args):
     return run_job(*args, verbose=0)
 
 
-def run_all(study_dir, budget, workers=1):
-    """Every job, ``workers`` at a time in separate processes (TensorFlow threads split evenly)."""
+def run_all(study_dir, budget, results_dir, workers=1):
+    """Every job (records into ``results_dir``), ``workers`` at a time in separate processes
+    (TensorFlow threads split evenly)."""
     indices = range(len(jobs(budget)))
     if workers == 1:
-        return [run_job(study_dir, budget, i) for i in indices]
+        return [run_job(study_dir, budget, i, results_dir) for i in indices]
     # spawned, not forked: a forked child of a process that already runs TensorFlow deadlocks
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_limit_threads, initargs=(threads,)) as pool:
-        return list(pool.map(_job_in_subprocess, [(study_dir, budget, i) for i in indices]))
+        return list(pool.map(_job_in_subprocess, [(study_dir, budget, i, results_dir) for i in indices]))
+
+
+def _study_fingerprints(files, results_dir):
+    """The fingerprints of the study's files: computed when the files exist, else those of the
+    records already in ``results_dir`` (a study collected from its committed records alone)."""
+    from kerasjet.data.io import check_jet_file
+
+    if all(os.path.exists(path) for path in files.values()):
+        check_jet_file(files["test"], both_classes=True)
+        return data_fingerprints(files)
+    path = record_path(results_dir, MASS_CUT_RECORD)
+    if not os.path.exists(path):
+        absent = next(p for p in files.values() if not os.path.exists(p))
+        raise KerasjetError(f"{absent}: no such file, and no job records in {os.path.dirname(path)}; run the study first")
+    with open(path) as f:
+        try:
+            return json.load(f)["data"]
+        except (ValueError, KeyError, TypeError):
+            raise KerasjetError(f"{path}: not a job record written by kerasjet study; remove it to redo it") from None
+
+
+def _job_record(study_dir, budget, name, seed, results_dir, fingerprints):
+    """A job's record; written first from its finished run when there is none yet (a study
+    trained before records existed); None when the job has neither."""
+    path = job_record_path(results_dir, name, seed)
+    record = _checked_record(path, fingerprints, budget)
+    summary_path = os.path.join(run_dir(study_dir, name, seed, budget.level), "summary.json")
+    if record is None and os.path.exists(summary_path):
+        with open(summary_path) as f:
+            summary = json.load(f)
+        record = _record_run(path, name, summary, data_files(study_dir, budget)["test"], fingerprints)
+    return record
 
 
 def collect(study_dir, budget, results_dir, budget_name):
-    """Evaluate the kept seeds on the test file; write tables, JSON and plots to results_dir."""
-    from kerasjet.evaluate import aggregate, evaluate
-    from kerasjet.metrics import format_table, plot_roc
+    """The tables, JSON and plots of the kept seeds, from the job records in results_dir/jobs
+    (runs finished without a record get one first); needs no data when every record exists."""
+    from kerasjet.evaluate import aggregate
+    from kerasjet.metrics import format_table, plot_roc_points
     from kerasjet.train import select_best
 
-    from kerasjet.data.io import check_jet_file
-
     files = data_files(study_dir, budget)
-    check_jet_file(files["test"], both_classes=True)
     os.makedirs(results_dir, exist_ok=True)
-    rows, curves = {}, []
-    metrics, labels, scores = evaluate("masscut", files["test"])
-    rows["Jet mass cut"] = {"metrics": metrics, "seeds": []}
-    curves.append(("Jet mass cut", labels, scores))
-    for name in configurations(budget):
-        summaries = []
-        for seed in range(budget.seeds):
-            path = os.path.join(run_dir(study_dir, name, seed, budget.level), "summary.json")
-            if not os.path.exists(path):
-                raise KerasjetError(f"{path}: job '{name}' seed {seed} has not finished; run the study first")
-            with open(path) as f:
-                summaries.append(json.load(f))
-        kept = select_best(summaries, budget.keep_best)
-        evaluated = []
-        for rank, s in enumerate(kept):  # best first
-            m, labels, scores = evaluate(os.path.join(s["run_dir"], "best.keras"), files["test"])
-            evaluated.append(m)
-            if rank == 0:
-                curves.append((name, labels, scores))  # the ROC of the best seed's model
-        rows[name] = {"metrics": aggregate(evaluated) if len(evaluated) > 1 else evaluated[0], "seeds": [s["seed"] for s in kept],
-                      "per_seed": evaluated}
+    fingerprints = _study_fingerprints(files, results_dir)
+    mass = mass_cut_record(files, results_dir, fingerprints)
+    rows = {"Jet mass cut": {"metrics": mass["test"], "seeds": []}}
+    curves = [_roc_curve("Jet mass cut", mass)]
+    records, missing = {}, []
+    for index, (name, seed) in enumerate(jobs(budget)):
+        record = _job_record(study_dir, budget, name, seed, results_dir, fingerprints)
+        if record is None:
+            missing.append(f"{index} ({name}, seed {seed})")
+        records.setdefault(name, []).append(record)
+    if missing:
+        raise KerasjetError(f"{os.path.join(results_dir, 'jobs')}: {len(missing)} of {len(jobs(budget))} jobs have not finished "
+                            f"(job index: {', '.join(missing[:6])}{', …' if len(missing) > 6 else ''}); run them first "
+                            "(kerasjet study, or --job-index)")
+    for name, job_records in records.items():
+        kept = select_best(job_records, budget.keep_best, key=lambda r: r["summary"]["best_val_loss"])
+        evaluated = [r["test"] for r in kept]  # best first
+        curves.append(_roc_curve(name, kept[0]))  # the ROC of the best seed's model
+        rows[name] = {"metrics": aggregate(evaluated) if len(evaluated) > 1 else evaluated[0],
+                      "seeds": [r["summary"]["seed"] for r in kept], "per_seed": evaluated}
     provenance = {
-        "budget": budget_name, **asdict(budget), "data_files": files, "data_seeds": DATA_SEEDS,
+        "budget": budget_name, **asdict(budget), "data_files": files, "data_seeds": DATA_SEEDS, "data": fingerprints,
         "note": "mean ± std over the kept seeds (lowest validation loss); the mass cut needs no training",
     }
     write_json({"provenance": provenance, "rows": rows}, os.path.join(results_dir, "study.json"))
@@ -297,10 +379,16 @@ def collect(study_dir, budget, results_dir, budget_name):
             listed += [(n, rows[n]["metrics"]) for n in names]
             tables.append(format_table(listed, title=f"{'Table 1' if table == 'table1' else 'Table 2'}: {caption}"))
     write_text("\n\n".join(tables) + "\n", os.path.join(results_dir, "tables.md"))
-    plot_roc(curves, os.path.join(results_dir, "roc.png"),
+    plot_roc_points(curves, os.path.join(results_dir, "roc.png"),
              title=f"{budget.test_jets} generated {budget.level}-level test jets (best kept seed of each model)")
     write_judgement(rows, results_dir, caption)
     return rows
+
+
+def _roc_curve(name, record):
+    """(name, εS, 1/εB, AUC) of a record's stored ROC, for plot_roc_points."""
+    roc = record["roc"]
+    return name, roc["signal_efficiency"], roc["background_rejection"], record["test"]["auc"]
 
 
 def _caption(provenance):

@@ -358,9 +358,9 @@ def _train_run(run_dir, config, verbose=1, callbacks=(), stop_after=None):
     return summary
 
 
-def select_best(summaries, keep_best):
-    """The ``keep_best`` summaries with the lowest validation loss, best first."""
-    return sorted(summaries, key=lambda s: s["best_val_loss"])[:keep_best]
+def select_best(summaries, keep_best, key=lambda s: s["best_val_loss"]):
+    """The ``keep_best`` summaries with the lowest validation loss (``key``), best first."""
+    return sorted(summaries, key=key)[:keep_best]
 
 
 def train_seeds(base_dir, config, seeds, keep_best, verbose=1):

@@ -49,12 +49,13 @@ def test_hls4ml_type_spelling():
         _vivado_type("float")
 
 
-# reuse factor 2 in the fast suite for one model of each kind; every other config at reuse 2 is
-# marked slow (`make test-all`): each C simulation is a g++ compile of ~15 s
+# reuse factor 2 in the fast suite for one model (the serialised multiplications are the same
+# code for every layer); every other config at reuse 2 is marked slow (`make test-all`): each C
+# simulation is a g++ compile of ~15 s (~25 s on a busy machine)
 # the constituent-level peers: the MLP's ternary N = 8 and Deep Sets' 8-bit N = 8 in the fast suite,
 # the MLP's 8-bit N = 8 in test_rtl.py's Verilator chain (csim included), Deep Sets' ternary N = 8
 # traced there; their larger N are the same code (slow)
-REUSE_2_FAST = ("nanopelican_c2_n16_8bit", "nanopelican_c2_n16_ternary", "hls4ml_tagger_8bit", "hls4ml_tagger_bitlinear")
+REUSE_2_FAST = ("nanopelican_c2_n16_8bit",)
 REUSE_1_SLOW = ("constituent_mlp_n8_8bit", "constituent_mlp_n16_8bit", "constituent_mlp_n16_ternary", "constituent_mlp_n32_8bit",
                 "constituent_mlp_n32_ternary", "deep_sets_n8_ternary", "deep_sets_n16_8bit", "deep_sets_n16_ternary",
                 "deep_sets_n32_8bit", "deep_sets_n32_ternary",
@@ -62,7 +63,10 @@ REUSE_1_SLOW = ("constituent_mlp_n8_8bit", "constituent_mlp_n16_8bit", "constitu
                 "nanopelican_c1_n32_8bit", "nanopelican_c2_n32_8bit", "nanopelican_c3_n32_8bit", "nanopelican_c10_n32_8bit",
                 "nanopelican_c2_n32_ternary", "nanopelican_c3_n32_ternary",
                 # other widths at N <= 16: the same layer code as the C = 2 and C = 3 8-bit N = 16 configs in the fast suite
-                "nanopelican_c1_n16_8bit", "nanopelican_c3_n8_8bit", "nanopelican_c3_n8_ternary", "nanopelican_c3_n16_ternary")
+                "nanopelican_c1_n16_8bit", "nanopelican_c3_n8_8bit", "nanopelican_c3_n8_ternary", "nanopelican_c3_n16_ternary",
+                # C = 3 at N = 16: the C = 2 and C = 10 code; C = 2 8-bit N = 8: its csim is in test_rtl.py's chain;
+                # C = 2 ternary N = 8: the N = 16 ternary code
+                "nanopelican_c3_n16_8bit", "nanopelican_c2_n8_8bit", "nanopelican_c2_n8_ternary")
 CSIM_CASES = [pytest.param(path, 1, id=f"{os.path.basename(path)[:-4]}-1",
                            marks=pytest.mark.slow if os.path.basename(path)[:-4] in REUSE_1_SLOW else ()) for path in SMALL] + [
     pytest.param(path, 2, id=f"{os.path.basename(path)[:-4]}-2",
@@ -99,6 +103,7 @@ def write_config(tmp_path, changes, config=None):
     return str(path)
 
 
+@pytest.mark.slow  # a float csim compile: its arithmetic is test_hls_plain's float test, here the kerasjet.tolerance keys
 def test_float_model_within_tolerance(jets_file, tmp_path):
     from kerasjet.data.pipeline import InputSpec, load_inputs
     from kerasjet.models import build_model, save_model

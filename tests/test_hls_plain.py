@@ -132,7 +132,7 @@ def jets(jets_file):
 @pytest.mark.parametrize("name, backend, granularity", [
     ("c2_n8_8bit", "Vivado", "model"),
     ("c2_n8_ternary", "Vitis", "type"),
-    ("dense_8bit_n16", "Vitis", "name"),
+    pytest.param("dense_8bit_n16", "Vitis", "name", marks=pytest.mark.slow),  # the N = 8 dense model's code, more inputs
     ("dense_8bit_n8", "Vivado", "name"),
 ])
 def test_plain_csim_is_bit_exact(name, backend, granularity, jets, tmp_path):

@@ -8,9 +8,14 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "notebooks", "*.ipynb")))
+# the fast suite runs the training notebook; compress (QAT, pruning, a csim) and deploy_hls4ml (csim)
+# repeat what tests/test_compress.py and tests/test_hls.py check, in one to two minutes each
+SLOW = ("compress.ipynb", "deploy_hls4ml.ipynb")
+CASES = [pytest.param(path, id=os.path.basename(path), marks=pytest.mark.slow if os.path.basename(path) in SLOW else ())
+         for path in NOTEBOOKS]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+@pytest.mark.parametrize("path", CASES)
 def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch):
     monkeypatch.setenv("KERASJET_NOTEBOOK_FAST", "1")
     monkeypatch.setenv("KERASJET_NOTEBOOK_DIR", str(tmp_path))

@@ -1,5 +1,5 @@
 """The open firmware path at N = 8: Keras == da4ml emulation == Verilator RTL == hls4ml csim,
-integer for integer on 1000 jets; Yosys synthesis and its parser; rtl: config errors."""
+integer for integer on 1000 jets; Yosys synthesis (slow) and its parser; rtl: config errors."""
 
 import json
 import os
@@ -36,9 +36,10 @@ def run_chain(name, jets_file, work, csim=True, **rtl):
 
 @pytest.fixture(scope="module")
 def chain(thousand_jets, tmp_path_factory):
-    """The whole chain on the shipped 8-bit nanoPELICAN C=2 at N = 8 (Yosys included)."""
+    """The bit-exact chain on the shipped 8-bit nanoPELICAN C=2 at N = 8 (Yosys, two minutes of
+    synthesis, in the slow test_yosys_report)."""
     work = tmp_path_factory.mktemp("rtl")
-    return (*run_chain(os.path.basename(CONFIG)[:-4], thousand_jets, work), work)
+    return (*run_chain(os.path.basename(CONFIG)[:-4], thousand_jets, work, synthesis=False), work)
 
 
 def test_bit_exact_chain(chain):
@@ -53,8 +54,10 @@ def test_bit_exact_chain(chain):
     assert len(np.unique(keras)) > 50
 
 
-def test_yosys_report(chain):
-    report, *_ , work = chain
+@pytest.mark.slow
+def test_yosys_report(thousand_jets, tmp_path):
+    work = tmp_path
+    report, *_ = run_chain(os.path.basename(CONFIG)[:-4], thousand_jets, work, csim=False, verilator=False)
     resources = report["resources"]
     assert resources["LUT"] > 0 and resources["FF"] > 0
     assert report["pipeline_stages"] >= 2 and report["latency_cycles"] == report["pipeline_stages"] + 1
@@ -63,8 +66,11 @@ def test_yosys_report(chain):
     assert stored["resources"] == resources
 
 
+# the 8-bit MLP's Verilator and csim run (two minutes) is slow: the fast suite's Verilator and csim
+# check is the nanoPELICAN chain above
 @pytest.mark.parametrize("name, verilator", [("hls4ml_tagger_8bit", False), ("nanopelican_c2_n8_ternary", False),
-                                             ("constituent_mlp_n8_ternary", False), ("constituent_mlp_n8_8bit", True),
+                                             ("constituent_mlp_n8_ternary", False),
+                                             pytest.param("constituent_mlp_n8_8bit", True, marks=pytest.mark.slow),
                                              ("deep_sets_n8_ternary", False)])
 def test_traced_emulation_is_bit_exact(name, verilator, thousand_jets, tmp_path):
     """The dense taggers, the constituent-level peers (Deep Sets: per-constituent φ, the mean as a
@@ -102,6 +108,19 @@ def test_hidden_relu_matches_the_keras_order(hidden, relu):
     keras = apply_quantizer(relu_quantizer, quantize_fixed(tf.constant(pre), hidden_quantizer, "floor")).numpy()
     np.testing.assert_array_equal(traced, keras)
     assert 0 < np.mean(traced == traced.max()) < 0.9  # both saturations reached
+
+
+def test_yosys_synthesises_a_small_design(tmp_path):
+    """The pinned Yosys (pyosys) maps a registered 8-bit adder for UltraScale+ in seconds: 9
+    flip-flops, a few LUTs and a carry chain (the shipped designs' synthesis: test_yosys_report)."""
+    from kerasjet.rtl.yosys import synthesize
+
+    (tmp_path / "src" / "static").mkdir(parents=True)
+    (tmp_path / "src" / "adder.v").write_text(
+        "module adder(input clk, input [7:0] a, input [7:0] b, output reg [8:0] y);\n"
+        "  always @(posedge clk) y <= a + b;\nendmodule\n")
+    counts = synthesize(tmp_path, "adder")
+    assert counts["FF"] == 9 and 0 < counts["LUT"] <= 16 and counts["CARRY"] >= 1 and counts["DSP"] == 0
 
 
 def test_stat_parser_on_a_stored_yosys_report():

@@ -9,7 +9,7 @@ import pytest
 
 from kerasjet.errors import KerasjetError
 from kerasjet.study import (BUDGETS, FAMILIES, NOT_RESOLVED, TABLE1, TABLE2, VERDICTS, check_claims, collect, compare, data_files,
-                            family_style, jobs, judge, prepare_data, run_all, run_dir)
+                            family_style, job_record_path, jobs, judge, prepare_data, run_all, run_dir)
 
 
 def test_tiny_study_runs_resumes_and_collects(tmp_path):
@@ -17,9 +17,9 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path):
     study, results = str(tmp_path / "study"), str(tmp_path / "results")
     prepare_data(study, budget, workers=2)
     assert len(jobs(budget)) == 2 * 9  # Table 1 with the two constituent-level peers
-    summaries = run_all(study, budget, workers=2)
+    summaries = run_all(study, budget, results, workers=2)
     assert len(summaries) == len(jobs(budget)) and all(s["epochs"] == 1 for s in summaries)
-    again = run_all(study, budget, workers=1)  # finished jobs are not retrained
+    again = run_all(study, budget, results, workers=1)  # finished jobs are not retrained
     assert [s["best_val_loss"] for s in again] == [s["best_val_loss"] for s in summaries]
     rows = collect(study, budget, results, "tiny")
     assert set(rows) >= {"Jet mass cut", "nanoPELICAN C=2", "LorentzNet-3", "TopoDNN"}
@@ -36,6 +36,29 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path):
     os.remove(os.path.join(results, "claims.md"))
     judge(results)  # from study.json alone
     assert open(os.path.join(results, "claims.md")).read() == claims
+    check_collect_from_records_alone(study, budget, results)
+
+
+def check_collect_from_records_alone(study, budget, results):
+    """A fresh checkout holds the committed records (results/.../jobs) but no data or runs: the
+    tables come back the same; a record of other jets, or a missing one, is refused by name."""
+    tables = open(os.path.join(results, "tables.md")).read()
+    assert len(os.listdir(os.path.join(results, "jobs"))) == len(jobs(budget)) + 1  # and the mass cut's
+    shutil.rmtree(study)
+    collect(study, budget, results, "tiny")
+    assert open(os.path.join(results, "tables.md")).read() == tables
+    record = job_record_path(results, "TopoDNN", 1)
+    with open(record) as f:
+        stored = json.load(f)
+    stored["data"]["test"]["sha256"] = "0" * 64
+    with open(record, "w") as f:
+        json.dump(stored, f)
+    with pytest.raises(KerasjetError, match=r"topodnn_seed_1\.json: data\.test is .* the record belongs to other jets"):
+        collect(study, budget, results, "tiny")
+    os.remove(record)
+    index = jobs(budget).index(("TopoDNN", 1))
+    with pytest.raises(KerasjetError, match=rf"1 of {len(jobs(budget))} jobs have not finished \(job index: {index} \(TopoDNN, seed 1\)\)"):
+        collect(study, budget, results, "tiny")
 
 
 def test_levels_never_share_data_or_runs(tmp_path, jets_file):
