@@ -310,8 +310,9 @@ def _study_fingerprints(files, results_dir):
     records already in ``results_dir`` (a study collected from its committed records alone)."""
     from kerasjet.data.io import check_jet_file
 
+    if os.path.exists(files["test"]):
+        check_jet_file(files["test"], both_classes=True)  # a bad test file is named before anything else
     if all(os.path.exists(path) for path in files.values()):
-        check_jet_file(files["test"], both_classes=True)
         return data_fingerprints(files)
     path = record_path(results_dir, MASS_CUT_RECORD)
     if not os.path.exists(path):
@@ -345,8 +346,8 @@ def collect(study_dir, budget, results_dir, budget_name):
     from kerasjet.train import select_best
 
     files = data_files(study_dir, budget)
+    fingerprints = _study_fingerprints(files, results_dir)  # checks the data before any output
     os.makedirs(results_dir, exist_ok=True)
-    fingerprints = _study_fingerprints(files, results_dir)
     mass = mass_cut_record(files, results_dir, fingerprints)
     rows = {"Jet mass cut": {"metrics": mass["test"], "seeds": []}}
     curves = [_roc_curve("Jet mass cut", mass)]
