@@ -2,25 +2,32 @@
 nanoPELICAN C = 2 and C = 10, the TopoDNN-style and the hls4ml-style dense taggers.
 
     python benchmarks/compression.py [--study-dir data/study] [--level detector] [--results results/compression]
-                                     [--epochs 2] [--qat-jets 20000]
+                                     [--epochs 2] [--qat-jets 20000] [--csim-jets 2000]
 
 Starts from the float models of `kerasjet study --budget single-seed --level LEVEL` (seed 0; the
 shipped models' level by default), fine-tunes each compressed
 variant for --epochs epochs on the first --qat-jets training jets — the ternary variant by the
 ternary recipe instead (kerasjet.compress.train_ternary: its TERNARY_EPOCHS on every training
-jet) — and evaluates every variant on the study's test file. Writes compression.md and
-compression.json; resumable (finished variants are reloaded from <study-dir>/compressed_<level>/).
+jet) — and evaluates every variant on the study's test file. Every quantized variant is then
+converted with hls4ml from a deployment YAML written beside it (kerasjet.hls.config.render_config,
+the model's own quantizer types) and its C simulation compared with Keras on the first
+--csim-jets test jets (0: no conversion). Writes compression.md and compression.json; resumable
+(finished variants are reloaded from <study-dir>/compressed_<level>/).
 """
 
 import argparse
 import os
+import sys
 
-import kerasjet  # noqa: F401  (before TensorFlow: CPU allocator)
-from kerasjet.compress import DEFAULT_TERNARY_RECIPE, TERNARY_EPOCHS, compress, weight_summary
-from kerasjet.evaluate import evaluate
-from kerasjet.files import write_json, write_text
-from kerasjet.models import load_model, save_model
-from kerasjet.study import BUDGETS, SHIPPED_LEVEL, run_dir, shipped_files
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
+from kerasjet.compress import DEFAULT_TERNARY_RECIPE, TERNARY_EPOCHS, compress, weight_summary  # noqa: E402
+from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.evaluate import evaluate  # noqa: E402
+from kerasjet.files import write_json, write_text  # noqa: E402
+from kerasjet.models import load_model, n_constituents_of, save_model  # noqa: E402
+from kerasjet.study import BUDGETS, SHIPPED_LEVEL, existing_shipped_files, run_dir  # noqa: E402
 
 MODELS = ("nanoPELICAN C=2", "nanoPELICAN C=10", "TopoDNN", "hls4ml-style tagger")  # rows of the study's Table 1
 VARIANTS = {  # name → (weight bits, pruning target)
@@ -37,8 +44,36 @@ VARIANTS = {  # name → (weight bits, pruning target)
 def float_model(study_dir, name, level):
     path = os.path.join(run_dir(study_dir, name, 0, level), "best.keras")
     if not os.path.exists(path):
-        raise SystemExit(f"{path} is missing: run `kerasjet study --budget single-seed --level {level}` first")
+        raise SystemExit(f"kerasjet: error: {path}: no such file (seed 0 of '{name}': run `kerasjet study --budget single-seed "
+                         f"--level {level}` first, or its --job-index)")
     return path
+
+
+def csim_agreement(model_path, description, test_file, jets):
+    """Convert the quantized model at ``model_path`` with hls4ml through a deployment YAML written
+    beside it (<stem>.yml; HLS project in hls/<stem>/ there) and compare its C simulation with
+    Keras on the first ``jets`` jets of ``test_file``: the report of kerasjet.hls.convert.deploy."""
+    from kerasjet.hls.config import load_config, quantizer_types, render_config
+    from kerasjet.hls.convert import deploy
+
+    folder, stem = os.path.dirname(model_path), os.path.splitext(os.path.basename(model_path))[0]
+    model = load_model(model_path)
+    text = render_config(os.path.basename(model_path), f"hls/{stem}", os.path.relpath(test_file, folder), description,
+                         n_constituents_of(model), quantizer_types(model), "benchmarks/compression.py")
+    config_path = os.path.join(folder, f"{stem}.yml")
+    write_text(text, config_path)
+    report, _ = deploy(load_config(config_path), test_file=test_file, jets=jets, verbose=False)
+    return report
+
+
+def csim_cell(row):
+    """The table's C-simulation cell: 'bit-exact' when every output is identical, else the largest difference."""
+    csim = row.get("csim")
+    if csim is None:
+        return "—"
+    if csim["identical_outputs"] == 1.0:
+        return f"bit-exact ({csim['jets']})"
+    return f"max diff {csim['max_abs_diff']:.3g} ({csim['jets']})"
 
 
 def main():
@@ -48,13 +83,18 @@ def main():
     parser.add_argument("--results", default="results/compression")
     parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs per variant")
     parser.add_argument("--qat-jets", type=int, default=20000, help="training jets used for fine-tuning")
+    parser.add_argument("--csim-jets", type=int, default=2000, help="test jets for the hls4ml C simulation of each quantized variant (0: none)")
     args = parser.parse_args()
     budget = BUDGETS["single-seed"]
-    files = shipped_files(args.study_dir, args.level)
+    try:
+        files = existing_shipped_files(args.study_dir, args.level)
+    except KerasjetError as err:
+        raise SystemExit(f"kerasjet: error: {err}") from None
+    sources = {name: float_model(args.study_dir, name, args.level) for name in MODELS}  # every one checked before work starts
     out_dir = os.path.join(args.study_dir, f"compressed_{args.level}")
     rows = []
     for model_name in MODELS:
-        source = float_model(args.study_dir, model_name, args.level)
+        source = sources[model_name]
         run = os.path.basename(os.path.dirname(os.path.dirname(source)))
         for variant, (bits, prune) in VARIANTS.items():
             recipe = "float" if variant == "float" else (DEFAULT_TERNARY_RECIPE if bits == "ternary" else "QAT")
@@ -69,22 +109,27 @@ def main():
                     save_model(compress(load_model(source), files["train"], files["val"], bits, prune, epochs, train_jets=jets), path)
             metrics = evaluate(path, files["test"])[0]
             bits_per_weight, nonzero = weight_summary(load_model(path))
-            rows.append({"model": model_name, "variant": variant, "recipe": recipe, "epochs": epochs,
-                         "jets": budget.train_jets if jets is None else jets, "file": path, "bits_per_weight": bits_per_weight,
-                         "nonzero_weights": nonzero, **metrics})
+            row = {"model": model_name, "variant": variant, "recipe": recipe, "epochs": epochs,
+                   "jets": budget.train_jets if jets is None else jets, "file": path, "bits_per_weight": bits_per_weight,
+                   "nonzero_weights": nonzero, **metrics}
+            if bits != "float" and args.csim_jets:
+                report = csim_agreement(path, f"{model_name}, {variant} (benchmarks/compression.py)", files["test"], args.csim_jets)
+                row["csim"] = {key: report[key] for key in ("jets", "max_abs_diff", "identical_outputs", "decision_agreement")}
+            rows.append(row)
             print(f"{model_name:22} {variant:20} AUC {metrics['auc']:.4f}  1/εB {metrics['rejection_at_0.3']:7.1f}  "
-                  f"{bits_per_weight:5.2f} bits  {nonzero} non-zero")
+                  f"{bits_per_weight:5.2f} bits  {nonzero} non-zero  csim {csim_cell(row)}")
     provenance = {"test_file": files["test"], "test_jets": budget.test_jets, "fine_tuning_epochs": args.epochs,
-                  "fine_tuning_jets": args.qat_jets, "level": args.level,
+                  "fine_tuning_jets": args.qat_jets, "csim_jets": args.csim_jets, "level": args.level,
                   "float_models": f"seed 0 of kerasjet study --budget single-seed --level {args.level}"}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "compression.json"))
     lines = [f"**Compression** — {budget.test_jets} {args.level}-level test jets; each variant fine-tuned from the float model (seed 0) for the "
              "epochs on the training jets given in its row", "",
-             "| Model | Variant | recipe | epochs | jets | Accuracy | AUC | 1/εB (εS = 0.3) | bits / weight | non-zero weights |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"(csim: hls4ml 1.3 C simulation against Keras on the first {args.csim_jets} test jets)", "",
+             "| Model | Variant | recipe | epochs | jets | Accuracy | AUC | 1/εB (εS = 0.3) | bits / weight | non-zero weights | csim |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['variant']} | {r['recipe']} | {r['epochs']} | {r['jets']} | {r['accuracy']:.4f} | "
-                     f"{r['auc']:.4f} | {r['rejection_at_0.3']:.0f} | {r['bits_per_weight']:.2f} | {r['nonzero_weights']} |")
+                     f"{r['auc']:.4f} | {r['rejection_at_0.3']:.0f} | {r['bits_per_weight']:.2f} | {r['nonzero_weights']} | {csim_cell(r)} |")
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "compression.md"))
     print("\n".join(lines))
 

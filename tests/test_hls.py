@@ -37,6 +37,28 @@ def test_config_types_are_the_models_quantizer_types(path):
     assert declared  # every shipped model is quantized: its activations' types at least
 
 
+def test_rendered_configs(tmp_path):
+    """render_shipped_config writes the committed YAML exactly; render_config's relative paths
+    resolve against the YAML's own folder (the compression benchmark's configs beside its models)."""
+    from kerasjet.hls.config import quantizer_types, render_config, render_shipped_config
+    from kerasjet.models import load_model
+
+    path = os.path.join(ROOT, "hls_configs", "nanopelican_c2_n16_8bit.yml")
+    config = load_config(path)
+    types = quantizer_types(load_model(config["model"]))
+    with open(path) as f:
+        assert render_shipped_config(os.path.basename(config["model"]), config["description"], 16, types) == f.read()
+    (tmp_path / "variants").mkdir()
+    shutil.copy(config["model"], tmp_path / "variants" / "c2.h5")
+    text = render_config("c2.h5", "hls/c2", "../jets.h5", "a variant", 16, types, "a benchmark")
+    (tmp_path / "variants" / "c2.yml").write_text(text)
+    rendered = load_config(str(tmp_path / "variants" / "c2.yml"))
+    assert rendered["model"] == str(tmp_path / "variants" / "c2.h5")
+    assert rendered["output_dir"] == str(tmp_path / "variants" / "hls" / "c2")
+    assert rendered["test_data"]["file"] == str(tmp_path / "jets.h5")
+    assert rendered["hls4ml"]["HLSConfig"]["LayerName"] == config["hls4ml"]["HLSConfig"]["LayerName"]
+
+
 def test_hls4ml_type_spelling():
     from kerasjet.errors import KerasjetError
     from kerasjet.hls.config import _vivado_type

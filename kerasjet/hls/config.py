@@ -288,13 +288,13 @@ def quantizer_types(model, backend="Vivado"):
     return types
 
 
-SHIPPED_TEMPLATE = """\
+CONFIG_TEMPLATE = """\
 # {description}
 # An hls4ml configuration: `import kerasjet.hls`, then hls4ml.converters.convert_from_config(THIS_FILE),
 # or `python convert.py THIS_FILE` (+ C simulation and checks). Relative paths: from this file's folder.
-# Written by scripts/build_models.py from the model's quantizers: rebuild the model, not this file.
-KerasModel: !kerasjet_model ../models/{model_file}
-OutputDir: !kerasjet_path ../hls_projects/{stem}
+# Written by {writer} from the model's quantizers: rebuild the model, not this file.
+KerasModel: !kerasjet_model {model_ref}
+OutputDir: !kerasjet_path {output_ref}
 ProjectName: kerasjet
 Backend: Vivado
 Part: xcvu13p-flga2577-2-e
@@ -313,7 +313,7 @@ kerasjet:                       # what hls4ml has no key for
   description: "{description}"
   n_constituents: {n_constituents}
   test_data:
-    file: ../data/demo.h5
+    file: {test_ref}
     jets: 2000
   tolerance:                    # quantized model, every type declared: bit-exact
     max_abs_diff: 0.0
@@ -322,13 +322,22 @@ kerasjet:                       # what hls4ml has no key for
 """
 
 
-def render_shipped_config(model_file, description, n_constituents, layer_types):
-    """The text of hls_configs/<stem>.yml for the quantized model models/``model_file``:
-    reuse factor 1, Vivado, the repository's part at 5 ns, ``layer_types`` (``quantizer_types``)
-    as its LayerName entries, bit-exact tolerances, the demo jets as test data."""
+def render_config(model_ref, output_ref, test_ref, description, n_constituents, layer_types, writer):
+    """The text of a deployment YAML for a quantized model: reuse factor 1, Vivado, the
+    repository's part at 5 ns, ``layer_types`` (``quantizer_types``) as its LayerName entries,
+    bit-exact tolerances. ``model_ref``, ``output_ref`` and ``test_ref`` (the model file, the HLS
+    project folder and the test jets) are paths relative to the YAML's folder; ``writer`` names
+    the script that writes the file."""
     lines = []
     for name, types in layer_types.items():
         entries = ", ".join(f"{var}: '{text}'" for var, text in types.items())
         lines.append(f"    {name}: {{Precision: {{{entries}}}}}")
-    return SHIPPED_TEMPLATE.format(description=description, model_file=model_file, stem=os.path.splitext(model_file)[0],
-                                   n_constituents=n_constituents, layer_lines="\n".join(lines))
+    return CONFIG_TEMPLATE.format(description=description, model_ref=model_ref, output_ref=output_ref, test_ref=test_ref,
+                                  writer=writer, n_constituents=n_constituents, layer_lines="\n".join(lines))
+
+
+def render_shipped_config(model_file, description, n_constituents, layer_types):
+    """The text of hls_configs/<stem>.yml for the quantized model models/``model_file`` (see
+    ``render_config``), the demo jets as test data."""
+    return render_config(f"../models/{model_file}", f"../hls_projects/{os.path.splitext(model_file)[0]}", "../data/demo.h5",
+                         description, n_constituents, layer_types, "scripts/build_models.py")
