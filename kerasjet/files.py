@@ -53,6 +53,12 @@ def write_text(text, path):
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
 
+def save_figure(fig, path, dpi):
+    """Save a matplotlib figure atomically, in the format its extension names (PNG without one)."""
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=os.path.splitext(path)[1].lstrip(".").lower() or "png")
+
+
 def _existing_ancestor(path):
     """The nearest existing folder above ``path``; KerasjetError if that is a file."""
     parent = os.path.dirname(os.path.abspath(path))

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from kerasjet.files import save_figure
+
 SIGNAL_EFFICIENCIES = (0.3, 0.5)
 
 
@@ -119,5 +121,5 @@ def plot_roc_points(curves, out, title=""):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     plt.close(fig)

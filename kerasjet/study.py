@@ -14,8 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
 from kerasjet.errors import KerasjetError
-from kerasjet.files import write_json, write_text
-from kerasjet.study_records import MASS_CUT_RECORD, data_fingerprints, read_record, record_path, write_record
+from kerasjet.files import save_figure, write_json, write_text
+from kerasjet.study_records import MASS_CUT_JOB, MASS_CUT_RECORD, data_fingerprints, read_record, record_path, write_record
 
 # model configurations: name → (builder, kwargs). nanoPELICAN keeps its two BatchNorm layers:
 # without them it has exactly 10·C + 1 parameters but trained markedly worse on our jets (see
@@ -245,7 +245,7 @@ def run_job(study_dir, budget, index, results_dir=None, verbose=2):
     fingerprints = data_fingerprints(files)
     mass_cut_record(files, results_dir, fingerprints)
     path = job_record_path(results_dir, name, seed)
-    record = _checked_record(path, fingerprints, budget)
+    record = _checked_record(path, fingerprints, budget, name, seed)
     if record is None:
         summary = train(folder, config, verbose=verbose)
         record = _record_run(path, name, summary, files["test"], fingerprints)
@@ -260,13 +260,19 @@ def _record_run(path, name, summary, test_file, fingerprints):
     return write_record(path, name, summary, metrics, labels, scores, fingerprints)
 
 
-def _checked_record(path, fingerprints, budget):
-    """read_record, refusing a record trained for another number of epochs than the budget's."""
-    record = read_record(path, fingerprints)
-    if record is not None and record["summary"].get("epochs") != budget.epochs:
-        raise KerasjetError(f"{path}: summary.epochs is {record['summary'].get('epochs')}, the budget trains {budget.epochs}; "
-                            "the record belongs to another budget (remove it to redo the job)")
+def _checked_record(path, fingerprints, budget, name, seed):
+    """read_record of job (``name``, ``seed``), refusing a record trained for another number of
+    epochs than the budget's."""
+    record = read_record(path, fingerprints, name, seed)
+    if record is not None:
+        _check_epochs(path, record["summary"], budget)
     return record
+
+
+def _check_epochs(path, summary, budget):
+    if summary.get("epochs") != budget.epochs:
+        raise KerasjetError(f"{path}: summary.epochs is {summary.get('epochs')}, the budget trains {budget.epochs}; "
+                            "it belongs to another budget (remove it to redo the job)")
 
 
 def mass_cut_record(files, results_dir, fingerprints):
@@ -274,10 +280,10 @@ def mass_cut_record(files, results_dir, fingerprints):
     from kerasjet.evaluate import MASS_CUT, evaluate
 
     path = record_path(results_dir, MASS_CUT_RECORD)
-    record = read_record(path, fingerprints)
+    record = read_record(path, fingerprints, MASS_CUT_JOB)
     if record is None:
         metrics, labels, scores = evaluate(MASS_CUT, files["test"])
-        record = write_record(path, "Jet mass cut", None, metrics, labels, scores, fingerprints)
+        record = write_record(path, MASS_CUT_JOB, None, metrics, labels, scores, fingerprints)
     return record
 
 
@@ -305,9 +311,10 @@ def run_all(study_dir, budget, results_dir, workers=1):
         return list(pool.map(_job_in_subprocess, [(study_dir, budget, i, results_dir) for i in indices]))
 
 
-def _study_fingerprints(files, results_dir):
+def _study_fingerprints(files, results_dir, budget):
     """The fingerprints of the study's files: computed when the files exist, else those of the
-    records already in ``results_dir`` (a study collected from its committed records alone)."""
+    mass cut's record in ``results_dir`` (a study collected from its committed records alone),
+    after checking that it names this budget's files and sizes."""
     from kerasjet.data.io import check_jet_file
 
     if os.path.exists(files["test"]):
@@ -315,27 +322,38 @@ def _study_fingerprints(files, results_dir):
     if all(os.path.exists(path) for path in files.values()):
         return data_fingerprints(files)
     path = record_path(results_dir, MASS_CUT_RECORD)
-    if not os.path.exists(path):
+    record = read_record(path, None, MASS_CUT_JOB)
+    if record is None:
         absent = next(p for p in files.values() if not os.path.exists(p))
-        raise KerasjetError(f"{absent}: no such file, and no job records in {os.path.dirname(path)}; run the study first")
-    with open(path) as f:
-        try:
-            return json.load(f)["data"]
-        except (ValueError, KeyError, TypeError):
-            raise KerasjetError(f"{path}: not a job record written by kerasjet study; remove it to redo it") from None
+        raise KerasjetError(f"{absent}: no such file, and no record {path} to take the jets' fingerprints from; "
+                            "run the study first")
+    for split, data in record["data"].items():
+        expected = (os.path.basename(files[split]), getattr(budget, f"{split}_jets"))
+        if (data["file"], data["jets"]) != expected:
+            raise KerasjetError(f"{path}: data.{split} is {data['file']} with {data['jets']} jets, but this study's {split} file "
+                                f"is {expected[0]} with {expected[1]}; the records belong to another study or level")
+    return record["data"]
 
 
 def _job_record(study_dir, budget, name, seed, results_dir, fingerprints):
     """A job's record; written first from its finished run when there is none yet (a study
     trained before records existed); None when the job has neither."""
     path = job_record_path(results_dir, name, seed)
-    record = _checked_record(path, fingerprints, budget)
+    record = _checked_record(path, fingerprints, budget, name, seed)
     summary_path = os.path.join(run_dir(study_dir, name, seed, budget.level), "summary.json")
     if record is None and os.path.exists(summary_path):
-        with open(summary_path) as f:
-            summary = json.load(f)
+        try:
+            with open(summary_path) as f:
+                summary = json.load(f)
+            summary["run_dir"], summary["best_val_loss"], summary["seed"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise KerasjetError(f"{summary_path}: not a finished run's summary ({error!r}); remove the run to redo it") from None
+        _check_epochs(summary_path, summary, budget)
         record = _record_run(path, name, summary, data_files(study_dir, budget)["test"], fingerprints)
     return record
+
+
+STUDY_OUTPUTS = ("study.json", "tables.md", "roc.png", "claims.md", "figure1.png")
 
 
 def collect(study_dir, budget, results_dir, budget_name):
@@ -346,11 +364,10 @@ def collect(study_dir, budget, results_dir, budget_name):
     from kerasjet.train import select_best
 
     files = data_files(study_dir, budget)
-    fingerprints = _study_fingerprints(files, results_dir)  # checks the data before any output
-    os.makedirs(results_dir, exist_ok=True)
+    fingerprints = _study_fingerprints(files, results_dir, budget)  # checks the data before any output
     mass = mass_cut_record(files, results_dir, fingerprints)
-    rows = {"Jet mass cut": {"metrics": mass["test"], "seeds": []}}
-    curves = [_roc_curve("Jet mass cut", mass)]
+    rows = {MASS_CUT_JOB: {"metrics": mass["test"], "seeds": []}}
+    curves = [_roc_curve(MASS_CUT_JOB, mass)]
     records, missing = {}, []
     for index, (name, seed) in enumerate(jobs(budget)):
         record = _job_record(study_dir, budget, name, seed, results_dir, fingerprints)
@@ -371,6 +388,9 @@ def collect(study_dir, budget, results_dir, budget_name):
         "budget": budget_name, **asdict(budget), "data_files": files, "data_seeds": DATA_SEEDS, "data": fingerprints,
         "note": "mean ± std over the kept seeds (lowest validation loss); the mass cut needs no training",
     }
+    for name in STUDY_OUTPUTS:  # nothing stale beside the new files if a later step fails
+        if os.path.exists(os.path.join(results_dir, name)):
+            os.remove(os.path.join(results_dir, name))
     write_json({"provenance": provenance, "rows": rows}, os.path.join(results_dir, "study.json"))
     caption = _caption(provenance)
     tables = []
@@ -565,5 +585,5 @@ def plot_figure1(rows, out, caption):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     fig.tight_layout()
-    fig.savefig(out, dpi=130)
+    save_figure(fig, out, dpi=130)
     plt.close(fig)

@@ -63,24 +63,83 @@ def write_record(path, name, summary, metrics, labels, scores, fingerprints):
     return record
 
 
-def read_record(path, fingerprints):
-    """The record at ``path`` (None if there is none); KerasjetError when it is unreadable or was
-    made on other jets than ``fingerprints``."""
+SPLITS = ("train", "val", "test")
+MASS_CUT_JOB = "Jet mass cut"
+
+
+def _fail(path, key, what):
+    raise KerasjetError(f"{path}: {key}: {what}; not a job record written by kerasjet study (remove it to redo the job)")
+
+
+def _is_number(value):
+    """A number as write_json stores it (±inf as the strings 'inf'/'-inf'); not a bool."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or value in ("inf", "-inf")
+
+
+def check_fingerprints(data, path, key="data"):
+    """Refuse (KerasjetError naming ``path`` and the key) anything but {split: {'file', 'jets',
+    'sha256'}} for exactly the three splits, as data_fingerprints writes it."""
+    if not isinstance(data, dict) or set(data) != set(SPLITS):
+        _fail(path, key, f"is {data!r:.80}, expected the fingerprints of {', '.join(SPLITS)}")
+    for split in SPLITS:
+        entry = data[split]
+        if not (isinstance(entry, dict) and isinstance(entry.get("file"), str) and isinstance(entry.get("jets"), int)
+                and isinstance(entry.get("sha256"), str) and len(entry["sha256"]) == 64
+                and all(c in "0123456789abcdef" for c in entry["sha256"])):
+            _fail(path, f"{key}.{split}", f"is {entry!r:.120}, expected {{'file', 'jets', 'sha256' (64 hex digits)}}")
+
+
+def check_record(record, path, job=None, seed=None):
+    """Refuse a record whose shape is not what write_record writes, or (given ``job``/``seed``) that
+    is the record of another job: one KerasjetError naming ``path`` and the key."""
+    if not isinstance(record, dict):
+        _fail(path, "(top level)", "not a JSON object")
+    for key in ("data", "test", "roc"):
+        if not isinstance(record.get(key), dict):
+            _fail(path, key, "missing or not an object")
+    if not isinstance(record.get("job"), str):
+        _fail(path, "job", "missing or not a string")
+    check_fingerprints(record["data"], path)
+    for key in ("auc", "rejection_at_0.3"):
+        if not _is_number(record["test"].get(key)):
+            _fail(path, f"test.{key}", "missing or not a number")
+    curve = [record["roc"].get(key) for key in ("signal_efficiency", "background_rejection")]
+    if not all(isinstance(points, list) and points and all(_is_number(v) for v in points) for points in curve):
+        _fail(path, "roc", "signal_efficiency and background_rejection must be lists of numbers")
+    if len(curve[0]) != len(curve[1]):
+        _fail(path, "roc", f"{len(curve[0])} signal efficiencies but {len(curve[1])} rejections")
+    if job is not None and record["job"] != job:
+        raise KerasjetError(f"{path}: job is '{record['job']}', but this file is the record of '{job}' (remove it to redo the job)")
+    if record["job"] == MASS_CUT_JOB:
+        return
+    summary = record.get("summary")
+    if not isinstance(summary, dict):
+        _fail(path, "summary", "missing or not an object")
+    for key, valid in (("best_val_loss", _is_number), ("seed", lambda v: isinstance(v, int)), ("epochs", lambda v: isinstance(v, int))):
+        if not valid(summary.get(key)):
+            _fail(path, f"summary.{key}", "missing or of the wrong type")
+    if seed is not None and summary["seed"] != seed:
+        raise KerasjetError(f"{path}: summary.seed is {summary['seed']}, but this file is the record of seed {seed} "
+                            "(remove it to redo the job)")
+
+
+def read_record(path, fingerprints, job=None, seed=None):
+    """The record at ``path`` (None if there is none), checked by check_record (and, given, as the
+    record of ``job`` and ``seed``); KerasjetError when it is unreadable, malformed, another job's or
+    made on other jets than ``fingerprints`` (None: not compared)."""
     if not os.path.exists(path):
         return None
     try:
         with open(path) as f:
             record = json.load(f)
-        data, test, _ = record["data"], record["test"], record["roc"]["background_rejection"]
     except (OSError, ValueError) as error:
         raise KerasjetError(f"{path}: not a readable job record ({error}); remove it to redo the job") from None
-    except (KeyError, TypeError) as missing:
-        raise KerasjetError(f"{path}: key {missing} missing; not a job record written by kerasjet study") from None
-    for split, expected in fingerprints.items():
-        if data.get(split) != expected:
-            raise KerasjetError(f"{path}: data.{split} is {data.get(split)}, but the study's {split} file is {expected}; "
+    check_record(record, path, job, seed)
+    for split, expected in (fingerprints or {}).items():
+        if record["data"][split] != expected:
+            raise KerasjetError(f"{path}: data.{split} is {record['data'][split]}, but the study's {split} file is {expected}; "
                                 "the record belongs to other jets (remove it to redo the job)")
-    record["test"] = {k: _number(v) for k, v in test.items()}
+    record["test"] = {k: _number(v) for k, v in record["test"].items()}
     record["roc"]["background_rejection"] = [_number(v) for v in record["roc"]["background_rejection"]]
     return record
 

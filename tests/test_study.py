@@ -12,14 +12,16 @@ from kerasjet.study import (BUDGETS, FAMILIES, NOT_RESOLVED, TABLE1, TABLE2, VER
                             family_style, job_record_path, jobs, judge, prepare_data, run_all, run_dir)
 
 
-def test_tiny_study_runs_resumes_and_collects(tmp_path):
+def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     budget = BUDGETS["tiny"]
     study, results = str(tmp_path / "study"), str(tmp_path / "results")
     prepare_data(study, budget, workers=2)
     assert len(jobs(budget)) == 2 * 9  # Table 1 with the two constituent-level peers
     summaries = run_all(study, budget, results, workers=2)
     assert len(summaries) == len(jobs(budget)) and all(s["epochs"] == 1 for s in summaries)
-    again = run_all(study, budget, results, workers=1)  # finished jobs are not retrained
+    with monkeypatch.context() as patch:  # a job with a record is not trained again
+        patch.setattr("kerasjet.train.train", lambda *args, **kwargs: pytest.fail("a job with a record was trained again"))
+        again = run_all(study, budget, results, workers=1)
     assert [s["best_val_loss"] for s in again] == [s["best_val_loss"] for s in summaries]
     rows = collect(study, budget, results, "tiny")
     assert set(rows) >= {"Jet mass cut", "nanoPELICAN C=2", "LorentzNet-3", "TopoDNN"}
@@ -55,10 +57,57 @@ def check_collect_from_records_alone(study, budget, results):
         json.dump(stored, f)
     with pytest.raises(KerasjetError, match=r"topodnn_seed_1\.json: data\.test is .* the record belongs to other jets"):
         collect(study, budget, results, "tiny")
+    check_malformed_records_are_refused(study, budget, results, record, stored)
     os.remove(record)
     index = jobs(budget).index(("TopoDNN", 1))
     with pytest.raises(KerasjetError, match=rf"1 of {len(jobs(budget))} jobs have not finished \(job index: {index} \(TopoDNN, seed 1\)\)"):
         collect(study, budget, results, "tiny")
+
+
+def check_malformed_records_are_refused(study, budget, results, record, good):
+    """Each broken record is refused by one KerasjetError naming the file and the key, before any
+    table is written; so is a mass-cut record that names another study's files."""
+    good = json.loads(json.dumps(good))
+    good["data"]["test"]["sha256"] = json.load(open(job_record_path(results, "TopoDNN", 0)))["data"]["test"]["sha256"]
+    broken = {
+        r"data: missing or not an object": {**good, "data": []},
+        r"test: missing or not an object": {**good, "test": []},
+        r"test\.auc: missing or not a number": {**good, "test": {"accuracy": 0.9}},
+        r"roc: .* lists of numbers": {**good, "roc": {"signal_efficiency": [0.3], "background_rejection": 5}},
+        r"roc: 2 signal efficiencies but 1 rejections": {**good, "roc": {"signal_efficiency": [0.3, 0.5], "background_rejection": [9]}},
+        r"summary: missing or not an object": {k: v for k, v in good.items() if k != "summary"},
+        r"summary\.best_val_loss: missing": {**good, "summary": {**good["summary"], "best_val_loss": None}},
+        r"job is 'LorentzNet-3', but this file is the record of 'TopoDNN'": {**good, "job": "LorentzNet-3"},
+        r"summary\.seed is 0, but this file is the record of seed 1": {**good, "summary": {**good["summary"], "seed": 0}},
+        r"summary\.epochs is 7, the budget trains 1": {**good, "summary": {**good["summary"], "epochs": 7}},
+        r"not a readable job record": "{not json",
+    }
+    tables = open(os.path.join(results, "tables.md")).read()
+    for message, content in broken.items():
+        with open(record, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content))
+        with pytest.raises(KerasjetError, match=rf"topodnn_seed_1\.json: {message}"):
+            collect(study, budget, results, "tiny")
+        assert open(os.path.join(results, "tables.md")).read() == tables  # refused before any output
+    with open(record, "w") as f:
+        json.dump(good, f)
+    collect(study, budget, results, "tiny")  # the repaired record is accepted
+    mass = os.path.join(results, "jobs", "jet_mass_cut.json")
+    kept = open(mass).read()
+    other_study = json.loads(kept)
+    other_study["data"]["train"]["jets"] = 100_000
+    for content, message in ((other_study, r"data\.train is train_300\.h5 with 100000 jets, but this study's train file is "
+                                           r"train_300\.h5 with 300"),
+                             ({**other_study, "data": {}}, r"data: is \{\}")):
+        with open(mass, "w") as f:
+            json.dump(content, f)
+        with pytest.raises(KerasjetError, match=rf"jet_mass_cut\.json: {message}"):
+            collect(study, budget, results, "tiny")
+    os.remove(mass)
+    with pytest.raises(KerasjetError, match=r"train_300\.h5: no such file, and no record .*jet_mass_cut\.json"):
+        collect(study, budget, results, "tiny")
+    with open(mass, "w") as f:
+        f.write(kept)
 
 
 def test_levels_never_share_data_or_runs(tmp_path, jets_file):

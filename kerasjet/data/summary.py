@@ -4,6 +4,7 @@ import numpy as np
 
 from kerasjet import kinematics
 from kerasjet.data.io import count_jets, read_attributes, read_jets
+from kerasjet.files import save_figure
 
 QUANTILES = (0.1, 0.5, 0.9)
 CLASS_NAMES = {1: "top", 0: "QCD"}
@@ -83,5 +84,5 @@ def plot_mass(obs, out, title=""):
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     plt.close(fig)

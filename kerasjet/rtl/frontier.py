@@ -8,7 +8,6 @@ twice the logic is not a choice anyone would make, and the verdicts never contra
 numbers.
 """
 
-import os
 
 DSP_IN_LUTS = 55  # one DSP counted as 55 LUTs in the single cost figure
 AUC_DIGITS = 4  # decimals of the AUC in the tables, and in the frontier's comparisons
@@ -89,7 +88,7 @@ def plot_frontier(rows, out, anchors=()):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kerasjet.files import atomic_output
+    from kerasjet.files import save_figure
 
     from matplotlib.ticker import NullFormatter
 
@@ -124,6 +123,5 @@ def plot_frontier(rows, out, anchors=()):
     handles, labels = axes[0][0].get_legend_handles_labels()  # one legend for all panels, below them: no point hidden
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, dpi=130, format=os.path.splitext(out)[1].lstrip(".") or "png")
+    save_figure(fig, out, dpi=130)
     plt.close(fig)
