@@ -1,5 +1,6 @@
-"""The compression table: float, 16/8/6/4-bit, ternary (BitLinear) and 70%-pruned variants of
-nanoPELICAN C = 2 and C = 10, the TopoDNN-style and the hls4ml-style dense taggers.
+"""The compression table: float, 16/8/6/4-bit, ternary (BitLinear: every layer, and with the first
+and last layer at 8 bits) and 70%-pruned variants of nanoPELICAN C = 2 and C = 10, the
+TopoDNN-style and the hls4ml-style dense taggers.
 
     python benchmarks/compression.py [--study-dir data/study] [--level detector] [--results results/compression]
                                      [--epochs 2] [--qat-jets 20000] [--csim-jets 2000]
@@ -30,14 +31,15 @@ from kerasjet.models import load_model, n_constituents_of, save_model  # noqa: E
 from kerasjet.study import BUDGETS, SHIPPED_LEVEL, existing_shipped_files, run_dir  # noqa: E402
 
 MODELS = ("nanoPELICAN C=2", "nanoPELICAN C=10", "TopoDNN", "hls4ml-style tagger")  # rows of the study's Table 1
-VARIANTS = {  # name → (weight bits, pruning target)
-    "float": ("float", None),
-    "16-bit": ("16", None),
-    "8-bit": ("8", None),
-    "6-bit": ("6", None),
-    "4-bit": ("4", None),
-    "ternary (BitLinear)": ("ternary", None),
-    "70% pruned": ("float", 0.7),
+VARIANTS = {  # name → (weight bits, pruning target, where the ternary layers go: kerasjet.compress.PLACEMENTS)
+    "float": ("float", None, None),
+    "16-bit": ("16", None, None),
+    "8-bit": ("8", None, None),
+    "6-bit": ("6", None, None),
+    "4-bit": ("4", None, None),
+    "ternary (BitLinear)": ("ternary", None, "all"),
+    "ternary, first and last layer 8-bit": ("ternary", None, "ends-8bit"),
+    "70% pruned": ("float", 0.7, None),
 }
 
 
@@ -96,20 +98,21 @@ def main():
     for model_name in MODELS:
         source = sources[model_name]
         run = os.path.basename(os.path.dirname(os.path.dirname(source)))
-        for variant, (bits, prune) in VARIANTS.items():
+        for variant, (bits, prune, placement) in VARIANTS.items():
             recipe = "float" if variant == "float" else (DEFAULT_TERNARY_RECIPE if bits == "ternary" else "QAT")
             epochs, jets = (TERNARY_EPOCHS, None) if bits == "ternary" else (args.epochs, args.qat_jets)
             if variant == "float":
                 path, epochs, jets = source, "—", "—"
             else:
-                suffix = "_pruned" if prune else (f"_{recipe}" if bits == "ternary" else "")
+                suffix = "_pruned" if prune else (f"_{recipe}{'_ends8' if placement == 'ends-8bit' else ''}" if bits == "ternary" else "")
                 path = os.path.join(out_dir, f"{run}_{bits}{suffix}.{'keras' if bits == 'float' else 'h5'}")
                 if not os.path.exists(path):
                     print(f"== {model_name}: {variant}")
-                    save_model(compress(load_model(source), files["train"], files["val"], bits, prune, epochs, train_jets=jets), path)
+                    tuning = {"placement": placement} if bits == "ternary" else {"train_jets": jets}
+                    save_model(compress(load_model(source), files["train"], files["val"], bits, prune, epochs, **tuning), path)
             metrics = evaluate(path, files["test"])[0]
             bits_per_weight, nonzero = weight_summary(load_model(path))
-            row = {"model": model_name, "variant": variant, "recipe": recipe, "epochs": epochs,
+            row = {"model": model_name, "variant": variant, "recipe": recipe, "placement": placement, "epochs": epochs,
                    "jets": budget.train_jets if jets is None else jets, "file": path, "bits_per_weight": bits_per_weight,
                    "nonzero_weights": nonzero, **metrics}
             if bits != "float" and args.csim_jets:
