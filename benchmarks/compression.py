@@ -4,6 +4,7 @@ TopoDNN-style and the hls4ml-style dense taggers.
 
     python benchmarks/compression.py [--study-dir data/study] [--level detector] [--results results/compression]
                                      [--epochs 2] [--qat-jets 20000] [--csim-jets 2000]
+                                     [--only MODEL | --finished-only]
 
 Starts from the float models of `kerasjet study --budget single-seed --level LEVEL` (seed 0; the
 shipped models' level by default), fine-tunes each compressed
@@ -13,10 +14,13 @@ jet) — and evaluates every variant on the study's test file. Every quantized v
 converted with hls4ml from a deployment YAML written beside it (kerasjet.hls.config.render_config,
 the model's own quantizer types) and its C simulation compared with Keras on the first
 --csim-jets test jets (0: no conversion). Writes compression.md and compression.json; resumable
-(finished variants are reloaded from <study-dir>/compressed_<level>/).
+(finished variants, their measurements and C simulations are reloaded from
+<study-dir>/compressed_<level>/). --only MODEL makes one model's variants and writes no table;
+--finished-only trains nothing and names the variants not made yet below the table.
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -63,9 +67,20 @@ def csim_agreement(model_path, description, test_file, jets):
     text = render_config(os.path.basename(model_path), f"hls/{stem}", os.path.relpath(test_file, folder), description,
                          n_constituents_of(model), quantizer_types(model), "benchmarks/compression.py")
     config_path = os.path.join(folder, f"{stem}.yml")
+    report_path = os.path.join(folder, "hls", stem, "report.json")
+    if _newer(report_path, model_path):  # deploy writes the report last, after the C simulation
+        with open(report_path) as f:
+            report = json.load(f)
+        if report.get("jets") == jets and report.get("test_file") == test_file:
+            return report
     write_text(text, config_path)
     report, _ = deploy(load_config(config_path), test_file=test_file, jets=jets, verbose=False)
     return report
+
+
+def _newer(path, than):
+    """Whether ``path`` exists and was written after ``than``."""
+    return os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(than)
 
 
 def csim_cell(row):
@@ -78,6 +93,28 @@ def csim_cell(row):
     return f"max diff {csim['max_abs_diff']:.3g} ({csim['jets']})"
 
 
+def variant_row(model_name, variant, path, source_run, recipe, placement, epochs, jets, files, csim_jets, out_dir):
+    """The table row of one finished variant (its model at ``path``): test metrics, weight summary
+    and C-simulation agreement, cached in <out_dir>/<file stem>.row.json (reused while newer than
+    the model and made with the same --csim-jets)."""
+    stem = os.path.splitext(os.path.basename(path))[0] if variant != "float" else f"{source_run}_float"
+    cache = os.path.join(out_dir, f"{stem}.row.json")
+    if _newer(cache, path):
+        with open(cache) as f:
+            row = json.load(f)
+        if row.get("csim_jets") == csim_jets:
+            return row
+    metrics = evaluate(path, files["test"])[0]
+    bits_per_weight, nonzero = weight_summary(load_model(path))
+    row = {"model": model_name, "variant": variant, "recipe": recipe, "placement": placement, "epochs": epochs, "jets": jets,
+           "file": path, "bits_per_weight": bits_per_weight, "nonzero_weights": nonzero, "csim_jets": csim_jets, **metrics}
+    if VARIANTS[variant][0] != "float" and csim_jets:
+        report = csim_agreement(path, f"{model_name}, {variant} (benchmarks/compression.py)", files["test"], csim_jets)
+        row["csim"] = {key: report[key] for key in ("jets", "max_abs_diff", "identical_outputs", "decision_agreement")}
+    write_json(row, cache)
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study-dir", default="data/study")
@@ -86,6 +123,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs per variant")
     parser.add_argument("--qat-jets", type=int, default=20000, help="training jets used for fine-tuning")
     parser.add_argument("--csim-jets", type=int, default=2000, help="test jets for the hls4ml C simulation of each quantized variant (0: none)")
+    parser.add_argument("--only", choices=MODELS, help="make and measure this model's variants only, and write no table")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="train nothing: tabulate the variants already made and name the others as not run")
     args = parser.parse_args()
     budget = BUDGETS["single-seed"]
     try:
@@ -94,36 +134,34 @@ def main():
         raise SystemExit(f"kerasjet: error: {err}") from None
     sources = {name: float_model(args.study_dir, name, args.level) for name in MODELS}  # every one checked before work starts
     out_dir = os.path.join(args.study_dir, f"compressed_{args.level}")
-    rows = []
-    for model_name in MODELS:
+    rows, not_run = [], []
+    for model_name in ([args.only] if args.only else MODELS):
         source = sources[model_name]
         run = os.path.basename(os.path.dirname(os.path.dirname(source)))
         for variant, (bits, prune, placement) in VARIANTS.items():
             recipe = "float" if variant == "float" else (DEFAULT_TERNARY_RECIPE if bits == "ternary" else "QAT")
-            epochs, jets = (TERNARY_EPOCHS, None) if bits == "ternary" else (args.epochs, args.qat_jets)
+            epochs, jets = (TERNARY_EPOCHS, budget.train_jets) if bits == "ternary" else (args.epochs, args.qat_jets)
             if variant == "float":
                 path, epochs, jets = source, "—", "—"
             else:
                 suffix = "_pruned" if prune else (f"_{recipe}{'_ends8' if placement == 'ends-8bit' else ''}" if bits == "ternary" else "")
                 path = os.path.join(out_dir, f"{run}_{bits}{suffix}.{'keras' if bits == 'float' else 'h5'}")
                 if not os.path.exists(path):
+                    if args.finished_only:
+                        not_run.append(f"{model_name}: {variant}")
+                        continue
                     print(f"== {model_name}: {variant}")
                     tuning = {"placement": placement} if bits == "ternary" else {"train_jets": jets}
                     save_model(compress(load_model(source), files["train"], files["val"], bits, prune, epochs, **tuning), path)
-            metrics = evaluate(path, files["test"])[0]
-            bits_per_weight, nonzero = weight_summary(load_model(path))
-            row = {"model": model_name, "variant": variant, "recipe": recipe, "placement": placement, "epochs": epochs,
-                   "jets": budget.train_jets if jets is None else jets, "file": path, "bits_per_weight": bits_per_weight,
-                   "nonzero_weights": nonzero, **metrics}
-            if bits != "float" and args.csim_jets:
-                report = csim_agreement(path, f"{model_name}, {variant} (benchmarks/compression.py)", files["test"], args.csim_jets)
-                row["csim"] = {key: report[key] for key in ("jets", "max_abs_diff", "identical_outputs", "decision_agreement")}
+            row = variant_row(model_name, variant, path, run, recipe, placement, epochs, jets, files, args.csim_jets, out_dir)
             rows.append(row)
-            print(f"{model_name:22} {variant:20} AUC {metrics['auc']:.4f}  1/εB {metrics['rejection_at_0.3']:7.1f}  "
-                  f"{bits_per_weight:5.2f} bits  {nonzero} non-zero  csim {csim_cell(row)}")
+            print(f"{model_name:22} {variant:20} AUC {row['auc']:.4f}  1/εB {row['rejection_at_0.3']:7.1f}  "
+                  f"{row['bits_per_weight']:5.2f} bits  {row['nonzero_weights']} non-zero  csim {csim_cell(row)}")
+    if args.only:
+        return
     provenance = {"test_file": files["test"], "test_jets": budget.test_jets, "fine_tuning_epochs": args.epochs,
                   "fine_tuning_jets": args.qat_jets, "csim_jets": args.csim_jets, "level": args.level,
-                  "float_models": f"seed 0 of kerasjet study --budget single-seed --level {args.level}"}
+                  "float_models": f"seed 0 of kerasjet study --budget single-seed --level {args.level}", "not_run": not_run}
     write_json({"provenance": provenance, "rows": rows}, os.path.join(args.results, "compression.json"))
     lines = [f"**Compression** — {budget.test_jets} {args.level}-level test jets; each variant fine-tuned from the float model (seed 0) for the "
              "epochs on the training jets given in its row", "",
@@ -133,6 +171,8 @@ def main():
     for r in rows:
         lines.append(f"| {r['model']} | {r['variant']} | {r['recipe']} | {r['epochs']} | {r['jets']} | {r['accuracy']:.4f} | "
                      f"{r['auc']:.4f} | {r['rejection_at_0.3']:.0f} | {r['bits_per_weight']:.2f} | {r['nonzero_weights']} | {csim_cell(r)} |")
+    if not_run:
+        lines += ["", f"Not run (--finished-only): {'; '.join(not_run)}."]
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "compression.md"))
     print("\n".join(lines))
 
