@@ -93,10 +93,10 @@ def csim_cell(row):
     return f"max diff {csim['max_abs_diff']:.3g} ({csim['jets']})"
 
 
-def variant_row(model_name, variant, path, source_run, recipe, placement, epochs, jets, files, csim_jets, out_dir):
-    """The table row of one finished variant (its model at ``path``): test metrics, weight summary
-    and C-simulation agreement, cached in <out_dir>/<file stem>.row.json (reused while newer than
-    the model and made with the same --csim-jets)."""
+def variant_measurements(model_name, variant, path, source_run, files, csim_jets, out_dir):
+    """What is measured of one finished variant (its model at ``path``): test metrics ('jets': the
+    test jets), weight summary and C-simulation agreement, cached in <out_dir>/<file stem>.row.json
+    (reused while newer than the model and made with the same --csim-jets)."""
     stem = os.path.splitext(os.path.basename(path))[0] if variant != "float" else f"{source_run}_float"
     cache = os.path.join(out_dir, f"{stem}.row.json")
     if _newer(cache, path):
@@ -106,8 +106,7 @@ def variant_row(model_name, variant, path, source_run, recipe, placement, epochs
             return row
     metrics = evaluate(path, files["test"])[0]
     bits_per_weight, nonzero = weight_summary(load_model(path))
-    row = {"model": model_name, "variant": variant, "recipe": recipe, "placement": placement, "epochs": epochs, "jets": jets,
-           "file": path, "bits_per_weight": bits_per_weight, "nonzero_weights": nonzero, "csim_jets": csim_jets, **metrics}
+    row = {"file": path, "bits_per_weight": bits_per_weight, "nonzero_weights": nonzero, "csim_jets": csim_jets, **metrics}
     if VARIANTS[variant][0] != "float" and csim_jets:
         report = csim_agreement(path, f"{model_name}, {variant} (benchmarks/compression.py)", files["test"], csim_jets)
         row["csim"] = {key: report[key] for key in ("jets", "max_abs_diff", "identical_outputs", "decision_agreement")}
@@ -139,7 +138,8 @@ def main():
         source = sources[model_name]
         run = os.path.basename(os.path.dirname(os.path.dirname(source)))
         for variant, (bits, prune, placement) in VARIANTS.items():
-            recipe = "float" if variant == "float" else (DEFAULT_TERNARY_RECIPE if bits == "ternary" else "QAT")
+            recipe = ("float" if variant == "float" else "pruning" if prune else
+                      DEFAULT_TERNARY_RECIPE if bits == "ternary" else "QAT")
             epochs, jets = (TERNARY_EPOCHS, budget.train_jets) if bits == "ternary" else (args.epochs, args.qat_jets)
             if variant == "float":
                 path, epochs, jets = source, "—", "—"
@@ -153,7 +153,9 @@ def main():
                     print(f"== {model_name}: {variant}")
                     tuning = {"placement": placement} if bits == "ternary" else {"train_jets": jets}
                     save_model(compress(load_model(source), files["train"], files["val"], bits, prune, epochs, **tuning), path)
-            row = variant_row(model_name, variant, path, run, recipe, placement, epochs, jets, files, args.csim_jets, out_dir)
+            row = {**variant_measurements(model_name, variant, path, run, files, args.csim_jets, out_dir),
+                   "model": model_name, "variant": variant, "recipe": recipe, "placement": placement, "epochs": epochs,
+                   "tuning_jets": jets}
             rows.append(row)
             print(f"{model_name:22} {variant:20} AUC {row['auc']:.4f}  1/εB {row['rejection_at_0.3']:7.1f}  "
                   f"{row['bits_per_weight']:5.2f} bits  {row['nonzero_weights']} non-zero  csim {csim_cell(row)}")
@@ -166,10 +168,10 @@ def main():
     lines = [f"**Compression** — {budget.test_jets} {args.level}-level test jets; each variant fine-tuned from the float model (seed 0) for the "
              "epochs on the training jets given in its row", "",
              f"(csim: hls4ml 1.3 C simulation against Keras on the first {args.csim_jets} test jets)", "",
-             "| Model | Variant | recipe | epochs | jets | Accuracy | AUC | 1/εB (εS = 0.3) | bits / weight | non-zero weights | csim |",
+             "| Model | Variant | recipe | epochs | training jets | Accuracy | AUC | 1/εB (εS = 0.3) | bits / weight | non-zero weights | csim |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['variant']} | {r['recipe']} | {r['epochs']} | {r['jets']} | {r['accuracy']:.4f} | "
+        lines.append(f"| {r['model']} | {r['variant']} | {r['recipe']} | {r['epochs']} | {r['tuning_jets']} | {r['accuracy']:.4f} | "
                      f"{r['auc']:.4f} | {r['rejection_at_0.3']:.0f} | {r['bits_per_weight']:.2f} | {r['nonzero_weights']} | {csim_cell(r)} |")
     if not_run:
         lines += ["", f"Not run (--finished-only): {'; '.join(not_run)}."]
