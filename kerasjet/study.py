@@ -345,9 +345,11 @@ def _job_record(study_dir, budget, name, seed, results_dir, fingerprints):
         try:
             with open(summary_path) as f:
                 summary = json.load(f)
-            summary["run_dir"], summary["best_val_loss"], summary["seed"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise KerasjetError(f"{summary_path}: not a finished run's summary ({error!r}); remove the run to redo it") from None
+        except (OSError, ValueError) as error:
+            raise KerasjetError(f"{summary_path}: not readable ({error}); remove the run to redo it") from None
+        lacking = [key for key in ("run_dir", "best_val_loss", "seed") if not isinstance(summary, dict) or key not in summary]
+        if lacking:
+            raise KerasjetError(f"{summary_path}: {', '.join(lacking)} missing; not a finished run's summary (remove the run to redo it)")
         _check_epochs(summary_path, summary, budget)
         record = _record_run(path, name, summary, data_files(study_dir, budget)["test"], fingerprints)
     return record
