@@ -155,7 +155,7 @@ def main():
                     save_model(compress(load_model(source), files["train"], files["val"], bits, prune, epochs, **tuning), path)
             row = {**variant_measurements(model_name, variant, path, run, files, args.csim_jets, out_dir),
                    "model": model_name, "variant": variant, "recipe": recipe, "placement": placement, "epochs": epochs,
-                   "tuning_jets": jets}
+                   "tuning_jets": jets, "file": path}
             rows.append(row)
             print(f"{model_name:22} {variant:20} AUC {row['auc']:.4f}  1/εB {row['rejection_at_0.3']:7.1f}  "
                   f"{row['bits_per_weight']:5.2f} bits  {row['nonzero_weights']} non-zero  csim {csim_cell(row)}")
