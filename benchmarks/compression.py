@@ -67,12 +67,6 @@ def csim_agreement(model_path, description, test_file, jets):
     text = render_config(os.path.basename(model_path), f"hls/{stem}", os.path.relpath(test_file, folder), description,
                          n_constituents_of(model), quantizer_types(model), "benchmarks/compression.py")
     config_path = os.path.join(folder, f"{stem}.yml")
-    report_path = os.path.join(folder, "hls", stem, "report.json")
-    if _newer(report_path, model_path):  # deploy writes the report last, after the C simulation
-        with open(report_path) as f:
-            report = json.load(f)
-        if report.get("jets") == jets and report.get("test_file") == test_file:
-            return report
     write_text(text, config_path)
     report, _ = deploy(load_config(config_path), test_file=test_file, jets=jets, verbose=False)
     return report
@@ -106,7 +100,7 @@ def variant_measurements(model_name, variant, path, source_run, files, csim_jets
             return row
     metrics = evaluate(path, files["test"])[0]
     bits_per_weight, nonzero = weight_summary(load_model(path))
-    row = {"file": path, "bits_per_weight": bits_per_weight, "nonzero_weights": nonzero, "csim_jets": csim_jets, **metrics}
+    row = {"bits_per_weight": bits_per_weight, "nonzero_weights": nonzero, "csim_jets": csim_jets, **metrics}
     if VARIANTS[variant][0] != "float" and csim_jets:
         report = csim_agreement(path, f"{model_name}, {variant} (benchmarks/compression.py)", files["test"], csim_jets)
         row["csim"] = {key: report[key] for key in ("jets", "max_abs_diff", "identical_outputs", "decision_agreement")}
