@@ -1,6 +1,11 @@
 """Quantizers, quantized layers, pruning: values on their grids, STE gradients, equivalences,
 save/load."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -201,3 +206,22 @@ def test_deep_sets_quantizes_at_power_of_two_n_only(inputs):
     phi = [layer for layer in quantized.layers if isinstance(layer, QConv1D)]
     assert [layer.name for layer in phi] == ["phi_0", "phi_1"] and not any(layer.use_bias for layer in phi)
     assert quantized.get_layer("rho_0_input").quantizer.bits == 13  # 16 inputs × 8-bit weights: exact_input_bits
+
+
+def test_rounding_benchmark_table_and_refusal(jets_file, tmp_path):
+    """benchmarks/rounding.py: a float and four rounded AUCs per nanoPELICAN; a model that is not one
+    is refused with one error line and no table."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    nano, dense = str(tmp_path / "nano.keras"), str(tmp_path / "dense.keras")
+    save_model(randomise(build_model("nanopelican", c_hidden=2, n_constituents=8)), nano)
+    save_model(build_model("hls4ml_tagger", n_constituents=16), dense)
+    command = [sys.executable, f"{root}/benchmarks/rounding.py", "--train", jets_file, "--test", jets_file, "--jets", "200"]
+    done = subprocess.run([*command, nano, "--results", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (row,) = json.loads((tmp_path / "out" / "rounding.json").read_text())["rows"]
+    assert (row["c_hidden"], row["n_constituents"]) == (2, 8)
+    assert set(row["auc"]) == {"float", "8", "6", "4", "ternary"} and all(0 <= v <= 1 for v in row["auc"].values())
+    refused = subprocess.run([*command, nano, dense, "--results", str(tmp_path / "refused")], capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1] == f"kerasjet: error: {dense}: not a nanoPELICAN (no lineq_2to2 layer)"
+    assert not (tmp_path / "refused").exists()
