@@ -1,13 +1,15 @@
-"""What rounding alone costs a trained float nanoPELICAN: its AUC with the weights quantized to
-8, 6 or 4 bits or ternary (BitLinear, the recipe's power-of-two β per basis element of LinEq2→2
-and per hidden channel of the readout) before any fine-tuning, at the N it was trained for.
+"""What rounding alone costs a trained float model: its AUC with the weights quantized to 8, 6 or
+4 bits or ternary (BitLinear as kerasjet.compress makes it: for nanoPELICAN a power-of-two β per
+basis element of LinEq2→2 and per hidden channel of the readout, for the dense taggers and Deep
+Sets per output channel; every layer, and with the first and last layer at 8 bits) before any
+fine-tuning, at the N it was trained for.
 
     python benchmarks/rounding.py --train T.h5 --test TEST.h5 MODEL.keras [MODEL.keras ...]
                                   [--jets 10000] [--results results/compression]
 
 Every quantized model of the compression table is fine-tuned from such a rounded start
-(kerasjet.compress); a model that rounding alone costs much is one whose LinEq2→2 weights must
-keep their ratios more finely than the weight grid, and whose fine-tuning has more to recover.
+(kerasjet.compress); a model that rounding alone costs much is one whose weights must keep their
+ratios more finely than the weight grid, and whose fine-tuning has more to recover.
 Calibration (hidden-channel scales, the ternary ReLU range): the first 2,000 training jets, as
 `kerasjet compress`. AUC on the first --jets test jets. Writes rounding.md and rounding.json.
 """
@@ -19,7 +21,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
-from kerasjet.compress import is_nanopelican, quantized_copy  # noqa: E402
+from kerasjet.compress import check_dense_quantizable, is_nanopelican, quantized_copy  # noqa: E402
 from kerasjet.data.io import count_jets  # noqa: E402
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
 from kerasjet.errors import KerasjetError  # noqa: E402
@@ -27,15 +29,24 @@ from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.metrics import roc_auc  # noqa: E402
 from kerasjet.models import load_model, n_constituents_of  # noqa: E402
 
-WEIGHTS = ("8", "6", "4", "ternary")
+VARIANTS = {"8-bit": ("8", "all"), "6-bit": ("6", "all"), "4-bit": ("4", "all"), "ternary": ("ternary", "all"),
+            "ternary, ends 8-bit": ("ternary", "ends-8bit")}  # column → (weight bits, kerasjet.compress placement)
 CALIBRATION_JETS = 2000  # kerasjet.compress.compress's default
 
 
-def rounded_aucs(path, train, test, jets):
-    """{'float': AUC, '8': AUC, ...} of the model at ``path`` and its rounded copies, and its N."""
+def checked_model(path):
+    """The model at ``path``, KerasjetError unless kerasjet.compress can quantize it."""
     model = load_model(path)
     if not is_nanopelican(model):
-        raise KerasjetError(f"{path}: not a nanoPELICAN (no lineq_2to2 layer)")
+        try:
+            check_dense_quantizable(model)
+        except KerasjetError as err:
+            raise KerasjetError(f"{path}: {err}") from None
+    return model
+
+
+def rounded_aucs(model, path, train, test, jets):
+    """{'float': AUC, '8-bit': AUC, ...} (VARIANTS) of ``model`` and its rounded copies."""
     spec = InputSpec(n_constituents_of(model))
     calibration, _ = load_inputs(train, spec, 0, CALIBRATION_JETS)
     inputs, labels = load_inputs(test, spec, 0, jets)
@@ -44,15 +55,15 @@ def rounded_aucs(path, train, test, jets):
         return float(roc_auc(labels, m.predict(inputs, batch_size=1024, verbose=0).reshape(-1)))
 
     aucs = {"float": auc(model)}
-    for bits in WEIGHTS:
-        aucs[bits] = auc(quantized_copy(model, bits, calibration))
-        print(f"{path}: {bits:>7}  AUC {aucs[bits]:.4f} (float {aucs['float']:.4f})", flush=True)
-    return aucs, spec.n_constituents, model.get_layer("lineq_2to2").units
+    for variant, (bits, placement) in VARIANTS.items():
+        aucs[variant] = auc(quantized_copy(model, bits, calibration, placement))
+        print(f"{path}: {variant:>19}  AUC {aucs[variant]:.4f} (float {aucs['float']:.4f})", flush=True)
+    return aucs
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="trained float nanoPELICANs (.keras)")
+    parser.add_argument("models", nargs="+", help="trained float models (.keras): nanoPELICANs, dense taggers, Deep Sets")
     parser.add_argument("--train", required=True, help="calibration jets (the first 2,000)")
     parser.add_argument("--test", required=True)
     parser.add_argument("--jets", type=int, default=10000, help="test jets evaluated (the first)")
@@ -63,20 +74,18 @@ def main():
             if not os.path.isfile(path):
                 raise KerasjetError(f"{path}: no such file")
         jets = min(args.jets, count_jets(args.test))
-        rows = []
-        for path in args.models:
-            aucs, n, c_hidden = rounded_aucs(path, args.train, args.test, jets)
-            rows.append({"model": path, "n_constituents": n, "c_hidden": c_hidden, "auc": aucs})
+        models = {path: checked_model(path) for path in args.models}  # every one checked before work starts
+        rows = [{"model": path, "n_constituents": n_constituents_of(model), "auc": rounded_aucs(model, path, args.train, args.test, jets)}
+                for path, model in models.items()]
     except KerasjetError as err:
         raise SystemExit(f"kerasjet: error: {err}") from None
-    title = (f"**Rounding alone** — test AUC of each float nanoPELICAN and of its quantized copies before any fine-tuning "
+    title = (f"**Rounding alone** — test AUC of each float model and of its quantized copies before any fine-tuning "
              f"(first {jets} jets of {args.test}; calibration on the first {CALIBRATION_JETS} of {args.train}). "
              f"Written by `python benchmarks/rounding.py`.")
-    lines = [title, "", "| model | C | N | float | " + " | ".join(f"{b}{'' if b == 'ternary' else '-bit'}" for b in WEIGHTS) + " |",
-             "|---|---|---|---|" + "---|" * len(WEIGHTS)]
+    lines = [title, "", "| model | N | float | " + " | ".join(VARIANTS) + " |", "|---|---|---|" + "---|" * len(VARIANTS)]
     for r in rows:
-        cells = " | ".join(f"{r['auc'][b]:.4f} ({r['auc'][b] - r['auc']['float']:+.4f})" for b in WEIGHTS)
-        lines.append(f"| {r['model']} | {r['c_hidden']} | {r['n_constituents']} | {r['auc']['float']:.4f} | {cells} |")
+        cells = " | ".join(f"{r['auc'][v]:.4f} ({r['auc'][v] - r['auc']['float']:+.4f})" for v in VARIANTS)
+        lines.append(f"| {r['model']} | {r['n_constituents']} | {r['auc']['float']:.4f} | {cells} |")
     write_json({"test_file": args.test, "test_jets": jets, "train_file": args.train, "rows": rows},
                os.path.join(args.results, "rounding.json"))
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "rounding.md"))

@@ -213,6 +213,17 @@ def _bias_quantizer(bits, bias):
     return fixed_for_range(bits, np.abs(bias[0]).max() + 1e-6, min_integer=0) if bias else None
 
 
+def check_dense_quantizable(model):
+    """KerasjetError unless ``model`` is a dense tagger or Deep Sets (DENSE_TAGGERS) that
+    quantize_dense can make exact: Deep Sets' mean over the N slots needs N a power of two."""
+    if not _weighted_layers(model) or model.name not in DENSE_TAGGERS:
+        raise KerasjetError(f"model '{model.name}' is not one of the dense taggers ({', '.join(DENSE_TAGGERS)})")
+    n = n_constituents_of(model)
+    if any(isinstance(layer, tf.keras.layers.GlobalAveragePooling1D) for layer in model.layers) and mean_shift(n) is None:
+        raise KerasjetError(f"model '{model.name}' at N = {n}: its mean over the N slots is exact in fixed point only for N a "
+                            "power of two (train it at N = 8, 16 or 32 to quantize it)")
+
+
 def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placement="all"):
     """QDense/QConv1D/QActivation copy of a trained dense tagger or Deep Sets (DENSE_TAGGERS), weights copied.
 
@@ -227,13 +238,9 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
     ``dynamic_absmax``, per sample as in the BitHEP paper (not deployable).
     calibration: {'pmu', 'mask'} inputs for the activation ranges.
     """
+    check_dense_quantizable(model)
     weighted = _weighted_layers(model)
-    if not weighted or model.name not in DENSE_TAGGERS:
-        raise KerasjetError(f"model '{model.name}' is not one of the dense taggers ({', '.join(DENSE_TAGGERS)})")
     n = n_constituents_of(model)
-    if any(isinstance(layer, tf.keras.layers.GlobalAveragePooling1D) for layer in model.layers) and mean_shift(n) is None:
-        raise KerasjetError(f"model '{model.name}' at N = {n}: its mean over the N slots is exact in fixed point only for N a "
-                            "power of two (train it at N = 8, 16 or 32 to quantize it)")
     probe = tf.keras.Model(model.inputs, [layer.input for layer in weighted])
     ranges = [float(np.abs(x).max()) for x in probe.predict(calibration, verbose=0, batch_size=1024)]
     weight_quantizers, activations, inputs = [], [], []

@@ -209,19 +209,23 @@ def test_deep_sets_quantizes_at_power_of_two_n_only(inputs):
 
 
 def test_rounding_benchmark_table_and_refusal(jets_file, tmp_path):
-    """benchmarks/rounding.py: a float and four rounded AUCs per nanoPELICAN; a model that is not one
-    is refused with one error line and no table."""
+    """benchmarks/rounding.py: a float and five rounded AUCs per model (nanoPELICAN and a dense
+    tagger); a model kerasjet cannot quantize (Deep Sets at N = 12) is refused before any work with
+    one error line and no table."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    nano, dense = str(tmp_path / "nano.keras"), str(tmp_path / "dense.keras")
+    nano, dense, odd = (str(tmp_path / f"{name}.keras") for name in ("nano", "dense", "odd"))
     save_model(randomise(build_model("nanopelican", c_hidden=2, n_constituents=8)), nano)
     save_model(build_model("hls4ml_tagger", n_constituents=16), dense)
+    save_model(build_model("deep_sets", n_constituents=12), odd)
     command = [sys.executable, f"{root}/benchmarks/rounding.py", "--train", jets_file, "--test", jets_file, "--jets", "200"]
-    done = subprocess.run([*command, nano, "--results", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    done = subprocess.run([*command, nano, dense, "--results", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    (row,) = json.loads((tmp_path / "out" / "rounding.json").read_text())["rows"]
-    assert (row["c_hidden"], row["n_constituents"]) == (2, 8)
-    assert set(row["auc"]) == {"float", "8", "6", "4", "ternary"} and all(0 <= v <= 1 for v in row["auc"].values())
-    refused = subprocess.run([*command, nano, dense, "--results", str(tmp_path / "refused")], capture_output=True, text=True, timeout=600)
+    rows = json.loads((tmp_path / "out" / "rounding.json").read_text())["rows"]
+    assert [(r["model"], r["n_constituents"]) for r in rows] == [(nano, 8), (dense, 16)]
+    for row in rows:
+        assert set(row["auc"]) == {"float", "8-bit", "6-bit", "4-bit", "ternary", "ternary, ends 8-bit"}
+        assert all(0 <= v <= 1 for v in row["auc"].values())
+    refused = subprocess.run([*command, nano, odd, "--results", str(tmp_path / "refused")], capture_output=True, text=True, timeout=600)
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
-    assert refused.stderr.strip().splitlines()[-1] == f"kerasjet: error: {dense}: not a nanoPELICAN (no lineq_2to2 layer)"
-    assert not (tmp_path / "refused").exists()
+    assert refused.stderr.strip().splitlines()[-1].startswith(f"kerasjet: error: {odd}: model 'deep_sets' at N = 12: ")
+    assert "AUC" not in refused.stdout and not (tmp_path / "refused").exists()
