@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import DEFAULT_TERNARY_RECIPE, TERNARY_EPOCHS, compress, weight_summary  # noqa: E402
-from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.errors import run_script  # noqa: E402
 from kerasjet.evaluate import evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, n_constituents_of, save_model  # noqa: E402
@@ -121,10 +121,7 @@ def main():
                         help="train nothing: tabulate the variants already made and name the others as not run")
     args = parser.parse_args()
     budget = BUDGETS["single-seed"]
-    try:
-        files = existing_shipped_files(args.study_dir, args.level)
-    except KerasjetError as err:
-        raise SystemExit(f"kerasjet: error: {err}") from None
+    files = existing_shipped_files(args.study_dir, args.level)
     sources = {name: float_model(args.study_dir, name, args.level) for name in MODELS}  # every one checked before work starts
     out_dir = os.path.join(args.study_dir, f"compressed_{args.level}")
     rows, not_run = [], []
@@ -174,4 +171,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

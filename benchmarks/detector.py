@@ -17,6 +17,7 @@ import numpy as np
 
 from kerasjet import kinematics
 from kerasjet.data.generate import GeneratorSettings, ProcessJets
+from kerasjet.errors import run_script
 from kerasjet.files import write_json, write_text
 from kerasjet.metrics import roc_auc
 from kerasjet.models.masscut import mass_cut_scores
@@ -127,4 +128,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
-from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.evaluate import evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
@@ -247,7 +247,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KerasjetError as err:  # e.g. a missing study run or data file: one line, no traceback
-        raise SystemExit(f"kerasjet: error: {err}") from None
+    run_script(main)

@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
+from kerasjet.errors import run_script  # noqa: E402
 from kerasjet.models import load_model  # noqa: E402
 from kerasjet.rtl.trace import adder_cost, nanopelican_stages  # noqa: E402
 
@@ -51,4 +52,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -17,6 +17,7 @@ import time
 
 from kerasjet.data.detector import simulate
 from kerasjet.data.generate import GeneratorSettings, ProcessJets, _FlatEvents, _matched_tops, _pad_constituents, generate
+from kerasjet.errors import run_script
 
 
 def _key(function):
@@ -80,4 +81,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
+from kerasjet.errors import run_script  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.hls.config import load_config  # noqa: E402
 from kerasjet.hls.convert import deploy  # noqa: E402
@@ -64,4 +65,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 import numpy as np  # noqa: E402
 
-from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 
 SPLITS = {"train": (60_000, 101), "val": (10_000, 102), "test": (40_000, 103)}
@@ -207,4 +207,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.data.io import count_jets  # noqa: E402
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
-from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.evaluate import model_auc  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, save_model  # noqa: E402
@@ -107,7 +107,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KerasjetError as err:
-        raise SystemExit(f"kerasjet: error: {err}") from None
+    run_script(main)

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from kerasjet.data.generate import GeneratorSettings, ProcessJets
+from kerasjet.errors import run_script
 
 
 def accepted_pthat(process, settings, n_events, seed):
@@ -46,4 +47,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from parity import LEARNING_RATE, N_CONSTITUENTS, SPLITS, data_files, reuse_single_start, summarise  # noqa: E402
 
+from kerasjet.errors import run_script  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 
 PLATEAU_AUC = 0.945
@@ -114,4 +115,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -13,6 +13,7 @@ import os
 
 import kerasjet  # noqa: F401  (before TensorFlow: CPU allocator)
 from kerasjet.data.pipeline import InputSpec, load_inputs
+from kerasjet.errors import run_script
 from kerasjet.models import load_model, n_constituents_of
 from kerasjet.models.nanopelican import hidden_open_fractions
 
@@ -31,4 +32,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

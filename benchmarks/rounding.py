@@ -24,7 +24,7 @@ import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import check_dense_quantizable, is_nanopelican, quantized_copy  # noqa: E402
 from kerasjet.data.io import count_jets  # noqa: E402
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
-from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.metrics import roc_auc  # noqa: E402
 from kerasjet.models import load_model, n_constituents_of  # noqa: E402
@@ -69,16 +69,13 @@ def main():
     parser.add_argument("--jets", type=int, default=10000, help="test jets evaluated (the first)")
     parser.add_argument("--results", default="results/compression")
     args = parser.parse_args()
-    try:
-        for path in [args.train, args.test, *args.models]:
-            if not os.path.isfile(path):
-                raise KerasjetError(f"{path}: no such file")
-        jets = min(args.jets, count_jets(args.test))
-        models = {path: checked_model(path) for path in args.models}  # every one checked before work starts
-        rows = [{"model": path, "n_constituents": n_constituents_of(model), "auc": rounded_aucs(model, path, args.train, args.test, jets)}
-                for path, model in models.items()]
-    except KerasjetError as err:
-        raise SystemExit(f"kerasjet: error: {err}") from None
+    for path in [args.train, args.test, *args.models]:
+        if not os.path.isfile(path):
+            raise KerasjetError(f"{path}: no such file")
+    jets = min(args.jets, count_jets(args.test))
+    models = {path: checked_model(path) for path in args.models}  # every one checked before work starts
+    rows = [{"model": path, "n_constituents": n_constituents_of(model), "auc": rounded_aucs(model, path, args.train, args.test, jets)}
+            for path, model in models.items()]
     title = (f"**Rounding alone** — test AUC of each float model and of its quantized copies before any fine-tuning "
              f"(first {jets} jets of {args.test}; calibration on the first {CALIBRATION_JETS} of {args.train}). "
              f"Written by `python benchmarks/rounding.py`.")
@@ -93,4 +90,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
+from kerasjet.errors import run_script  # noqa: E402
 from kerasjet.evaluate import MASS_CUT, evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.layers.equivariant import NANO_BASIS  # noqa: E402
@@ -238,4 +239,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import DEFAULT_TERNARY_RECIPE, PLACEMENTS, TERNARY_LEARNING_RATE, TERNARY_RECIPES, compress  # noqa: E402
 from kerasjet.data.io import count_jets  # noqa: E402
+from kerasjet.errors import run_script  # noqa: E402
 from kerasjet.evaluate import model_scores  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.metrics import roc_auc  # noqa: E402
@@ -191,4 +192,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -15,6 +15,7 @@ import kerasjet  # noqa: F401  (before TensorFlow: selects the BFC CPU allocator
 import numpy as np
 import tensorflow as tf
 
+from kerasjet.errors import run_script
 from kerasjet.models import build_model
 
 
@@ -55,4 +56,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

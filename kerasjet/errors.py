@@ -8,3 +8,12 @@ class KerasjetError(Exception):
 def first_line(err):
     """The first line of an exception's message (its class name if the message is empty)."""
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def run_script(main):
+    """Run a script's ``main()`` (benchmarks/, scripts/): a KerasjetError ends it with one
+    ``kerasjet: error: ...`` line on stderr and exit status 1, never a traceback."""
+    try:
+        main()
+    except KerasjetError as err:
+        raise SystemExit(f"kerasjet: error: {err}") from None

@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import compress  # noqa: E402
-from kerasjet.errors import KerasjetError  # noqa: E402
+from kerasjet.errors import run_script  # noqa: E402
 from kerasjet.evaluate import evaluate, model_auc  # noqa: E402
 from kerasjet.files import write_text  # noqa: E402
 from kerasjet.hls.config import quantizer_types, render_shipped_config  # noqa: E402
@@ -165,7 +165,4 @@ def main():
         print(f"{os.path.basename(path)}: test AUC {evaluate(path, files['test'])[0]['auc']:.4f}")
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KerasjetError as err:  # a missing data file or study run: one line, no traceback
-        raise SystemExit(f"kerasjet: error: {err}") from None
+    run_script(main)

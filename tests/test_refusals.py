@@ -299,3 +299,17 @@ def test_interrupt_says_what_was_kept(bad, out, capsys, monkeypatch):
     monkeypatch.setattr("kerasjet.data.generate.generate", interrupted)
     status, _, err = run_cli(f"generate --jets 5 --out {out}/g.h5", capsys)
     assert status == 130 and err == "kerasjet: interrupted; no partial output file was kept\n"
+
+
+def test_scripts_end_a_refusal_with_one_line():
+    """benchmarks/ and scripts/ run their main through kerasjet.errors.run_script: a KerasjetError
+    from anywhere inside is one 'kerasjet: error:' line and exit status 1, not a traceback."""
+    from kerasjet.errors import KerasjetError, run_script
+
+    def main():
+        raise KerasjetError("data/x.h5: no such file")
+
+    with pytest.raises(SystemExit) as done:
+        run_script(main)
+    assert done.value.code == "kerasjet: error: data/x.h5: no such file"  # SystemExit prints it and exits 1
+    assert done.value.__suppress_context__
