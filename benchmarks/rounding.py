@@ -21,7 +21,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
-from kerasjet.compress import check_dense_quantizable, is_nanopelican, quantized_copy  # noqa: E402
+from kerasjet.compress import check_quantizable, quantized_copy  # noqa: E402
 from kerasjet.data.io import count_jets  # noqa: E402
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
 from kerasjet.errors import KerasjetError, run_script  # noqa: E402
@@ -37,11 +37,10 @@ CALIBRATION_JETS = 2000  # kerasjet.compress.compress's default
 def checked_model(path):
     """The model at ``path``, KerasjetError unless kerasjet.compress can quantize it."""
     model = load_model(path)
-    if not is_nanopelican(model):
-        try:
-            check_dense_quantizable(model)
-        except KerasjetError as err:
-            raise KerasjetError(f"{path}: {err}") from None
+    try:
+        check_quantizable(model)
+    except KerasjetError as err:
+        raise KerasjetError(f"{path}: {err}") from None
     return model
 
 
@@ -69,6 +68,8 @@ def main():
     parser.add_argument("--jets", type=int, default=10000, help="test jets evaluated (the first)")
     parser.add_argument("--results", default="results/compression")
     args = parser.parse_args()
+    if args.jets < 1:
+        raise KerasjetError(f"--jets must be at least 1 (got {args.jets})")
     for path in [args.train, args.test, *args.models]:
         if not os.path.isfile(path):
             raise KerasjetError(f"{path}: no such file")

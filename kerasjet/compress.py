@@ -170,6 +170,7 @@ def quantize_nanopelican(model, weight_bits, calibration, placement="all", pair_
     the power-of-two pair form (folded_nanopelican, pair_po2_bits)."""
     from kerasjet.models.nanopelican import qnanopelican
 
+    check_quantizable(model)
     pair_po2 = pair_po2 and weight_bits != "ternary"  # ternary weights are powers of two already
     float_model = folded_nanopelican(model, calibration, pair_po2=pair_po2)
     lineq2 = float_model.get_layer("lineq_2to2")
@@ -213,9 +214,14 @@ def _bias_quantizer(bits, bias):
     return fixed_for_range(bits, np.abs(bias[0]).max() + 1e-6, min_integer=0) if bias else None
 
 
-def check_dense_quantizable(model):
-    """KerasjetError unless ``model`` is a dense tagger or Deep Sets (DENSE_TAGGERS) that
-    quantize_dense can make exact: Deep Sets' mean over the N slots needs N a power of two."""
+def check_quantizable(model):
+    """KerasjetError unless quantized_copy can make ``model`` exact in fixed point: an unscaled
+    nanoPELICAN (the N-scaled one has non-integer powers of n), or a dense tagger or Deep Sets
+    (DENSE_TAGGERS; Deep Sets' mean over the N slots needs N a power of two)."""
+    if is_nanopelican(model):
+        if model.get_layer("lineq_2to2").scaled:
+            raise KerasjetError(f"model '{model.name}': the N-scaled nanoPELICAN has no fixed-point form (non-integer powers of n)")
+        return
     if not _weighted_layers(model) or model.name not in DENSE_TAGGERS:
         raise KerasjetError(f"model '{model.name}' is not one of the dense taggers ({', '.join(DENSE_TAGGERS)})")
     n = n_constituents_of(model)
@@ -238,7 +244,7 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
     ``dynamic_absmax``, per sample as in the BitHEP paper (not deployable).
     calibration: {'pmu', 'mask'} inputs for the activation ranges.
     """
-    check_dense_quantizable(model)
+    check_quantizable(model)
     weighted = _weighted_layers(model)
     n = n_constituents_of(model)
     probe = tf.keras.Model(model.inputs, [layer.input for layer in weighted])

@@ -84,6 +84,7 @@ def write_bad_models(folder):
     model.weights[-1].assign(np.full(model.weights[-1].shape, np.nan, np.float32))
     save_model(model, str(folder / "nan_scores.keras"))
     (folder / "truncated.keras").write_bytes((folder / "float.keras").read_bytes()[:400])
+    save_model(build_model("nanopelican", c_hidden=1, n_constituents=8, scaled=True), str(folder / "scaled.keras"))
 
 
 def write_shards(folder):
@@ -217,6 +218,8 @@ ROWS = [
     # 5. models
     ("compress-nan-loss", f"{COMPRESS} --epochs 1 --lr 1e30 --bits float --out {{out}}/q.keras", 2, ["no finite validation loss", "1e+30"]),
     ("quantized-into-keras", f"{COMPRESS} --bits 8 --out {{out}}/q.keras", 2, ["q.keras", "use .h5"]),
+    ("quantize-n-scaled", f"compress {{bad}}/scaled.keras --train {GOOD} --val {GOOD} --epochs 0 --bits 8 --out {{out}}/q.h5", 2,
+     ["N-scaled", "no fixed-point form"]),
     ("lambda-h5", "evaluate {bad}/lambda.h5 {bad}/good.h5 --json {out}/m.json", 2, ["lambda.h5", "Lambda layer 'stored_code'", "--allow-lambda"]),
     ("lambda-keras", "fold {bad}/lambda.keras --json {out}/f.json", 2, ["lambda.keras", "Lambda layer", "--allow-lambda"]),
     ("truncated-model", "evaluate {bad}/truncated.keras {bad}/good.h5 --json {out}/m.json", 2, ["truncated.keras", "not a loadable Keras model"]),
