@@ -317,7 +317,7 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
     (RelativeAdam; no effect on other models). Returns the model with the best weights, pruning wrappers stripped; KerasjetError if no
     epoch reached a finite validation loss.
     """
-    from kerasjet.train import WarmupCosine
+    from kerasjet.train import RelativeAdam, WarmupCosine, step_scales
 
     tf.keras.utils.set_random_seed(seed)
     spec = InputSpec(n_constituents=n_constituents_of(model))
@@ -342,49 +342,6 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
                                 f"learning rate {learning_rate:g} too high?); no model was written")
         model.set_weights(best.weights)
     return tfmot.sparsity.keras.strip_pruning(model) if prune_to else model
-
-
-class RelativeAdam(tf.keras.optimizers.Adam):
-    """Adam whose step on a variable is multiplied by a fixed per-group ``scale`` — Adam on
-    w / scale, in effect.
-
-    Adam moves every weight by about the learning rate per step whatever its size. A folded
-    nanoPELICAN's weights in the firmware's unit span decades (the readout of the C = 10 parity
-    model alone: 1 to 635), so a learning rate small enough for the small ones hardly moves the
-    large ones: with plain Adam at 10⁻³, six epochs of ternary fine-tuning gave three seeds the
-    same test AUC to four digits. ``step_scales`` gives each variable its group's absmean.
-    """
-
-    def __init__(self, scales, learning_rate, **kwargs):
-        super().__init__(learning_rate, **kwargs)
-        self._step_scales = {variable.ref(): tf.constant(scale, variable.dtype) for variable, scale in scales}
-
-    def update_step(self, gradient, variable):
-        scale = self._step_scales.get(variable.ref())
-        if scale is None:
-            return super().update_step(gradient, variable)
-        before = tf.identity(variable)
-        super().update_step(gradient, variable)
-        variable.assign(before + scale * (variable - before))
-
-
-def step_scales(model):
-    """[(variable, scale)] for the LinEq layers of a quantized or folded nanoPELICAN: a kernel's
-    absmean per ternary group (basis element of LinEq2→2, hidden channel of the readout), a bias
-    tensor's absmean (at least 2^-8, the hidden type's step); empty for other models."""
-    scales = []
-    for layer in model.layers:
-        if layer.name not in ("lineq_2to2", "lineq_2to0"):
-            continue
-        for variable in layer.trainable_weights:
-            value = np.abs(variable.numpy())
-            if variable.name.split("/")[-1].startswith("kernel"):
-                axes = tuple(a for a in range(value.ndim) if a != (0 if layer.name == "lineq_2to2" else 1))
-                scale = np.maximum(value.mean(axis=axes, keepdims=True), 1e-6)
-            else:
-                scale = np.full_like(value, max(value.mean(), 2.0**-8))
-            scales.append((variable, np.broadcast_to(scale, value.shape).astype(np.float32)))
-    return scales
 
 
 class _BestWeights(tf.keras.callbacks.Callback):

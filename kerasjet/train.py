@@ -1,6 +1,7 @@
 """Training in the seed paper's regime, resumable, logged, deterministic, over one or many seeds.
 
-Regime (for the full 140 epochs): batch 512, Adam without weight decay, binary cross-entropy on
+Regime (for the full 140 epochs): batch 512, Adam without weight decay (a nanoPELICAN without
+BatchNorm: steps relative to its weights, run_optimizer), binary cross-entropy on
 the logit; learning rate: linear warm-up over 4 epochs to the peak, cosine annealing with warm
 restarts (T0 = 4, T_mult = 2, cycles of 4, 8, 16, 32, 64 epochs, down to peak/100) for 124
 epochs, then exponential decay (γ = 0.5 per epoch) for 12 epochs. ``epochs`` < 140 shrinks every
@@ -217,6 +218,67 @@ def learning_rate_schedule(config, steps_per_epoch):
     raise KerasjetError(f"schedule '{config.schedule}' is not one of {', '.join(SCHEDULES)}")
 
 
+class RelativeAdam(tf.keras.optimizers.Adam):
+    """Adam whose step on a variable is multiplied by a fixed per-group ``scale`` — Adam on
+    w / scale, in effect.
+
+    Adam moves every weight by about the learning rate per step whatever its size. A nanoPELICAN's
+    weights span decades: folded in the firmware's unit (the readout of the C = 10 parity model
+    alone: 1 to 635; with plain Adam at 10⁻³, six epochs of ternary fine-tuning gave three seeds
+    the same test AUC to four digits), and without BatchNorm, where each basis element's weights
+    take the scale of its aggregate. ``step_scales`` gives each variable its group's absmean.
+    """
+
+    def __init__(self, scales, learning_rate, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self._step_scales = {variable.ref(): tf.constant(scale, variable.dtype) for variable, scale in scales}
+
+    def update_step(self, gradient, variable):
+        scale = self._step_scales.get(variable.ref())
+        if scale is None:
+            return super().update_step(gradient, variable)
+        before = tf.identity(variable)
+        super().update_step(gradient, variable)
+        variable.assign(before + scale * (variable - before))
+
+
+def step_scales(model):
+    """[(variable, scale)] for the LinEq layers of a nanoPELICAN (float, folded or quantized): a
+    kernel's absmean per group (basis element of LinEq2→2, hidden channel of the readout: the
+    ternary groups), a bias tensor's absmean (at least 2^-8, the hidden type's step); empty for
+    other models."""
+    scales = []
+    for layer in model.layers:
+        if layer.name not in ("lineq_2to2", "lineq_2to0"):
+            continue
+        for variable in layer.trainable_weights:
+            value = np.abs(variable.numpy())
+            if variable.name.split("/")[-1].startswith("kernel"):
+                axes = tuple(a for a in range(value.ndim) if a != (0 if layer.name == "lineq_2to2" else 1))
+                scale = np.maximum(value.mean(axis=axes, keepdims=True), 1e-6)
+            else:
+                scale = np.full_like(value, max(value.mean(), 2.0**-8))
+            scales.append((variable, np.broadcast_to(scale, value.shape).astype(np.float32)))
+    return scales
+
+
+# a nanoPELICAN without BatchNorm takes steps relative to its weights' sizes (RelativeAdam), this
+# many times the peak learning rate: on the detector-level study files (C = 2, 16 epochs, seed 1),
+# relative steps at 1× the default peak reached validation AUC 0.950, at 4× 0.969, plain Adam 0.945
+NO_BATCHNORM_STEP_GAIN = 4.0
+
+
+def run_optimizer(model, config, steps_per_epoch):
+    """The run's optimizer on the run's schedule: Adam, or for a nanoPELICAN without BatchNorm
+    RelativeAdam, each weight group's steps NO_BATCHNORM_STEP_GAIN × the learning rate times its
+    size after the data-dependent initialisation (step_scales) — the scale-free steps that
+    BatchNorm gives the layers it normalises."""
+    schedule = learning_rate_schedule(config, steps_per_epoch)
+    if config.model in CALIBRATED_MODELS and not has_batchnorm(model):
+        return RelativeAdam([(v, NO_BATCHNORM_STEP_GAIN * s) for v, s in step_scales(model)], schedule)
+    return tf.keras.optimizers.Adam(schedule)
+
+
 def _read_json(path):
     with open(path) as f:
         return json.load(f)
@@ -317,7 +379,7 @@ def _train_run(run_dir, config, verbose=1, callbacks=(), stop_after=None):
                               first_pass=state["epochs_done"])
     steps = len(train_data)
     model, model_kwargs = build_run_model(config, spec)
-    optimizer = tf.keras.optimizers.Adam(learning_rate_schedule(config, steps))
+    optimizer = run_optimizer(model, config, steps)
     model.compile(optimizer, tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy"), tf.keras.metrics.AUC(from_logits=True, name="auc")])
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)

@@ -13,7 +13,8 @@ from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import fold, folded_logits
 from kerasjet.models import build_model, load_model
-from kerasjet.train import START_SEED_STRIDE, PaperSchedule, RunConfig, WarmupCosine, calibrate_momentum_scale, momentum_unit, select_best, train
+from kerasjet.train import (NO_BATCHNORM_STEP_GAIN, START_SEED_STRIDE, PaperSchedule, RelativeAdam, RunConfig, WarmupCosine, build_run_model,
+                            calibrate_momentum_scale, momentum_unit, run_optimizer, select_best, step_scales, train)
 
 
 def lr_at(schedule, epoch):
@@ -165,3 +166,24 @@ def test_parity_benchmark_tiny_mode(tmp_path):
     assert set(stored["sides"]) == set(sides)
     assert stored["budget"]["not_run"] == ["PELICAN-nano, BatchNorm, seed 1", "PELICAN-nano, no BatchNorm, seed 1"]
     assert "Not finished, so not in the table" in (tmp_path / "finished" / "parity.md").read_text()
+
+
+def test_no_batchnorm_runs_take_steps_relative_to_their_weights(thousand_jets):
+    """run_optimizer: a nanoPELICAN without BatchNorm gets RelativeAdam, whose first step moves every
+    weight of a LinEq2→2 basis element by the same fraction of that element's mean |w|
+    (NO_BATCHNORM_STEP_GAIN × the learning rate), whatever the element's scale; with BatchNorm, Adam."""
+    kwargs = {"c_hidden": 2, "n_constituents": 16}
+    no_bn = RunConfig("nanopelican", {**kwargs, "batchnorm": False}, thousand_jets, thousand_jets, epochs=2)
+    model, _ = build_run_model(no_bn, no_bn.input_spec())
+    optimizer = run_optimizer(model, no_bn, steps_per_epoch=8)
+    assert isinstance(optimizer, RelativeAdam)
+    with_bn = RunConfig("nanopelican", {**kwargs, "batchnorm": True}, thousand_jets, thousand_jets, epochs=2)
+    assert type(run_optimizer(build_run_model(with_bn, with_bn.input_spec())[0], with_bn, 8)) is tf.keras.optimizers.Adam
+
+    kernel = model.get_layer("lineq_2to2").kernel  # (6 basis elements, 1, C)
+    size = np.abs(kernel.numpy()).mean(axis=(1, 2), keepdims=True)
+    assert size.max() / size.min() > 3  # the elements' scales differ after the data-dependent initialisation
+    before = kernel.numpy()
+    constant = RelativeAdam([(v, NO_BATCHNORM_STEP_GAIN * s) for v, s in step_scales(model)], 1e-3)
+    constant.apply_gradients([(tf.ones_like(kernel), kernel)])
+    np.testing.assert_allclose((before - kernel.numpy()) / size, NO_BATCHNORM_STEP_GAIN * 1e-3, rtol=1e-3)
