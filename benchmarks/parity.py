@@ -18,6 +18,9 @@ kerasjet trains every seed with ``kerasjet.train.train`` (resumable: a rerun ski
 seeds). The reference side runs only when --reference points at a checkout of
 abogatskiy/PELICAN-nano and --reference-python at a Python with PyTorch (an optional extra, never
 part of ``make test``): ``benchmarks/pelican_nano_reference.py`` drives it on the same files.
+Without it, --reference-from PARITY_JSON carries the reference's rows over from an earlier
+parity.json of the same files and budget (checked before any work), so that a change on
+kerasjet's side is tabulated beside the reference without retraining it.
 
 Prints, and writes to --out (results/parity) as parity.md and parity.json: test AUC, 1/εB at
 εS = 0.3 and accuracy per seed, and mean ± standard deviation per side. --finished-only trains
@@ -38,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 import numpy as np  # noqa: E402
 
-from kerasjet.errors import KerasjetError, run_script  # noqa: E402
+from kerasjet.errors import KerasjetError, first_line, run_script  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 
 SPLITS = {"train": (60_000, 101), "val": (10_000, 102), "test": (40_000, 103)}
@@ -116,6 +119,24 @@ def summarise(runs):
     return out
 
 
+def carried_reference(path, budget):
+    """The reference's sides of an earlier parity.json, checked to share this run's files
+    (generated deterministically from their seeds) and budget."""
+    try:
+        with open(path) as f:
+            earlier = json.load(f)
+        sides = {name: side for name, side in earlier["sides"].items() if name.startswith("PELICAN-nano")}
+        same = {key: earlier["budget"][key] for key in ("level", "jets", "epochs", "batch_size")}
+    except (OSError, ValueError, KeyError, AttributeError) as err:
+        raise KerasjetError(f"{path}: not a parity.json written by benchmarks/parity.py ({first_line(err)})") from None
+    for key, value in same.items():
+        if value != budget[key]:
+            raise KerasjetError(f"{path}: budget key '{key}' is {value!r}, this run's is {budget[key]!r}: not the same comparison")
+    if not sides:
+        raise KerasjetError(f"{path}: no PELICAN-nano rows to carry over")
+    return sides
+
+
 def format_markdown(results, budget):
     """The per-seed and mean ± std table."""
     seeds = sorted({r["seed"] for side in results.values() for r in side["runs"]})
@@ -127,6 +148,8 @@ def format_markdown(results, budget):
         f"without dropout, the reference with dropout {REFERENCE_DROPOUT}. Cells: test AUC (1/εB at εS = 0.3). Written by `python benchmarks/parity.py`"
         f"{' ' + budget['flags'] if budget['flags'] else ''}.",
         "",
+        *([f"The PELICAN-nano rows are carried over from {budget['reference_from']} (the reference did not run in this "
+           "invocation; same files, regenerated from their seeds, and the same budget).", ""] if budget.get("reference_from") else []),
         *([] if any(name.startswith("PELICAN-nano") for name in results) else
           ["The reference side did not run in this invocation (it needs PyTorch and `--reference`): this table is "
            "kerasjet's side only.", ""]),
@@ -157,48 +180,53 @@ def main():
                         "sides in parallel processes; a run without --only writes the table from the finished runs)")
     parser.add_argument("--out", default="results/parity", help="folder for parity.md and parity.json (default results/parity)")
     parser.add_argument("--finished-only", action="store_true", help="train nothing: tabulate the finished runs, naming the others")
+    parser.add_argument("--reference-from", metavar="PARITY_JSON",
+                        help="without --reference: the reference's rows from an earlier parity.json of the same files and budget")
     parser.add_argument("--tiny", action="store_true", help="a few hundred jets, one epoch, one seed (the test)")
     args = parser.parse_args()
     if args.seeds < 1 or args.epochs < 1:
         raise SystemExit("kerasjet: error: --seeds and --epochs must be at least 1")
+    if args.reference and args.reference_from:
+        raise SystemExit("kerasjet: error: --reference and --reference-from exclude each other (train the reference, or carry its rows over)")
     if args.reference and not os.path.isfile(os.path.join(args.reference, "train_pelican_nano.py")):
         raise SystemExit(f"kerasjet: error: {args.reference}: not a PELICAN-nano checkout (no train_pelican_nano.py)")
     splits, seeds, epochs, batch_size = SPLITS, range(1, args.seeds + 1), args.epochs, BATCH_SIZE
     if args.tiny:
         splits, seeds, epochs, batch_size = TINY_SPLITS, range(1, 2), 1, 128
-    try:
-        files = data_files(args.data, splits, args.workers)
-        results, not_run = {}, []
-        for name, (code, batchnorm, starts) in SIDES.items():
-            if (code == "reference" and not args.reference) or args.only not in (None, code):
-                continue
-            runs = []
-            for seed in seeds:
-                run_dir = os.path.join(args.data, "runs", run_name(code, batchnorm, starts, epochs), f"seed_{seed}")
-                if args.finished_only and not finished(code, run_dir):
-                    not_run.append(f"{name}, seed {seed}")
-                    continue
-                if code == "kerasjet" and starts > 1:
-                    reuse_single_start(os.path.join(args.data, "runs", run_name(code, batchnorm, 1, epochs), f"seed_{seed}"), run_dir)
-                if code == "kerasjet":
-                    run = train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size, starts)
-                else:
-                    from pelican_nano_reference import train_reference
-
-                    run = train_reference(args.reference, args.reference_python, run_dir, files, seed, epochs, batchnorm,
-                                          batch_size, N_CONSTITUENTS, LEARNING_RATE, REFERENCE_DROPOUT)
-                print(f"{name}, seed {seed}: AUC {run['auc']:.4f}, 1/εB {run['rejection_at_0.3']:.0f}, accuracy {run['accuracy']:.4f}",
-                      flush=True)
-                runs.append(run)
-            if runs:
-                results[name] = {"runs": runs, "mean_std": summarise(runs)}
-    except KerasjetError as err:
-        raise SystemExit(f"kerasjet: error: {err}") from None
     budget = {"level": LEVEL, "jets": ", ".join(f"{split} {jets} (seed {seed})" for split, (jets, seed) in splits.items()),
-              "epochs": epochs, "batch_size": batch_size,
-              "flags": " ".join(sys.argv[1:]), "not_run": not_run}
+              "epochs": epochs, "batch_size": batch_size, "flags": " ".join(sys.argv[1:])}
+    carried = carried_reference(args.reference_from, budget) if args.reference_from else {}  # checked before any work
+    files = data_files(args.data, splits, args.workers)
+    results, not_run = {}, []
+    for name, (code, batchnorm, starts) in SIDES.items():
+        if (code == "reference" and not args.reference) or args.only not in (None, code):
+            continue
+        runs = []
+        for seed in seeds:
+            run_dir = os.path.join(args.data, "runs", run_name(code, batchnorm, starts, epochs), f"seed_{seed}")
+            if args.finished_only and not finished(code, run_dir):
+                not_run.append(f"{name}, seed {seed}")
+                continue
+            if code == "kerasjet" and starts > 1:
+                reuse_single_start(os.path.join(args.data, "runs", run_name(code, batchnorm, 1, epochs), f"seed_{seed}"), run_dir)
+            if code == "kerasjet":
+                run = train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size, starts)
+            else:
+                from pelican_nano_reference import train_reference
+
+                run = train_reference(args.reference, args.reference_python, run_dir, files, seed, epochs, batchnorm,
+                                      batch_size, N_CONSTITUENTS, LEARNING_RATE, REFERENCE_DROPOUT)
+            print(f"{name}, seed {seed}: AUC {run['auc']:.4f}, 1/εB {run['rejection_at_0.3']:.0f}, accuracy {run['accuracy']:.4f}",
+                  flush=True)
+            runs.append(run)
+        if runs:
+            results[name] = {"runs": runs, "mean_std": summarise(runs)}
+    budget["not_run"] = not_run
     if args.only:
         return
+    if carried:
+        results.update(carried)
+        budget["reference_from"] = args.reference_from
     markdown = format_markdown(results, budget)
     os.makedirs(args.out, exist_ok=True)
     write_text(markdown, os.path.join(args.out, "parity.md"))

@@ -165,6 +165,21 @@ def test_parity_benchmark_tiny_mode(tmp_path):
     stored = json.loads((tmp_path / "finished" / "parity.json").read_text())
     assert set(stored["sides"]) == set(sides)
     assert stored["budget"]["not_run"] == ["PELICAN-nano, BatchNorm, seed 1", "PELICAN-nano, no BatchNorm, seed 1"]
+    # --reference-from: the committed comparison's rows are carried over only onto the same files and budget
+    committed = os.path.join(root, "results", "parity", "parity.json")
+    refused = subprocess.run([sys.executable, f"{root}/benchmarks/parity.py", "--tiny", "--data", str(tmp_path / "data"), "--finished-only",
+                              "--reference-from", committed, "--out", str(tmp_path / "carried")], capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "budget key 'jets'" in refused.stderr and not (tmp_path / "carried").exists()
+    tiny = json.loads((tmp_path / "out" / "parity.json").read_text())
+    tiny["sides"]["PELICAN-nano, BatchNorm"] = tiny["sides"]["kerasjet, BatchNorm"]
+    (tmp_path / "tiny_with_reference.json").write_text(json.dumps(tiny))
+    carried = subprocess.run([sys.executable, f"{root}/benchmarks/parity.py", "--tiny", "--data", str(tmp_path / "data"), "--finished-only",
+                              "--reference-from", str(tmp_path / "tiny_with_reference.json"), "--out", str(tmp_path / "carried")],
+                             capture_output=True, text=True, timeout=600)
+    assert carried.returncode == 0, carried.stderr[-2000:]
+    assert set(json.loads((tmp_path / "carried" / "parity.json").read_text())["sides"]) == set(sides) | {"PELICAN-nano, BatchNorm"}
+    assert "carried over from" in (tmp_path / "carried" / "parity.md").read_text()
     assert "Not finished, so not in the table" in (tmp_path / "finished" / "parity.md").read_text()
 
 
