@@ -318,7 +318,9 @@ def build_parser():
     p.add_argument("--out", required=True, help="run folder (an interrupted run resumes from it)")
     p.add_argument("--epochs", type=POSITIVE_INT, default=140, help="epochs; the schedule keeps its shape")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=512, help="jets per batch")
-    p.add_argument("--lr", type=POSITIVE, default=5e-3, help="peak learning rate, > 0")
+    p.add_argument("--lr", type=POSITIVE, default=5e-3,
+                   help="peak learning rate, > 0 (nanoPELICAN without BatchNorm: steps relative to each weight group, "
+                        "kerasjet.train.NO_BATCHNORM_STEP_GAIN times this)")
     p.add_argument("--schedule", choices=("paper", "cosine"), default="paper",
                    help="'paper': the seed paper's warm-up and cosine restarts, shrunk to --epochs; 'cosine': one epoch of "
                         "warm-up, then one cosine to peak/100")
