@@ -70,11 +70,9 @@ def main():
     args = parser.parse_args()
     if args.jets < 1:
         raise KerasjetError(f"--jets must be at least 1 (got {args.jets})")
-    for path in [args.train, args.test, *args.models]:
-        if not os.path.isfile(path):
-            raise KerasjetError(f"{path}: no such file")
+    count_jets(args.train)  # the jet files and every model are checked before work starts
     jets = min(args.jets, count_jets(args.test))
-    models = {path: checked_model(path) for path in args.models}  # every one checked before work starts
+    models = {path: checked_model(path) for path in args.models}
     rows = [{"model": path, "n_constituents": n_constituents_of(model), "auc": rounded_aucs(model, path, args.train, args.test, jets)}
             for path, model in models.items()]
     title = (f"**Rounding alone** — test AUC of each float model and of its quantized copies before any fine-tuning "
