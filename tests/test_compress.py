@@ -192,6 +192,36 @@ def test_dense_input_type_keeps_keras_exact_in_float32(inputs):
     assert quantized.get_layer("dense_0_input").quantizer.bits == 12
 
 
+def test_sixteen_bit_dense_tagger_converts_bit_exactly_against_its_fixed_point_arithmetic(inputs, jets_file, tmp_path):
+    """16-bit inputs × 16-bit weights need more than float32's 24 bits, so QKeras' logits are
+    rounded; the exact fixed-point logits (float64: kerasjet.rtl.trace.exact_dense_logits, the
+    arithmetic da4ml traces) are what hls4ml's C simulation computes, bit for bit, through the
+    YAML a benchmark writes (render_config); sums beyond float64's 53 bits are refused."""
+    from kerasjet.errors import KerasjetError
+    from kerasjet.hls.config import load_config, quantizer_types, render_config
+    from kerasjet.hls.convert import deploy, firmware_view, quantized_features
+    from kerasjet.rtl.trace import exact_dense_logits
+
+    tf.keras.utils.set_random_seed(16)
+    inputs = {key: value[:, :8] for key, value in inputs.items()}
+    model = quantize_dense(build_model("hls4ml_tagger", n_constituents=8), "16", inputs)
+    view, arrays, _, keras = firmware_view(model, inputs)
+    rows = quantized_features(view, arrays[0])
+    exact = exact_dense_logits(view, rows)
+    assert np.any(exact != keras) and np.max(np.abs(exact - keras)) < 1e-3  # float32 rounding, not another model
+
+    save_model(model, str(tmp_path / "tagger_16.h5"))
+    (tmp_path / "tagger_16.yml").write_text(render_config("tagger_16.h5", "hls", "jets.h5", "16-bit tagger", 8,
+                                                          quantizer_types(model), "tests/test_compress.py"))
+    os.symlink(jets_file, tmp_path / "jets.h5")
+    report, _ = deploy(load_config(str(tmp_path / "tagger_16.yml")), jets=300, verbose=False)
+    assert report["reference"] == "exact fixed point" and report["passed"]
+    assert report["max_abs_diff"] == 0.0 and report["identical_outputs"] == 1.0 and report["keras_vs_exact_max_abs_diff"] > 0
+    with pytest.raises(KerasjetError, match="more than float64 holds exactly"):
+        exact_dense_logits(firmware_view(quantize_dense(build_model("hls4ml_tagger", n_constituents=8), "32", inputs),
+                                         inputs)[0], rows)
+
+
 def test_deep_sets_quantizes_at_power_of_two_n_only(inputs):
     """Deep Sets' mean over N slots is a shift only for N = 2^e: quantizing it at N = 12 is refused
     with a clear error; at N = 16 the φ layers stay bias-free QConv1D and the mean gets its own

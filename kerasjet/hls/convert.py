@@ -79,19 +79,37 @@ def firmware_view(model, inputs):
 
     inputs: {'pmu', 'mask'} arrays in GeV. Float nanoPELICANs with BatchNorm are folded first.
     """
-    import tensorflow as tf
-
     model = for_hls4ml(model, inputs)
     arrays = firmware_inputs(model, inputs)
     keras = model.predict(inputs, verbose=0, batch_size=PREDICT_BATCH).reshape(-1)
     if _is_nanopelican(model):
         return model, arrays, [tensor.name for tensor in model.inputs], keras
+    return dense_view(model, arrays[0].shape[1:]), arrays, ["features"], keras
+
+
+def dense_view(model, feature_shape):
+    """The layers of a dense tagger or Deep Sets after its feature layer, as a Keras model whose
+    input is the features (``feature_shape``: (F,), what firmware_inputs gives per jet)."""
+    import tensorflow as tf
+
     features = [layer for layer in model.layers if layer.name in FEATURE_LAYERS][0]
-    start = tf.keras.Input(arrays[0].shape[1:], name="features")
+    start = tf.keras.Input(feature_shape, name="features")
     x = start
     for layer in model.layers[model.layers.index(features) + 1:]:
         x = layer(x)
-    return tf.keras.Model(start, x, name=model.name), arrays, ["features"], keras
+    return tf.keras.Model(start, x, name=model.name)
+
+
+def quantized_features(view, features):
+    """The features (B, F) on the grid of the quantized dense view's first quantizer, rounded and
+    saturated as QKeras does (float64): the firmware input, as the quantized nanoPELICAN's
+    momenta are on theirs."""
+    from qkeras import QActivation
+
+    from kerasjet.quantizers import apply_quantizer
+
+    first = next(layer for layer in view.layers if isinstance(layer, QActivation))
+    return np.asarray(apply_quantizer(first.quantizer, np.asarray(features, np.float32)), np.float64)
 
 
 def multiplications(layer, input_shape):
@@ -186,25 +204,50 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     start = time.perf_counter()
     csim = np.asarray(hls_model.predict(arrays if len(arrays) > 1 else arrays[0])).reshape(-1)
     seconds = time.perf_counter() - start
-    report = agreement(keras, csim, labels, config["tolerance"])
+    report = agreement(keras, csim, labels, config["tolerance"], exact=fixed_point_reference(model, arrays))
     report.update(config=config["source"], model=config["model"], output_dir=output_dir, test_file=test_file,
                   backend=config["backend"], reuse_factor=reuse_factor, csim_jets_per_second=len(labels) / seconds)
     write_json(report, report_path)
     return report, hls_model
 
 
-def agreement(keras, csim, labels, tolerance):
-    """Keras-vs-csim numbers of the report and the verdict against the YAML's tolerances."""
+def fixed_point_reference(model, arrays):
+    """The exact logits (B,) of a quantized dense tagger or Deep Sets on its firmware input
+    ``arrays`` (firmware_inputs), kerasjet.rtl.trace.exact_dense_logits; None for other models
+    (a quantized nanoPELICAN's Keras layers compute exactly; a float model has no fixed-point form).
+
+    QKeras' float32 is exact only while products and sums need at most 24 bits: a 16-bit dense
+    tagger's Keras logits differ from its fixed-point arithmetic (by up to 7e-4 for the
+    hls4ml-style tagger), and its C simulation is compared with this reference instead.
+    """
+    from qkeras import QConv1D, QDense
+
+    if _is_nanopelican(model) or not any(isinstance(layer, (QDense, QConv1D)) for layer in model.layers):
+        return None
+    from kerasjet.rtl.trace import exact_dense_logits
+
+    view = dense_view(model, arrays[0].shape[1:])
+    return exact_dense_logits(view, quantized_features(view, arrays[0]))
+
+
+def agreement(keras, csim, labels, tolerance, exact=None):
+    """Agreement numbers of the report and the verdict against the YAML's tolerances: csim against
+    the ``exact`` fixed-point logits where given (fixed_point_reference; then also Keras against
+    them), else against Keras."""
     from kerasjet.metrics import roc_auc
 
+    reference = keras if exact is None else exact
     report = {
         "jets": len(labels),
-        "max_abs_diff": float(np.max(np.abs(csim - keras))),
-        "identical_outputs": float(np.mean(csim == keras)),
+        "reference": "Keras" if exact is None else "exact fixed point",
+        "max_abs_diff": float(np.max(np.abs(csim - reference))),
+        "identical_outputs": float(np.mean(csim == reference)),
         "distinct_outputs": int(len(np.unique(csim))),
-        "decision_agreement": float(np.mean((csim > 0) == (keras > 0))),
+        "decision_agreement": float(np.mean((csim > 0) == (reference > 0))),
         "auc_keras": roc_auc(labels, keras), "auc_csim": roc_auc(labels, csim),
     }
+    if exact is not None:
+        report["keras_vs_exact_max_abs_diff"] = float(np.max(np.abs(keras - exact)))
     report["auc_diff"] = abs(report["auc_keras"] - report["auc_csim"])
     failures = [k for k, worse in (("max_abs_diff", lambda v, l: v > l), ("decision_agreement", lambda v, l: v < l),
                                    ("auc_diff", lambda v, l: v > l)) if worse(report[k], tolerance[k])]
@@ -215,7 +258,10 @@ def agreement(keras, csim, labels, tolerance):
 
 def format_report(report):
     """One agreement line and a verdict."""
-    return (f"{os.path.basename(report['config'])}: {report['jets']} jets, max |Keras − csim| = {report['max_abs_diff']:.3g}, "
+    keras_float32 = (f" (Keras' float32 differs from it by up to {report['keras_vs_exact_max_abs_diff']:.3g})"
+                     if report.get("keras_vs_exact_max_abs_diff") else "")
+    return (f"{os.path.basename(report['config'])}: {report['jets']} jets, max |{report['reference']} − csim| = "
+            f"{report['max_abs_diff']:.3g}{keras_float32}, "
             f"identical outputs {report['identical_outputs']:.1%}, same decisions {report['decision_agreement']:.1%}, "
             f"AUC Keras {report['auc_keras']:.4f} / csim {report['auc_csim']:.4f}, csim {report['csim_jets_per_second']:.0f} jets/s"
             + ("" if report["passed"] else f" — FAILED: {', '.join(report['failed_checks'])} outside tolerance"))

@@ -20,19 +20,12 @@ TOP = "kerasjet_rtl"
 def firmware_inputs(model, inputs):
     """(da4ml input rows, Keras logits, the firmware view of the model) for a quantized model on
     {'pmu', 'mask'} inputs (kerasjet.hls.convert.firmware_view)."""
-    from kerasjet.hls.convert import firmware_view
+    from kerasjet.hls.convert import firmware_view, quantized_features
 
     view, arrays, _, keras = firmware_view(model, inputs)
     if len(arrays) > 1:  # nanoPELICAN: momenta already on the input type's grid, and the mask
         return np.concatenate(arrays, axis=1), keras, view
-    from qkeras import QActivation
-
-    from kerasjet.quantizers import apply_quantizer
-
-    # dense tagger: the firmware input is the features on the first quantizer's grid (rounded
-    # and saturated as QKeras does), as the nanoPELICAN's is the momenta on theirs
-    first = next(layer for layer in view.layers if isinstance(layer, QActivation))
-    return np.asarray(apply_quantizer(first.quantizer, arrays[0].astype(np.float32)), np.float64), keras, view
+    return quantized_features(view, arrays[0]), keras, view
 
 
 def trace(model, view):

@@ -52,6 +52,8 @@ def round_half_even(x, k, i, f):
     With ε the input's LSB: floor(x + 2^-(f+1) − ε/2 + b·ε/2), b the parity of floor(x·2^f),
     rounds every value as half-to-even does; exact inputs (no bits below f) only saturate.
     """
+    if isinstance(x, np.ndarray):  # evaluated exactly in float64: np.round rounds half to even
+        return quantize(np.round(x * 2.0**f) * 2.0**-f, k, i, f, "SAT", "TRN")
     f_in = _fractional_bits(x)
     if f_in <= f:
         return quantize(x, k, i, f, "SAT", "TRN")
@@ -231,24 +233,52 @@ def _hidden_relu(pre, hidden_quantizer, relu_quantizer):
 
 def _relu(y):
     """max(y, 0) elementwise (exact; the ReLU's own type is applied by the caller)."""
+    if isinstance(y, np.ndarray):
+        return np.maximum(y, 0.0)
     return _array([v.relu() for v in _elements(y)], y.shape)
+
+
+FLOAT64_SIGNIFICAND = 53  # bits of a float64 significand: sums up to this width are exact
 
 
 def trace_dense(view):
     """(input, output, CombLogic) of a quantized dense tagger or Deep Sets from its features on
-    (the model ``kerasjet.hls.convert.firmware_view`` returns): QActivation quantizers round half
-    to even, QDense and the pointwise QConv1D multiply by their quantized constant weights
-    exactly, Reshape regroups the features per constituent, the mean over N = 2^e slots is a
-    sum and a shift. The logit is left at full precision (QKeras accumulates it in float32, which
-    is exact only up to 24 bits)."""
+    (the model ``kerasjet.hls.convert.firmware_view`` returns), the arithmetic of dense_stages."""
+    inp = FixedVariableArrayInput((view.input.shape[-1],))
+    logit = dense_stages(view, inp)
+    return inp, logit, comb_trace(inp, logit)
+
+
+def exact_dense_logits(view, rows):
+    """The logits (B,) of a quantized dense tagger or Deep Sets, computed exactly: dense_stages
+    evaluated in float64 on the firmware input ``rows`` (B, F: the features on the first
+    quantizer's grid, kerasjet.rtl.flow.firmware_inputs).
+
+    QKeras computes in float32, exact only while products and sums need at most 24 bits (16-bit
+    inputs × 16-bit weights need more); float64 holds them up to 53 bits, checked per layer
+    (KerasjetError beyond). The firmware computes these values: the reference its C simulation
+    and RTL are compared with.
+    """
+    return dense_stages(view, np.asarray(rows, np.float64))[:, 0]
+
+
+def dense_stages(view, x):
+    """The quantized dense tagger's arithmetic from its features ``x`` to its logit:
+    QActivation quantizers round half to even, QDense and the pointwise QConv1D multiply by their
+    quantized constant weights exactly, Reshape regroups the features per constituent, the mean
+    over N = 2^e slots is a sum and a shift. The logit is left at full precision.
+
+    x: a da4ml FixedVariableArrayInput (F,) (traced into logic; logit shape (1,)) or float64
+    feature rows (B, F) (evaluated, exact while every sum fits FLOAT64_SIGNIFICAND bits: checked;
+    logits (B, 1)).
+    """
     import tensorflow as tf
     from qkeras import QActivation, QConv1D, QDense
 
+    from kerasjet.hls.types import Fixed
     from kerasjet.quantizers import apply_quantizer
 
-    features = view.input.shape[-1]
-    inp = FixedVariableArrayInput((features,))
-    x, declared = inp, False
+    evaluated, declared, width = isinstance(x, np.ndarray), False, None
     for layer in view.layers[1:]:
         if isinstance(layer, QActivation):
             quantizer = layer.quantizer
@@ -259,6 +289,7 @@ def trace_dense(view):
                 x = round_half_even(_relu(x), k, i, f)
             else:
                 x = round_half_even(x, k, i, f)
+            width = k + i + f
         elif isinstance(layer, (QDense, QConv1D)):
             if not declared:
                 raise KerasjetError(f"model '{view.name}': the first {layer.__class__.__name__} needs an input quantizer for a "
@@ -266,19 +297,24 @@ def trace_dense(view):
             if isinstance(layer, QConv1D) and layer.kernel_size != (1,):
                 raise KerasjetError(f"layer '{layer.name}': only kernel size 1 (per constituent) has a traced form")
             kernel = apply_quantizer(layer.kernel_quantizer_internal, layer.kernel).numpy().astype(np.float64)
-            x = x @ kernel.reshape(kernel.shape[-2:])
+            kernel = kernel.reshape(kernel.shape[-2:])
+            x = x @ kernel
             if layer.use_bias:
                 x = x + apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy().astype(np.float64)
+            width += Fixed.holding(kernel).width + int(np.ceil(np.log2(kernel.shape[0] + 1)))  # the bias is one more term
         elif isinstance(layer, tf.keras.layers.Reshape):
-            x = x.reshape(layer.target_shape)
+            x = x.reshape(x.shape[:-1] + tuple(layer.target_shape))  # rows keep their leading axis
         elif isinstance(layer, tf.keras.layers.GlobalAveragePooling1D):
-            slots = x.shape[0]
+            slots = x.shape[-2]
             if mean_shift(slots) is None:
                 raise KerasjetError(f"layer '{layer.name}': a mean over N = {slots} slots is exact in fixed point only for N a power of two")
-            x = np.sum(x, axis=0) * (1.0 / slots)
+            x = np.sum(x, axis=-2) * (1.0 / slots)
+            width += mean_shift(slots)
         else:
             raise KerasjetError(f"layer '{layer.name}' ({layer.__class__.__name__}) has no traced form")
-    return inp, x, comb_trace(inp, x)
+        if evaluated and width is not None and width > FLOAT64_SIGNIFICAND:
+            raise KerasjetError(f"layer '{layer.name}': its sums need {width} bits, more than float64 holds exactly")
+    return x
 
 
 def compile_solver():
