@@ -33,7 +33,7 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     nano = rows["nanoPELICAN C=2"]["metrics"]
     assert nano["runs"] == 2 and len(nano["auc"]) == 2  # mean ± std over both kept seeds
     verdicts = {claim: verdict for claim, verdict, _ in check_claims(rows)}
-    assert len(verdicts) == 4 and all(v in VERDICTS for v in verdicts.values())
+    assert len(verdicts) == 5 and all(v in VERDICTS for v in verdicts.values())
     claims = open(os.path.join(results, "claims.md")).read()
     os.remove(os.path.join(results, "claims.md"))
     judge(results)  # from study.json alone
@@ -143,6 +143,11 @@ def test_a_claim_is_reproduced_only_beyond_the_combined_spread():
     assert verdicts["nanoPELICAN C=2 beats the jet-mass cut"] == "reproduced"
     assert verdicts["nanoPELICAN C=2 beats LorentzNet-3, a network of similar size"] == NOT_RESOLVED
     assert verdicts["a nanoPELICAN with ≤ 101 parameters outperforms the 59k-parameter TopoDNN"] == NOT_RESOLVED
+    assert verdicts["nanoPELICAN C=2, with a few dozen parameters, outperforms the 59k-parameter TopoDNN"] == "partly"
+    evidence = {claim: text for claim, _, text in check_claims(rows)}
+    # the difference and its combined spread: 0.970 − 0.960 ± sqrt(0.002² + 0.001²); 120 − 200 ± sqrt(10² + 5²)
+    assert "Δ AUC +0.0100 ± 0.0022, Δ 1/εB -80 ± 11" in evidence["nanoPELICAN C=2, with a few dozen parameters, outperforms the 59k-parameter TopoDNN"]
+    assert "Δ AUC +0.0300, Δ 1/εB +600" in evidence["a nanoPELICAN with ≤ 101 parameters outperforms the 59k-parameter TopoDNN"]  # one seed
     rows["LorentzNet-3"] = _row((0.990, 0.001), (300, 10))
     assert {c: v for c, v, _ in check_claims(rows)}["nanoPELICAN C=2 beats LorentzNet-3, a network of similar size"] == "not reproduced"
 
