@@ -278,7 +278,8 @@ def dense_stages(view, x):
     from kerasjet.hls.types import Fixed
     from kerasjet.quantizers import apply_quantizer
 
-    evaluated, declared, width = isinstance(x, np.ndarray), False, None
+    # the values' format, (integer bits with sign, fractional bits), for the float64 exactness check
+    evaluated, declared, integer, fractional = isinstance(x, np.ndarray), False, None, None
     for layer in view.layers[1:]:
         if isinstance(layer, QActivation):
             quantizer = layer.quantizer
@@ -289,7 +290,7 @@ def dense_stages(view, x):
                 x = round_half_even(_relu(x), k, i, f)
             else:
                 x = round_half_even(x, k, i, f)
-            width = k + i + f
+            integer, fractional = k + i, f
         elif isinstance(layer, (QDense, QConv1D)):
             if not declared:
                 raise KerasjetError(f"model '{view.name}': the first {layer.__class__.__name__} needs an input quantizer for a "
@@ -299,9 +300,13 @@ def dense_stages(view, x):
             kernel = apply_quantizer(layer.kernel_quantizer_internal, layer.kernel).numpy().astype(np.float64)
             kernel = kernel.reshape(kernel.shape[-2:])
             x = x @ kernel
+            weights = Fixed.holding(kernel)
+            integer += weights.integer + int(np.ceil(np.log2(kernel.shape[0] + 1)))  # products, their sum and a bias term
+            fractional += weights.fractional
             if layer.use_bias:
-                x = x + apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy().astype(np.float64)
-            width += Fixed.holding(kernel).width + int(np.ceil(np.log2(kernel.shape[0] + 1)))  # the bias is one more term
+                bias = apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy().astype(np.float64)
+                x = x + bias
+                integer, fractional = max(integer, Fixed.holding(bias).integer + 1), max(fractional, Fixed.holding(bias).fractional)
         elif isinstance(layer, tf.keras.layers.Reshape):
             x = x.reshape(x.shape[:-1] + tuple(layer.target_shape))  # rows keep their leading axis
         elif isinstance(layer, tf.keras.layers.GlobalAveragePooling1D):
@@ -309,11 +314,11 @@ def dense_stages(view, x):
             if mean_shift(slots) is None:
                 raise KerasjetError(f"layer '{layer.name}': a mean over N = {slots} slots is exact in fixed point only for N a power of two")
             x = np.sum(x, axis=-2) * (1.0 / slots)
-            width += mean_shift(slots)
+            fractional += mean_shift(slots)
         else:
             raise KerasjetError(f"layer '{layer.name}' ({layer.__class__.__name__}) has no traced form")
-        if evaluated and width is not None and width > FLOAT64_SIGNIFICAND:
-            raise KerasjetError(f"layer '{layer.name}': its sums need {width} bits, more than float64 holds exactly")
+        if evaluated and declared and integer + fractional > FLOAT64_SIGNIFICAND:
+            raise KerasjetError(f"layer '{layer.name}': its sums need {integer + fractional} bits, more than float64 holds exactly")
     return x
 
 
