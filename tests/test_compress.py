@@ -199,7 +199,7 @@ def test_sixteen_bit_dense_tagger_converts_bit_exactly_against_its_fixed_point_a
     YAML a benchmark writes (render_config); sums beyond float64's 53 bits are refused."""
     from kerasjet.errors import KerasjetError
     from kerasjet.hls.config import load_config, quantizer_types, render_config
-    from kerasjet.hls.convert import deploy, firmware_view, quantized_features
+    from kerasjet.hls.convert import deploy, firmware_view, fixed_point_reference, quantized_features
     from kerasjet.rtl.trace import exact_dense_logits
 
     tf.keras.utils.set_random_seed(16)
@@ -217,9 +217,11 @@ def test_sixteen_bit_dense_tagger_converts_bit_exactly_against_its_fixed_point_a
     report, _ = deploy(load_config(str(tmp_path / "tagger_16.yml")), jets=300, verbose=False)
     assert report["reference"] == "exact fixed point" and report["passed"]
     assert report["max_abs_diff"] == 0.0 and report["identical_outputs"] == 1.0 and report["keras_vs_exact_max_abs_diff"] > 0
+    wide = quantize_dense(build_model("hls4ml_tagger", n_constituents=8), "32", inputs)
+    wide_view, wide_arrays = firmware_view(wide, inputs)[:2]
     with pytest.raises(KerasjetError, match="more than float64 holds exactly"):
-        exact_dense_logits(firmware_view(quantize_dense(build_model("hls4ml_tagger", n_constituents=8), "32", inputs),
-                                         inputs)[0], rows)
+        exact_dense_logits(wide_view, rows)
+    assert fixed_point_reference(wide, wide_arrays) is None  # convert.py then compares with Keras
 
 
 def test_deep_sets_quantizes_at_power_of_two_n_only(inputs):

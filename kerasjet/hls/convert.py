@@ -214,7 +214,8 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
 def fixed_point_reference(model, arrays):
     """The exact logits (B,) of a quantized dense tagger or Deep Sets on its firmware input
     ``arrays`` (firmware_inputs), kerasjet.rtl.trace.exact_dense_logits; None for other models
-    (a quantized nanoPELICAN's Keras layers compute exactly; a float model has no fixed-point form).
+    (a quantized nanoPELICAN's Keras layers compute exactly; a float model has no fixed-point form)
+    and for types whose sums need more than float64's 53 bits.
 
     QKeras' float32 is exact only while products and sums need at most 24 bits: a 16-bit dense
     tagger's Keras logits differ from its fixed-point arithmetic (by up to 7e-4 for the
@@ -227,7 +228,10 @@ def fixed_point_reference(model, arrays):
     from kerasjet.rtl.trace import exact_dense_logits
 
     view = dense_view(model, arrays[0].shape[1:])
-    return exact_dense_logits(view, quantized_features(view, arrays[0]))
+    try:
+        return exact_dense_logits(view, quantized_features(view, arrays[0]))
+    except KerasjetError:  # sums wider than float64 holds: no exact reference, Keras it is
+        return None
 
 
 def agreement(keras, csim, labels, tolerance, exact=None):
