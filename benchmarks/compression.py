@@ -55,6 +55,10 @@ def float_model(study_dir, name, level):
     return path
 
 
+# what a row keeps of the C-simulation report (keras_vs_exact_max_abs_diff: dense taggers only)
+CSIM_KEYS = ("jets", "reference", "max_abs_diff", "identical_outputs", "decision_agreement", "keras_vs_exact_max_abs_diff")
+
+
 def csim_agreement(model_path, description, test_file, jets):
     """Convert the quantized model at ``model_path`` with hls4ml through a deployment YAML written
     beside it (<stem>.yml; HLS project in hls/<stem>/ there) and compare its C simulation with
@@ -106,8 +110,7 @@ def variant_measurements(model_name, variant, path, source_run, files, csim_jets
     row = {"bits_per_weight": bits_per_weight, "nonzero_weights": nonzero, "csim_jets": csim_jets, **metrics}
     if VARIANTS[variant][0] != "float" and csim_jets:
         report = csim_agreement(path, f"{model_name}, {variant} (benchmarks/compression.py)", files["test"], csim_jets)
-        row["csim"] = {key: report[key] for key in ("jets", "reference", "max_abs_diff", "identical_outputs", "decision_agreement")
-                       + (("keras_vs_exact_max_abs_diff",) if "keras_vs_exact_max_abs_diff" in report else ())}
+        row["csim"] = {key: report[key] for key in CSIM_KEYS if key in report}
     write_json(row, cache)
     return row
 

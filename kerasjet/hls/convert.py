@@ -230,7 +230,7 @@ def fixed_point_reference(model, arrays):
     view = dense_view(model, arrays[0].shape[1:])
     try:
         return exact_dense_logits(view, quantized_features(view, arrays[0]))
-    except KerasjetError:  # sums wider than float64 holds: no exact reference, Keras it is
+    except KerasjetError:  # no exact form (sums wider than float64 holds, a layer without one): Keras it is
         return None
 
 

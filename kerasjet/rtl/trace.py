@@ -306,7 +306,8 @@ def dense_stages(view, x):
             if layer.use_bias:
                 bias = apply_quantizer(layer.bias_quantizer_internal, layer.bias).numpy().astype(np.float64)
                 x = x + bias
-                integer, fractional = max(integer, Fixed.holding(bias).integer + 1), max(fractional, Fixed.holding(bias).fractional)
+                biases = Fixed.holding(bias)
+                integer, fractional = max(integer, biases.integer + 1), max(fractional, biases.fractional)
         elif isinstance(layer, tf.keras.layers.Reshape):
             x = x.reshape(x.shape[:-1] + tuple(layer.target_shape))  # rows keep their leading axis
         elif isinstance(layer, tf.keras.layers.GlobalAveragePooling1D):
