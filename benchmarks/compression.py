@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import DEFAULT_TERNARY_RECIPE, TERNARY_EPOCHS, compress, weight_summary  # noqa: E402
-from kerasjet.errors import run_script  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.evaluate import evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.models import load_model, n_constituents_of, save_model  # noqa: E402
@@ -50,7 +50,7 @@ VARIANTS = {  # name → (weight bits, pruning target, where the ternary layers 
 def float_model(study_dir, name, level):
     path = os.path.join(run_dir(study_dir, name, 0, level), "best.keras")
     if not os.path.exists(path):
-        raise SystemExit(f"kerasjet: error: {path}: no such file (seed 0 of '{name}': run `kerasjet study --budget single-seed "
+        raise KerasjetError(f"{path}: no such file (seed 0 of '{name}': run `kerasjet study --budget single-seed "
                          f"--level {level}` first, or its --job-index)")
     return path
 

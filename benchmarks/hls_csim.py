@@ -20,7 +20,7 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
-from kerasjet.errors import run_script  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.hls.config import load_config  # noqa: E402
 from kerasjet.hls.convert import deploy  # noqa: E402
@@ -47,7 +47,7 @@ def main():
     parser.add_argument("--results", default="results/hls")
     args = parser.parse_args()
     if not os.path.exists(args.test_file):
-        raise SystemExit(f"kerasjet: error: {args.test_file}: no such file (kerasjet study --budget single-seed --level detector "
+        raise KerasjetError(f"{args.test_file}: no such file (kerasjet study --budget single-seed --level detector "
                          "--prepare-only writes it; or pass --test-file)")
     reports = []
     for path in tqdm(sorted(glob.glob(os.path.join(ROOT, "hls_configs", "*.yml"))), desc="configs", unit="config"):

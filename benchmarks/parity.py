@@ -22,7 +22,7 @@ Without it, --reference-from PARITY_JSON carries the reference's rows over from 
 parity.json of the same files and budget (checked before any work), so that a change on
 kerasjet's side is tabulated beside the reference without retraining it.
 
-Prints, and writes to --out (results/parity) as parity.md and parity.json: test AUC, 1/εB at
+Prints, and writes to --out (results/parity) as NAME.md and NAME.json (--name, default parity): test AUC, 1/εB at
 εS = 0.3 and accuracy per seed, and mean ± standard deviation per side. --finished-only trains
 nothing: it tabulates the runs that have finished and names the others as not run (the
 reference trains about 13 minutes per seed on an idle 2-core machine, several times that when
@@ -178,18 +178,21 @@ def main():
     parser.add_argument("--reference-python", default=sys.executable, help="Python with PyTorch for the reference")
     parser.add_argument("--only", choices=("kerasjet", "reference"), help="train only this side's runs (for running the two "
                         "sides in parallel processes; a run without --only writes the table from the finished runs)")
-    parser.add_argument("--out", default="results/parity", help="folder for parity.md and parity.json (default results/parity)")
+    parser.add_argument("--out", default="results/parity", help="folder for NAME.md and NAME.json (default results/parity)")
+    parser.add_argument("--name", default="parity", help="file name of the table without .md/.json (default parity)")
     parser.add_argument("--finished-only", action="store_true", help="train nothing: tabulate the finished runs, naming the others")
     parser.add_argument("--reference-from", metavar="PARITY_JSON",
                         help="without --reference: the reference's rows from an earlier parity.json of the same files and budget")
     parser.add_argument("--tiny", action="store_true", help="a few hundred jets, one epoch, one seed (the test)")
     args = parser.parse_args()
     if args.seeds < 1 or args.epochs < 1:
-        raise SystemExit("kerasjet: error: --seeds and --epochs must be at least 1")
+        raise KerasjetError("--seeds and --epochs must be at least 1")
+    if not args.name or os.sep in args.name or args.name.startswith("."):
+        raise KerasjetError(f"--name {args.name!r}: a file name without folder (the folder is --out)")
     if args.reference and args.reference_from:
-        raise SystemExit("kerasjet: error: --reference and --reference-from exclude each other (train the reference, or carry its rows over)")
+        raise KerasjetError("--reference and --reference-from exclude each other (train the reference, or carry its rows over)")
     if args.reference and not os.path.isfile(os.path.join(args.reference, "train_pelican_nano.py")):
-        raise SystemExit(f"kerasjet: error: {args.reference}: not a PELICAN-nano checkout (no train_pelican_nano.py)")
+        raise KerasjetError(f"{args.reference}: not a PELICAN-nano checkout (no train_pelican_nano.py)")
     splits, seeds, epochs, batch_size = SPLITS, range(1, args.seeds + 1), args.epochs, BATCH_SIZE
     if args.tiny:
         splits, seeds, epochs, batch_size = TINY_SPLITS, range(1, 2), 1, 128
@@ -229,8 +232,8 @@ def main():
         budget["reference_from"] = args.reference_from
     markdown = format_markdown(results, budget)
     os.makedirs(args.out, exist_ok=True)
-    write_text(markdown, os.path.join(args.out, "parity.md"))
-    write_json({"budget": budget, "sides": results}, os.path.join(args.out, "parity.json"))
+    write_text(markdown, os.path.join(args.out, f"{args.name}.md"))
+    write_json({"budget": budget, "sides": results}, os.path.join(args.out, f"{args.name}.json"))
     print(markdown)
 
 

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from kerasjet.data.pipeline import InputSpec, load_inputs  # noqa: E402
-from kerasjet.errors import run_script  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.evaluate import MASS_CUT, evaluate  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.layers.equivariant import NANO_BASIS  # noqa: E402
@@ -178,7 +178,7 @@ def run_variant(data_dir, files, prefix, seed, overrides, callbacks, epochs, pro
     with open(probe_path) as f:
         rows = [json.loads(line) for line in f]
     if [r["epoch"] for r in rows] != list(range(1, epochs + 1)):  # e.g. interrupted between checkpoint and probe
-        raise SystemExit(f"kerasjet: error: {probe_path}: the per-epoch probe lacks epochs; remove {run_dir} and rerun")
+        raise KerasjetError(f"{probe_path}: the per-epoch probe lacks epochs; remove {run_dir} and rerun")
     best = min(rows, key=lambda r: r["val_loss"])
     metrics = evaluate(os.path.join(run_dir, "best.keras"), files["val"])[0]
     return {"seed": seed, "auc": metrics["auc"], "rejection_at_0.3": metrics["rejection_at_0.3"],

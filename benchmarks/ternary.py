@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
 from kerasjet.compress import DEFAULT_TERNARY_RECIPE, PLACEMENTS, TERNARY_LEARNING_RATE, TERNARY_RECIPES, compress  # noqa: E402
 from kerasjet.data.io import count_jets  # noqa: E402
-from kerasjet.errors import run_script  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.evaluate import model_scores  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
 from kerasjet.metrics import roc_auc  # noqa: E402
@@ -44,16 +44,18 @@ def named_paths(items, what):
     """{name: path} from NAME=PATH arguments."""
     malformed = [item for item in items if "=" not in item]
     if malformed:
-        raise SystemExit(f"kerasjet: error: --{what} {malformed[0]}: expected NAME=PATH")
+        raise KerasjetError(f"--{what} {malformed[0]}: expected NAME=PATH")
     pairs = dict(item.split("=", 1) for item in items)
     for name, path in pairs.items():
         if not os.path.isfile(path):
-            raise SystemExit(f"kerasjet: error: --{what} {name}={path}: no such file")
+            raise KerasjetError(f"--{what} {name}={path}: no such file")
     return pairs
 
 
-def da4ml_cost(model):
-    """da4ml's cost estimate of a quantized nanoPELICAN, dot-product multiplications left out."""
+def adder_cost(model):
+    """da4ml's adder count of a quantized nanoPELICAN (kerasjet.rtl.trace.nanopelican_cost): its
+    cost estimate with the dot products' multiplications left out (unlike
+    kerasjet.rtl.precision.da4ml_cost, which prices each at DSP_IN_LUTS)."""
     from kerasjet.rtl.trace import nanopelican_cost
 
     return nanopelican_cost(model)[0]
@@ -87,7 +89,7 @@ class Runner:
             labels, scores = model_scores(compressed, self.args.test)
             aucs.append(roc_auc(labels, scores))
             if cost and estimate is None:
-                estimate = da4ml_cost(compressed)
+                estimate = adder_cost(compressed)
             print(f"  {tag} {bits} {recipe or ''} {placement} seed {seed}: AUC {aucs[-1]:.4f} ({seconds[-1]:.0f} s)", flush=True)
         return {"aucs": aucs, "cost": estimate, "seconds": seconds}
 

@@ -13,7 +13,7 @@ import sys
 
 from kerasjet import __version__
 from kerasjet.data.detector import LEVELS
-from kerasjet.errors import KerasjetError
+from kerasjet.errors import KerasjetError, error_line
 from kerasjet.files import PLOT_SUFFIXES, check_output_file, check_output_folder
 
 
@@ -36,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message):
-        self.exit(2, f"kerasjet: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, error_line(f"{message} (see {self.prog} --help)") + "\n")
 
 
 def _number(convert, accept, rule):
@@ -418,7 +418,7 @@ def main(argv=None):
     try:
         args.func(args)
     except KerasjetError as err:
-        print(f"kerasjet: error: {err}", file=sys.stderr)
+        print(error_line(err), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"kerasjet: interrupted; {getattr(args, 'kept_on_interrupt', 'no partial output file was kept')}", file=sys.stderr)

@@ -5,6 +5,11 @@ class KerasjetError(Exception):
     """Bad input or configuration; the message names the file, key or field at fault."""
 
 
+def error_line(message):
+    """The one line every kerasjet entry point prints for a refused input (no newline)."""
+    return f"kerasjet: error: {message}"
+
+
 def first_line(err):
     """The first line of an exception's message (its class name if the message is empty)."""
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
@@ -16,4 +21,4 @@ def run_script(main):
     try:
         main()
     except KerasjetError as err:
-        raise SystemExit(f"kerasjet: error: {err}") from None
+        raise SystemExit(error_line(err)) from None

@@ -145,7 +145,8 @@ def test_warmup_cosine_shape():
 
 
 def test_parity_benchmark_tiny_mode(tmp_path):
-    """benchmarks/parity.py --tiny: the kerasjet side end to end (files, both models, table); then --finished-only."""
+    """benchmarks/parity.py --tiny: the kerasjet side end to end (files, both models, table); then
+    --finished-only (under another --name), --reference-from, and a refused --name."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run([sys.executable, f"{root}/benchmarks/parity.py", "--tiny", "--workers", "1", "--data", str(tmp_path / "data"),
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
@@ -160,9 +161,11 @@ def test_parity_benchmark_tiny_mode(tmp_path):
     reference.mkdir()
     (reference / "train_pelican_nano.py").write_text("raise SystemExit('must not run')\n")
     done = subprocess.run([sys.executable, f"{root}/benchmarks/parity.py", "--tiny", "--data", str(tmp_path / "data"), "--finished-only",
-                           "--reference", str(reference), "--out", str(tmp_path / "finished")], capture_output=True, text=True, timeout=600)
+                           "--reference", str(reference), "--out", str(tmp_path / "finished"), "--name", "finished"],
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    stored = json.loads((tmp_path / "finished" / "parity.json").read_text())
+    stored = json.loads((tmp_path / "finished" / "finished.json").read_text())
+    assert "--name finished" in (tmp_path / "finished" / "finished.md").read_text()  # the invocation that wrote it
     assert set(stored["sides"]) == set(sides)
     assert stored["budget"]["not_run"] == ["PELICAN-nano, BatchNorm, seed 1", "PELICAN-nano, no BatchNorm, seed 1"]
     # --reference-from: the committed comparison's rows are carried over only onto the same files and budget
@@ -180,7 +183,10 @@ def test_parity_benchmark_tiny_mode(tmp_path):
     assert carried.returncode == 0, carried.stderr[-2000:]
     assert set(json.loads((tmp_path / "carried" / "parity.json").read_text())["sides"]) == set(sides) | {"PELICAN-nano, BatchNorm"}
     assert "carried over from" in (tmp_path / "carried" / "parity.md").read_text()
-    assert "Not finished, so not in the table" in (tmp_path / "finished" / "parity.md").read_text()
+    assert "Not finished, so not in the table" in (tmp_path / "finished" / "finished.md").read_text()
+    refused = subprocess.run([sys.executable, f"{root}/benchmarks/parity.py", "--tiny", "--name", "../elsewhere"],
+                             capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 1 and refused.stderr.strip() == "kerasjet: error: --name '../elsewhere': a file name without folder (the folder is --out)"
 
 
 def test_no_batchnorm_runs_take_steps_relative_to_their_weights(thousand_jets):

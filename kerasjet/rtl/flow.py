@@ -2,8 +2,10 @@
 
 ``build_rtl`` traces a quantized model (kerasjet.rtl.trace), pipelines it at a latency cutoff,
 writes the Verilog project, and checks on the test jets, integer for integer, that
-Keras == da4ml's emulation == the Verilator simulation of the RTL (and == the hls4ml C simulation
-when its outputs are given). Yosys then synthesises the design for an UltraScale+ part.
+the reference == da4ml's emulation == the Verilator simulation of the RTL (and == the hls4ml C
+simulation when its outputs are given). The reference is the model's exact fixed-point logits
+where QKeras' float32 rounds them (a 16-bit dense tagger, kerasjet.hls.convert.fixed_point_reference),
+else Keras. Yosys then synthesises the design for an UltraScale+ part.
 ``run_rtl`` does all of it from a deployment YAML's ``rtl:`` section and writes rtl_report.json.
 """
 
@@ -17,15 +19,16 @@ from kerasjet.files import write_json
 TOP = "kerasjet_rtl"
 
 
-def firmware_inputs(model, inputs):
-    """(da4ml input rows, Keras logits, the firmware view of the model) for a quantized model on
-    {'pmu', 'mask'} inputs (kerasjet.hls.convert.firmware_view)."""
-    from kerasjet.hls.convert import firmware_view, quantized_features
+def da4ml_inputs(model, inputs):
+    """(da4ml input rows, Keras logits, the exact fixed-point logits or None, the firmware view of
+    the model) for a quantized model on {'pmu', 'mask'} inputs (kerasjet.hls.convert.firmware_view,
+    fixed_point_reference)."""
+    from kerasjet.hls.convert import firmware_view, fixed_point_reference, quantized_features
 
     view, arrays, _, keras = firmware_view(model, inputs)
     if len(arrays) > 1:  # nanoPELICAN: momenta already on the input type's grid, and the mask
-        return np.concatenate(arrays, axis=1), keras, view
-    return quantized_features(view, arrays[0]), keras, view
+        return np.concatenate(arrays, axis=1), keras, None, view
+    return quantized_features(view, arrays[0]), keras, fixed_point_reference(model, arrays), view
 
 
 def trace(model, view):
@@ -46,7 +49,7 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
 
     say = print if verbose else (lambda *a, **k: None)
     timings = {}
-    data, keras, view = firmware_inputs(model, inputs)
+    data, keras, exact, view = da4ml_inputs(model, inputs)
     say(f"RTL: tracing the model with da4ml and pipelining at {clock_period} ns ...", flush=True)
     start = time.perf_counter()
     _, _, comb = trace(model, view)
@@ -55,8 +58,11 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
     emulation = comb.predict(data)[:, 0]
     report = {"jets": len(keras), "pipeline_stages": len(pipeline.solutions), "clock_period_ns": clock_period,
               "latency_cutoff": latency_cutoff, "estimated_luts_da4ml": float(comb.cost), "register_bits": int(pipeline.reg_bits),
+              "reference": "Keras" if exact is None else "exact fixed point",
               "keras_vs_emulation_mismatches": int(np.sum(emulation != keras)),
               "keras_vs_emulation_max_abs_diff": float(np.max(np.abs(emulation - keras)))}
+    if exact is not None:  # Keras' float32 rounding is then reported, the exact logits are checked
+        report["exact_vs_emulation_mismatches"] = int(np.sum(emulation != exact))
     # the top registers its inputs, then every stage ends in a register: stages + 1 clock edges
     # from an input to the output
     report["latency_cycles"] = report["pipeline_stages"] + 1
@@ -85,8 +91,9 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
         report["resources"] = synthesize(output_dir, TOP, family=family)
         timings["yosys_s"] = time.perf_counter() - start
     report["timings"] = timings
+    reference = "keras_vs_emulation_mismatches" if exact is None else "exact_vs_emulation_mismatches"
     report["bit_exact"] = all(report.get(k, 0) == 0 for k in
-                              ("keras_vs_emulation_mismatches", "verilator_vs_emulation_mismatches", "csim_vs_emulation_mismatches"))
+                              (reference, "verilator_vs_emulation_mismatches", "csim_vs_emulation_mismatches"))
     write_json(report, os.path.join(output_dir, "rtl_report.json"))
     return report
 
@@ -104,7 +111,7 @@ def csim_outputs(hls_model, model, inputs):
 def run_rtl(config, hls_model=None):
     """The rtl: section of a validated deployment config → RTL project and report; with the
     converted ``hls_model`` its C simulation joins the comparison. Returns an exit status: 0 when
-    Keras, da4ml, Verilator (and csim) agree bit for bit."""
+    the reference (build_rtl), da4ml, Verilator (and csim) agree bit for bit."""
     from kerasjet.data.pipeline import InputSpec, load_inputs
     from kerasjet.hls.config import resolve
     from kerasjet.models import load_model, n_constituents_of
@@ -125,6 +132,6 @@ def format_rtl_report(report):
     resources = report.get("resources") or {}
     checks = ", ".join(f"{k.replace('_mismatches', '').replace('_vs_', ' vs ')}: {v} mismatches" for k, v in report.items()
                        if k.endswith("_mismatches"))
-    return (f"RTL on {report['jets']} jets — {checks}; {report['latency_cycles']} cycles = {report['latency_ns']:.0f} ns; "
+    return (f"RTL on {report['jets']} jets — {checks} (reference: {report.get('reference', 'Keras')}); {report['latency_cycles']} cycles = {report['latency_ns']:.0f} ns; "
             + (f"Yosys: {resources['LUT']} LUT, {resources['FF']} FF, {resources['CARRY']} CARRY, {resources['DSP']} DSP, "
                f"{resources['BRAM']} BRAM" if resources else "no synthesis"))

@@ -252,7 +252,7 @@ def trace_dense(view):
 def exact_dense_logits(view, rows):
     """The logits (B,) of a quantized dense tagger or Deep Sets, computed exactly: dense_stages
     evaluated in float64 on the firmware input ``rows`` (B, F: the features on the first
-    quantizer's grid, kerasjet.rtl.flow.firmware_inputs).
+    quantizer's grid, kerasjet.rtl.flow.da4ml_inputs).
 
     QKeras computes in float32, exact only while products and sums need at most 24 bits (16-bit
     inputs × 16-bit weights need more); float64 holds them up to 53 bits, checked per layer
