@@ -188,7 +188,7 @@ def cmd_fold(args):
 def cmd_study(args):
     from dataclasses import replace
 
-    from kerasjet.study import BUDGETS, collect, jobs, judge, prepare_data, run_all, run_job
+    from kerasjet.study import BUDGETS, INTERIM, collect, jobs, judge, prepare_data, run_all, run_job
 
     budget = replace(BUDGETS[args.budget], level=args.level)
     results = args.results or os.path.join("results", "study", args.level)
@@ -208,11 +208,11 @@ def cmd_study(args):
     if args.job_index is not None:
         run_job(args.dir, budget, args.job_index, results)
         return
-    if not args.collect:
+    if not (args.collect or args.interim):
         prepare_data(args.dir, budget, args.workers)
         run_all(args.dir, budget, results, args.workers)
-    collect(args.dir, budget, results, args.budget)
-    print(open(os.path.join(results, "tables.md")).read())
+    collect(args.dir, budget, results, args.budget, interim=args.interim)
+    print(open(os.path.join(results, INTERIM if args.interim else "", "tables.md")).read())
 
 
 def cmd_compress(args):
@@ -398,6 +398,8 @@ def build_parser():
     p.add_argument("--job-index", type=NONNEGATIVE_INT, help="run only this job (a batch array task), ≥ 0")
     p.add_argument("--collect", action="store_true",
                    help="only write the tables from the finished jobs' records (<results>/jobs; no data needed once every job has one)")
+    p.add_argument("--interim", action="store_true",
+                   help="like --collect while the study is under way: the models with a record for every seed, into <results>/interim")
     p.add_argument("--level", default="detector", choices=LEVELS, help=f"{LEVEL_HELP}; the data files carry it in their names")
     p.set_defaults(func=cmd_study, kept_on_interrupt=RESUMABLE)
 

@@ -5,6 +5,7 @@ accuracy uses the decision score > ``threshold`` (0 for logits).
 """
 
 import math
+import textwrap
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def plot_roc_points(curves, out, title=""):
     ax.set_xlim(0, 1)
     ax.set_xlabel("signal efficiency εS")
     ax.set_ylabel("background rejection 1/εB")
-    ax.set_title(title)
+    ax.set_title(textwrap.fill(title, 70), fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -10,6 +10,8 @@ mass cut. ``run_job`` trains one job (resumable), so the list can run here
 import json
 import multiprocessing
 import os
+import shutil
+import textwrap
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
@@ -367,9 +369,16 @@ def _job_record(study_dir, budget, name, seed, results_dir, fingerprints):
 STUDY_OUTPUTS = ("study.json", "tables.md", "roc.png", "claims.md", "figure1.png")
 
 
-def collect(study_dir, budget, results_dir, budget_name):
+INTERIM = "interim"  # the subfolder of an interim collect, removed by the complete one
+
+
+def collect(study_dir, budget, results_dir, budget_name, interim=False):
     """The tables, JSON and plots of the kept seeds, from the job records in results_dir/jobs
-    (runs finished without a record get one first); needs no data when every record exists."""
+    (runs finished without a record get one first); needs no data when every record exists.
+
+    With ``interim`` a study still under way is collected over the models whose every seed has a
+    record, into results_dir/interim (the unfinished models named in every file's caption); the
+    complete collect removes that folder."""
     from kerasjet.evaluate import aggregate
     from kerasjet.metrics import format_table, plot_roc_points
     from kerasjet.train import select_best
@@ -385,11 +394,16 @@ def collect(study_dir, budget, results_dir, budget_name):
         if record is None:
             missing.append(f"{index} ({name}, seed {seed})")
         records.setdefault(name, []).append(record)
-    if missing:
+    unfinished = {name: sum(r is not None for r in job_records) for name, job_records in records.items() if None in job_records}
+    if missing and not interim:
         raise KerasjetError(f"{os.path.join(results_dir, 'jobs')}: {len(missing)} of {len(jobs(budget))} jobs have not finished "
                             f"(job index: {', '.join(missing[:6])}{', …' if len(missing) > 6 else ''}); run them first "
-                            "(kerasjet study, or --job-index)")
+                            "(kerasjet study, or --job-index), or collect what has finished with --interim")
+    if interim and len(unfinished) == len(records):
+        raise KerasjetError(f"{os.path.join(results_dir, 'jobs')}: no model has a record for every seed yet; nothing to collect")
     for name, job_records in records.items():
+        if name in unfinished:
+            continue
         kept = select_best(job_records, budget.keep_best, key=lambda r: r["summary"]["best_val_loss"])
         evaluated = [r["test"] for r in kept]  # best first
         curves.append(_roc_curve(name, kept[0]))  # the ROC of the best seed's model
@@ -399,6 +413,11 @@ def collect(study_dir, budget, results_dir, budget_name):
         "budget": budget_name, **asdict(budget), "data_files": files, "data_seeds": DATA_SEEDS, "data": fingerprints,
         "note": "mean ± std over the kept seeds (lowest validation loss); the mass cut needs no training",
     }
+    if interim:
+        provenance["unfinished"] = {name: f"{done} of {budget.seeds} seeds" for name, done in unfinished.items()}
+        results_dir = os.path.join(results_dir, INTERIM)
+    elif os.path.isdir(os.path.join(results_dir, INTERIM)):  # superseded by the complete tables
+        shutil.rmtree(os.path.join(results_dir, INTERIM))
     for name in STUDY_OUTPUTS:  # nothing stale beside the new files if a later step fails
         if os.path.exists(os.path.join(results_dir, name)):
             os.remove(os.path.join(results_dir, name))
@@ -406,13 +425,14 @@ def collect(study_dir, budget, results_dir, budget_name):
     caption = _caption(provenance)
     tables = []
     for table, names in (("table1", TABLE1), ("table2", TABLE2)):
-        if table in budget.tables:
+        if table in budget.tables and any(n in rows for n in names):  # (an interim collect may have none yet)
             listed = [("Jet mass cut", rows["Jet mass cut"]["metrics"])] if table == "table1" else []
-            listed += [(n, rows[n]["metrics"]) for n in names]
+            listed += [(n, rows[n]["metrics"]) for n in names if n in rows]
             tables.append(format_table(listed, title=f"{'Table 1' if table == 'table1' else 'Table 2'}: {caption}"))
     write_text("\n\n".join(tables) + "\n", os.path.join(results_dir, "tables.md"))
     plot_roc_points(curves, os.path.join(results_dir, "roc.png"),
-             title=f"{budget.test_jets} generated {budget.level}-level test jets (best kept seed of each model)")
+                    title=f"{'INTERIM (study under way): ' if interim else ''}{budget.test_jets} generated {budget.level}-level "
+                          "test jets (best kept seed of each model)")
     write_judgement(rows, results_dir, caption)
     return rows
 
@@ -424,8 +444,13 @@ def _roc_curve(name, record):
 
 
 def _caption(provenance):
-    return (f"{provenance['test_jets']} {provenance['level']}-level test jets; trained on {provenance['train_jets']} jets for "
-            f"{provenance['epochs']} epochs; best {provenance['keep_best']} of {provenance['seeds']} seeds by validation loss")
+    caption = (f"{provenance['test_jets']} {provenance['level']}-level test jets; trained on {provenance['train_jets']} jets for "
+               f"{provenance['epochs']} epochs; best {provenance['keep_best']} of {provenance['seeds']} seeds by validation loss")
+    unfinished = provenance.get("unfinished")
+    if unfinished:
+        caption = (f"INTERIM, the study is under way: {caption}; not yet in the tables (seeds with a record): "
+                   + ", ".join(f"{name} ({seeds})" for name, seeds in unfinished.items()))
+    return caption
 
 
 def write_judgement(rows, results_dir, caption):
@@ -494,10 +519,11 @@ VERDICTS = ("reproduced", "partly", "not reproduced", NOT_RESOLVED, "not run")
 
 
 def _verdict(comparisons):
-    """One verdict (VERDICTS) from the per-metric outcomes of compare()."""
-    flat = [x for c in comparisons if c is not None for x in c]
-    if not flat:
+    """One verdict (VERDICTS) from the per-metric outcomes of compare(); 'not run' when a row the
+    claim needs is missing (an interim collect), so that no claim is judged on part of its rows."""
+    if any(c is None for c in comparisons):
         return "not run"
+    flat = [x for c in comparisons for x in c]
     if all(x == "yes" for x in flat):
         return "reproduced"
     if "yes" in flat:
@@ -529,6 +555,9 @@ def check_claims(rows):
     claims.append(("more hidden channels tag better: C = 10 > C = 3 > C = 2 > C = 1", _verdict([compare(rows, *p) for p in ordering]),
                    numbers("nanoPELICAN C=10", "nanoPELICAN C=3", "nanoPELICAN C=2", "nanoPELICAN C=1")))
     claims.append(pair("a nanoPELICAN with ≤ 101 parameters outperforms the 59k-parameter TopoDNN", "nanoPELICAN C=10", "TopoDNN"))
+    claims.append(pair("even the smallest, nanoPELICAN C=1, outperforms the 59k-parameter TopoDNN", "nanoPELICAN C=1", "TopoDNN"))
+    claims.append(pair("nanoPELICAN C=2 beats the 4k-parameter hls4ml-style dense tagger (not the paper's: the firmware's dense peer)",
+                       "nanoPELICAN C=2", "hls4ml-style tagger"))
     scaled = [(f"nanoPELICAN C={c} N-scaled", f"nanoPELICAN C={c}") for c in (1, 2, 3, 10)]
     if any(a in rows for a, _ in scaled):
         claims.append(("N-scaling the aggregators (Table 2) improves on the unscaled models", _verdict([compare(rows, *p) for p in scaled]),
@@ -605,7 +634,7 @@ def plot_figure1(rows, out, caption):
     ax.set_yscale("log")
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("1/εB at εS = 0.3 (mean ± std over the kept seeds)")
-    ax.set_title(caption, fontsize=7)
+    ax.set_title(textwrap.fill(caption, 130), fontsize=7)  # an interim caption runs to several lines
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     fig.tight_layout()

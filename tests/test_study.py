@@ -33,7 +33,7 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     nano = rows["nanoPELICAN C=2"]["metrics"]
     assert nano["runs"] == 2 and len(nano["auc"]) == 2  # mean ± std over both kept seeds
     verdicts = {claim: verdict for claim, verdict, _ in check_claims(rows)}
-    assert len(verdicts) == 5 and all(v in VERDICTS for v in verdicts.values())
+    assert len(verdicts) == 7 and all(v in VERDICTS for v in verdicts.values())
     claims = open(os.path.join(results, "claims.md")).read()
     os.remove(os.path.join(results, "claims.md"))
     judge(results)  # from study.json alone
@@ -58,10 +58,33 @@ def check_collect_from_records_alone(study, budget, results):
     with pytest.raises(KerasjetError, match=r"topodnn_seed_1\.json: data\.test is .* the record belongs to other jets"):
         collect(study, budget, results, "tiny")
     check_malformed_records_are_refused(study, budget, results, record, stored)
+    kept = open(record).read()
     os.remove(record)
     index = jobs(budget).index(("TopoDNN", 1))
     with pytest.raises(KerasjetError, match=rf"1 of {len(jobs(budget))} jobs have not finished \(job index: {index} \(TopoDNN, seed 1\)\)"):
         collect(study, budget, results, "tiny")
+    check_interim_collect(study, budget, results, record, kept)
+
+
+def check_interim_collect(study, budget, results, record, kept):
+    """--interim: while TopoDNN's seed 1 has no record, the other models are collected into
+    results/interim, every file saying so and naming TopoDNN, no claim on TopoDNN judged, the
+    complete tables untouched; the complete collect then removes the interim folder."""
+    tables = open(os.path.join(results, "tables.md")).read()
+    rows = collect(study, budget, results, "tiny", interim=True)
+    assert "TopoDNN" not in rows and {"Jet mass cut", "nanoPELICAN C=2", "LorentzNet-3"} <= set(rows)
+    interim = os.path.join(results, "interim")
+    for name in ("tables.md", "claims.md"):
+        text = open(os.path.join(interim, name)).read()
+        assert "INTERIM" in text and "TopoDNN (1 of 2 seeds)" in text
+    assert "| TopoDNN |" not in open(os.path.join(interim, "tables.md")).read()
+    verdicts = {claim: verdict for claim, verdict, _ in check_claims(rows)}
+    assert verdicts["nanoPELICAN C=2, with a few dozen parameters, outperforms the 59k-parameter TopoDNN"] == "not run"
+    assert open(os.path.join(results, "tables.md")).read() == tables
+    with open(record, "w") as f:
+        f.write(kept)
+    collect(study, budget, results, "tiny")
+    assert not os.path.exists(interim)
 
 
 def check_malformed_records_are_refused(study, budget, results, record, good):
@@ -144,6 +167,8 @@ def test_a_claim_is_reproduced_only_beyond_the_combined_spread():
     assert verdicts["nanoPELICAN C=2 beats LorentzNet-3, a network of similar size"] == NOT_RESOLVED
     assert verdicts["a nanoPELICAN with ≤ 101 parameters outperforms the 59k-parameter TopoDNN"] == NOT_RESOLVED
     assert verdicts["nanoPELICAN C=2, with a few dozen parameters, outperforms the 59k-parameter TopoDNN"] == "partly"
+    # C = 1 and C = 3 are missing: the ordering is not judged on C = 10 and C = 2 alone
+    assert verdicts["more hidden channels tag better: C = 10 > C = 3 > C = 2 > C = 1"] == "not run"
     evidence = {claim: text for claim, _, text in check_claims(rows)}
     # the difference and its combined spread: 0.970 − 0.960 ± sqrt(0.002² + 0.001²); 120 − 200 ± sqrt(10² + 5²)
     assert "Δ AUC +0.0100 ± 0.0022, Δ 1/εB -80 ± 11" in evidence["nanoPELICAN C=2, with a few dozen parameters, outperforms the 59k-parameter TopoDNN"]
