@@ -333,14 +333,15 @@ def train_best_start(run_dir, config, verbose=1, callbacks=()):
     probe_losses = []
     for i, (start, start_dir) in enumerate(zip(starts, start_dirs)):
         if verbose:
-            print(f"start {i + 1}/{config.starts} (seed {start.seed}): {min(config.probe_epochs, config.epochs)} epochs")
+            print(f"start {i + 1}/{config.starts} (starts/start_{i}, seed {start.seed}): {min(config.probe_epochs, config.epochs)} epochs")
         _train_run(start_dir, start, verbose, callbacks, stop_after=config.probe_epochs)
         probe_losses.append(_probe_loss(start_dir, config.probe_epochs))
         if not os.path.exists(config_path):  # once a start has trained, as a single run writes it
             write_json(asdict(config), config_path)
     chosen = int(np.argmin(probe_losses))
     if verbose:
-        print(f"kept start {chosen + 1} (validation loss {probe_losses[chosen]:.4f} after {config.probe_epochs} epochs)")
+        print(f"kept start {chosen + 1}/{config.starts} (starts/start_{chosen}, summary.json 'start': {chosen}; validation loss "
+              f"{probe_losses[chosen]:.4f} after {config.probe_epochs} epochs)")
     summary = _train_run(start_dirs[chosen], starts[chosen], verbose, callbacks)
     for name in ("best.keras", "history.csv"):
         shutil.copyfile(os.path.join(start_dirs[chosen], name), os.path.join(run_dir, name))
