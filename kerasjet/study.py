@@ -385,9 +385,6 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
 
     files = data_files(study_dir, budget)
     fingerprints = _study_fingerprints(files, results_dir, budget)  # checks the data before any output
-    mass = mass_cut_record(files, results_dir, fingerprints)
-    rows = {MASS_CUT_JOB: {"metrics": mass["test"], "seeds": []}}
-    curves = [_roc_curve(MASS_CUT_JOB, mass)]
     records, missing = {}, []
     for index, (name, seed) in enumerate(jobs(budget)):
         record = _job_record(study_dir, budget, name, seed, results_dir, fingerprints)
@@ -401,6 +398,9 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
                             "(kerasjet study, or --job-index), or collect what has finished with --interim")
     if interim and len(unfinished) == len(records):
         raise KerasjetError(f"{os.path.join(results_dir, 'jobs')}: no model has a record for every seed yet; nothing to collect")
+    mass = mass_cut_record(files, results_dir, fingerprints)
+    rows = {MASS_CUT_JOB: {"metrics": mass["test"], "seeds": []}}
+    curves = [_roc_curve(MASS_CUT_JOB, mass)]
     for name, job_records in records.items():
         if name in unfinished:
             continue
