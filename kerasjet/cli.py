@@ -329,7 +329,7 @@ def build_parser():
     p.add_argument("--keep-best", type=POSITIVE_INT, default=1, help="report the M seeds with the lowest validation loss, M ≤ --seeds")
     p.add_argument("--starts", type=POSITIVE_INT, default=1,
                    help="per seed, train K starts for --probe-epochs epochs and continue the one with the lowest validation "
-                        "loss (a nanoPELICAN start can stay on the mass-like plateau; 3 is the tested recipe)")
+                        "loss at its last probe epoch (a nanoPELICAN start can stay on the mass-like plateau; 3 is the tested recipe)")
     p.add_argument("--probe-epochs", type=POSITIVE_INT, default=5, help="epochs each start trains before one is kept")
     p.add_argument("--n-constituents", type=POSITIVE_INT, default=80, help="constituent slots N")
     p.add_argument("--c-hidden", type=POSITIVE_INT, default=2, help="nanoPELICAN hidden channels")

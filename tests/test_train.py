@@ -93,6 +93,15 @@ def test_multi_start_keeps_the_start_with_the_lowest_probe_loss(jets_file, tmp_p
         train(str(tmp_path / "run"), RunConfig(**{**config.__dict__, "probe_epochs": 2}), verbose=0)
 
 
+def test_a_start_is_judged_by_its_loss_at_the_end_of_its_probe(tmp_path):
+    """A start that reached a low validation loss and then collapsed within its probe (LorentzNet-3,
+    detector level, seed 1, start 1) is judged by where it ended, the state it would train on from."""
+    from kerasjet.train import _probe_loss
+
+    (tmp_path / "history.csv").write_text("epoch,val_loss\n0,0.55\n1,0.48\n2,0.279\n3,0.703\n4,0.6928\n5,0.2\n")
+    assert _probe_loss(str(tmp_path), 5) == 0.6928  # not 0.279, and epoch 6 is past the probe
+
+
 def _trained_logits(inputs, labels, momentum_scale, batchnorm, steps=20):
     """Logits and folded-form logits of a nanoPELICAN after ``steps`` Adam steps on one batch."""
     tf.keras.utils.set_random_seed(5)
