@@ -45,6 +45,12 @@ TABLE2 = {f"nanoPELICAN C={c} N-scaled": ("nanopelican", dict(c_hidden=c, scaled
 # guard. The dense peers (4k–59k parameters) train once: none of their 20 detector-level seeds
 # stuck (TopoDNN's five within 0.0016 in AUC).
 MULTI_START_BUILDERS = ("nanopelican", "lorentznet")
+# Peak learning rates other than the seed paper's 5e-3 (kerasjet.train.RunConfig), per builder.
+# LorentzNet-3 trains at its own authors' 1e-3: at 5e-3 each warm restart of the schedule kicked
+# it off its solution (detector level: seed 1's kept start fell from validation loss 0.279 to
+# AUC 0.5 at the first restart and never recovered; of the six starts looked at, two were dead
+# from the first epoch). At 1e-3 that start trained without a collapse.
+PEAK_LEARNING_RATES = {"lorentznet": 1e-3}
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,8 @@ def run_job(study_dir, budget, index, results_dir=None, verbose=2):
     builder, kwargs = configurations(budget)[name]
     files = data_files(study_dir, budget)
     config = RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": 80}, train=files["train"], val=files["val"],
-                       epochs=budget.epochs, seed=seed, starts=budget.starts if builder in MULTI_START_BUILDERS else 1)
+                       epochs=budget.epochs, seed=seed, starts=budget.starts if builder in MULTI_START_BUILDERS else 1,
+                       learning_rate=PEAK_LEARNING_RATES.get(builder, RunConfig.learning_rate))
     folder = run_dir(study_dir, name, seed, budget.level)
     if results_dir is None:
         return train(folder, config, verbose=verbose)
