@@ -10,7 +10,7 @@ the best epoch by validation loss; with and without BatchNorm. Each side trains 
 recipe: kerasjet's default (the calibrated momentum unit, no dropout: dropout 0.05 changed the
 validation AUC by less than 0.0005 per seed and needs the slower separate BatchNorm layers), also
 as the best of 3 starts (``RunConfig.starts``: each start trains 5 epochs, the one with the lowest
-validation loss trains on; start 1 is the single-start run of the same seed, whose folder it
+validation loss at its fifth epoch trains on; start 1 is the single-start run of the same seed, whose folder it
 reuses when that run exists), the reference with its code's defaults and dropout 0.05 (as in the
 seed paper).
 

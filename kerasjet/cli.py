@@ -212,7 +212,8 @@ def cmd_study(args):
         prepare_data(args.dir, budget, args.workers)
         run_all(args.dir, budget, results, args.workers)
     collect(args.dir, budget, results, args.budget, interim=args.interim)
-    print(open(os.path.join(results, INTERIM if args.interim else "", "tables.md")).read())
+    interim = os.path.join(results, INTERIM)  # absent when --interim found every job finished (the complete tables)
+    print(open(os.path.join(interim if args.interim and os.path.isdir(interim) else results, "tables.md")).read())
 
 
 def cmd_compress(args):
@@ -391,7 +392,8 @@ def build_parser():
     p.add_argument("--dir", default="data/study", help="data and run folder")
     p.add_argument("--results", help="where tables and plots go (default results/study/<level>)")
     p.add_argument("--judge-only", action="store_true",
-                   help="only rewrite claims.md and figure1.png from the results folder's study.json")
+                   help="only rewrite claims.md and figure1.png from the results folder's study.json "
+                        "(for the interim tables: --results <results>/interim)")
     p.add_argument("--workers", type=POSITIVE_INT, default=1, help="parallel jobs and generator processes")
     p.add_argument("--list-jobs", action="store_true", help="print the job list (one line per array task) and exit")
     p.add_argument("--prepare-only", action="store_true", help="only generate the data files")
@@ -399,7 +401,8 @@ def build_parser():
     p.add_argument("--collect", action="store_true",
                    help="only write the tables from the finished jobs' records (<results>/jobs; no data needed once every job has one)")
     p.add_argument("--interim", action="store_true",
-                   help="like --collect while the study is under way: the models with a record for every seed, into <results>/interim")
+                   help="like --collect while the study is under way: the models with a record for every seed, into <results>/interim "
+                        "(the complete --collect once every job has finished)")
     p.add_argument("--level", default="detector", choices=LEVELS, help=f"{LEVEL_HELP}; the data files carry it in their names")
     p.set_defaults(func=cmd_study, kept_on_interrupt=RESUMABLE)
 

@@ -241,22 +241,31 @@ def nanopelican_float_model_at(study_dir, level, n, c_hidden=2):
                              {"c_hidden": c_hidden, "n_constituents": n}, starts=BUDGETS["single-seed"].starts)
 
 
+def job_config(study_dir, budget, name, seed):
+    """The RunConfig of the study's job (row ``name``, ``seed``): every row at N = 80 with the
+    budget's epochs, the tiny models as multi-starts, each builder at its peak learning rate."""
+    from kerasjet.train import RunConfig
+
+    builder, kwargs = configurations(budget)[name]
+    files = data_files(study_dir, budget)
+    return RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": 80}, train=files["train"], val=files["val"],
+                     epochs=budget.epochs, seed=seed, starts=budget.starts if builder in MULTI_START_BUILDERS else 1,
+                     learning_rate=PEAK_LEARNING_RATES.get(builder, RunConfig.learning_rate))
+
+
 def run_job(study_dir, budget, index, results_dir=None, verbose=2):
     """Train job ``index`` of the list (resumes if interrupted); returns its summary.
 
     With ``results_dir`` the job's record (and the mass cut's) is written there once it has
     trained, and a job whose record exists is not trained again (its record's summary returned)."""
-    from kerasjet.train import RunConfig, train
+    from kerasjet.train import train
 
     job_list = jobs(budget)
     if not 0 <= index < len(job_list):
         raise KerasjetError(f"--job-index must lie in [0, {len(job_list)}) (got {index})")
     name, seed = job_list[index]
-    builder, kwargs = configurations(budget)[name]
     files = data_files(study_dir, budget)
-    config = RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": 80}, train=files["train"], val=files["val"],
-                       epochs=budget.epochs, seed=seed, starts=budget.starts if builder in MULTI_START_BUILDERS else 1,
-                       learning_rate=PEAK_LEARNING_RATES.get(builder, RunConfig.learning_rate))
+    config = job_config(study_dir, budget, name, seed)
     folder = run_dir(study_dir, name, seed, budget.level)
     if results_dir is None:
         return train(folder, config, verbose=verbose)
@@ -369,8 +378,21 @@ def _job_record(study_dir, budget, name, seed, results_dir, fingerprints):
         if lacking:
             raise KerasjetError(f"{summary_path}: {', '.join(lacking)} missing; not a finished run's summary (remove the run to redo it)")
         _check_epochs(summary_path, summary, budget)
+        _check_job_recipe(os.path.dirname(summary_path), job_config(study_dir, budget, name, seed))
         record = _record_run(path, name, summary, data_files(study_dir, budget)["test"], fingerprints)
     return record
+
+
+def _check_job_recipe(folder, config):
+    """Refuse to record a finished run trained with another recipe than its job's (its
+    config.json: learning rate, starts, model, ...; the data files compared by name)."""
+    from kerasjet.train import config_difference
+
+    path = os.path.join(folder, "config.json")
+    key = config_difference(path, config, same_file_names=True) if os.path.exists(path) else None
+    if key is not None:
+        raise KerasjetError(f"{path}: '{key}' differs from the study's recipe for this job; the run belongs to another "
+                            "recipe (move it away to retrain the job)")
 
 
 STUDY_OUTPUTS = ("study.json", "tables.md", "roc.png", "claims.md", "figure1.png")
@@ -384,8 +406,8 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
     (runs finished without a record get one first); needs no data when every record exists.
 
     With ``interim`` a study still under way is collected over the models whose every seed has a
-    record, into results_dir/interim (the unfinished models named in every file's caption); the
-    complete collect removes that folder."""
+    record, into results_dir/interim (the unfinished models named in every file's caption); once
+    every job has finished it is the complete collect, which removes that folder."""
     from kerasjet.evaluate import aggregate
     from kerasjet.metrics import format_table, plot_roc_points
     from kerasjet.train import select_best
@@ -405,6 +427,7 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
                             "(kerasjet study, or --job-index), or collect what has finished with --interim")
     if interim and len(unfinished) == len(records):
         raise KerasjetError(f"{os.path.join(results_dir, 'jobs')}: no model has a record for every seed yet; nothing to collect")
+    interim = interim and bool(unfinished)  # every job finished: the complete tables
     mass = mass_cut_record(files, results_dir, fingerprints)
     rows = {MASS_CUT_JOB: {"metrics": mass["test"], "seeds": []}}
     curves = [_roc_curve(MASS_CUT_JOB, mass)]
@@ -420,11 +443,10 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
         "budget": budget_name, **asdict(budget), "data_files": files, "data_seeds": DATA_SEEDS, "data": fingerprints,
         "note": "mean ± std over the kept seeds (lowest validation loss); the mass cut needs no training",
     }
+    superseded = os.path.join(results_dir, INTERIM)
     if interim:
         provenance["unfinished"] = {name: f"{done} of {budget.seeds} seeds" for name, done in unfinished.items()}
-        results_dir = os.path.join(results_dir, INTERIM)
-    elif os.path.isdir(os.path.join(results_dir, INTERIM)):  # superseded by the complete tables
-        shutil.rmtree(os.path.join(results_dir, INTERIM))
+        results_dir = superseded
     for name in STUDY_OUTPUTS:  # nothing stale beside the new files if a later step fails
         if os.path.exists(os.path.join(results_dir, name)):
             os.remove(os.path.join(results_dir, name))
@@ -441,6 +463,8 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
                     title=f"{'INTERIM (study under way): ' if interim else ''}{budget.test_jets} generated {budget.level}-level "
                           "test jets (best kept seed of each model)")
     write_judgement(rows, results_dir, caption)
+    if not interim and os.path.isdir(superseded):  # the complete tables are written: the interim ones go
+        shutil.rmtree(superseded)
     return rows
 
 

@@ -285,14 +285,24 @@ def _read_json(path):
         return json.load(f)
 
 
-def _check_same_config(config_path, config):
-    """Refuse to resume a run whose stored config.json differs from ``config`` (keys that runs of
-    older versions lack count as their defaults)."""
+def config_difference(config_path, config, same_file_names=False):
+    """The first key in which a run's stored config.json differs from ``config``, or None (keys
+    that runs of older versions lack count as their defaults). With ``same_file_names`` the train
+    and validation files count as equal when their file names are (a run recorded from another
+    working directory)."""
     wanted = json.loads(json.dumps(asdict(config)))
     defaults = {f.name: f.default for f in fields(RunConfig) if f.default is not MISSING}
     stored = {**{key: defaults[key] for key in wanted if key in defaults}, **_read_json(config_path)}
-    if stored != wanted:
-        key = next(k for k in wanted if stored.get(k) != wanted[k])
+    if same_file_names:
+        for key in ("train", "val"):
+            stored[key], wanted[key] = os.path.basename(str(stored.get(key))), os.path.basename(wanted[key])
+    return next((k for k in wanted if stored.get(k) != wanted[k]), None)
+
+
+def _check_same_config(config_path, config):
+    """Refuse to resume a run whose stored config.json differs from ``config``."""
+    key = config_difference(config_path, config)
+    if key is not None:
         raise KerasjetError(f"{config_path}: '{key}' differs from this invocation; use a new run directory")
 
 
@@ -329,19 +339,20 @@ def train_best_start(run_dir, config, verbose=1, callbacks=()):
     if os.path.exists(summary_path):
         return _read_json(summary_path)
     starts = [RunConfig(**{**asdict(config), "starts": 1, "seed": config.seed + i * START_SEED_STRIDE}) for i in range(config.starts)]
+    probe_epochs = min(config.probe_epochs, config.epochs)
     start_dirs = [os.path.join(run_dir, "starts", f"start_{i}") for i in range(config.starts)]
     probe_losses = []
     for i, (start, start_dir) in enumerate(zip(starts, start_dirs)):
         if verbose:
-            print(f"start {i + 1}/{config.starts} (starts/start_{i}, seed {start.seed}): {min(config.probe_epochs, config.epochs)} epochs")
+            print(f"start {i + 1}/{config.starts} (starts/start_{i}, seed {start.seed}): {probe_epochs} epochs")
         _train_run(start_dir, start, verbose, callbacks, stop_after=config.probe_epochs)
-        probe_losses.append(_probe_loss(start_dir, config.probe_epochs))
+        probe_losses.append(_probe_loss(start_dir, probe_epochs))
         if not os.path.exists(config_path):  # once a start has trained, as a single run writes it
             write_json(asdict(config), config_path)
     chosen = int(np.argmin(probe_losses))
     if verbose:
         print(f"kept start {chosen + 1}/{config.starts} (starts/start_{chosen}, summary.json 'start': {chosen}; validation loss "
-              f"{probe_losses[chosen]:.4f} at epoch {config.probe_epochs})")
+              f"{probe_losses[chosen]:.4f} at epoch {probe_epochs})")
     summary = _train_run(start_dirs[chosen], starts[chosen], verbose, callbacks)
     for name in ("best.keras", "history.csv"):
         shutil.copyfile(os.path.join(start_dirs[chosen], name), os.path.join(run_dir, name))
@@ -357,10 +368,16 @@ def _probe_loss(start_dir, probe_epochs):
     collapsed during its probe (LorentzNet-3's detector-level seed 1, start 1: 0.279 at epoch 3,
     then AUC 0.5 from epoch 4, every ReLU closed) would otherwise be kept and never recover.
     On every nanoPELICAN multi-start run of the study and the parity benchmark both rules keep
-    the same start."""
+    the same start. The row is found by its epoch, the last one written (an epoch logged and then
+    interrupted before its checkpoint is trained again and logged twice); a non-finite loss
+    counts as infinite, so that such a start is never kept."""
     with open(os.path.join(start_dir, "history.csv")) as f:
-        rows = list(csv.DictReader(f))[:probe_epochs]
-    return float(rows[-1]["val_loss"])
+        rows = [row for row in csv.DictReader(f) if int(row["epoch"]) == probe_epochs - 1]
+    if not rows:
+        raise KerasjetError(f"{os.path.join(start_dir, 'history.csv')}: no row for epoch {probe_epochs - 1}, the probe's last; "
+                            "remove the start to train it again")
+    loss = float(rows[-1]["val_loss"])
+    return loss if math.isfinite(loss) else math.inf
 
 
 def _train_run(run_dir, config, verbose=1, callbacks=(), stop_after=None):

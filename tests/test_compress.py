@@ -201,7 +201,7 @@ def test_sixteen_bit_dense_tagger_converts_bit_exactly_against_its_fixed_point_a
     from kerasjet.errors import KerasjetError
     from kerasjet.hls.config import load_config, quantizer_types, render_config
     from kerasjet.hls.convert import deploy, firmware_view, fixed_point_reference, quantized_features
-    from kerasjet.rtl.flow import build_rtl
+    from kerasjet.rtl.flow import build_rtl, csim_outputs
     from kerasjet.rtl.trace import exact_dense_logits
 
     tf.keras.utils.set_random_seed(16)
@@ -216,11 +216,14 @@ def test_sixteen_bit_dense_tagger_converts_bit_exactly_against_its_fixed_point_a
     (tmp_path / "tagger_16.yml").write_text(render_config("tagger_16.h5", "hls", "jets.h5", "16-bit tagger", 8,
                                                           quantizer_types(model), "tests/test_compress.py"))
     os.symlink(jets_file, tmp_path / "jets.h5")
-    report, _ = deploy(load_config(str(tmp_path / "tagger_16.yml")), jets=300, verbose=False)
+    report, hls_model = deploy(load_config(str(tmp_path / "tagger_16.yml")), jets=300, verbose=False)
     assert report["reference"] == "exact fixed point" and report["passed"]
     assert report["max_abs_diff"] == 0.0 and report["identical_outputs"] == 1.0 and report["keras_vs_exact_max_abs_diff"] > 0
-    rtl = build_rtl(model, inputs, str(tmp_path / "rtl"), verilator=False, synthesis=False, verbose=False)
-    assert rtl["reference"] == "exact fixed point" and rtl["exact_vs_emulation_mismatches"] == 0 and rtl["bit_exact"]
+    # the emulation and the exact logits share the traced walk: hls4ml's C simulation is the independent check
+    rtl = build_rtl(model, inputs, str(tmp_path / "rtl"), verilator=False, synthesis=False, verbose=False,
+                    csim=csim_outputs(hls_model, model, inputs))
+    assert rtl["reference"] == "exact fixed point" and rtl["exact_vs_emulation_mismatches"] == 0
+    assert rtl["csim_vs_emulation_mismatches"] == 0 and rtl["bit_exact"]
     assert rtl["keras_vs_emulation_mismatches"] > 0  # float32's rounding, reported but not the reference
     wide = quantize_dense(build_model("hls4ml_tagger", n_constituents=8), "32", inputs)
     wide_view, wide_arrays = firmware_view(wide, inputs)[:2]

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from kerasjet.cli import main
 from kerasjet.errors import KerasjetError
 from kerasjet.study import (BUDGETS, FAMILIES, NOT_RESOLVED, TABLE1, TABLE2, VERDICTS, check_claims, collect, compare, data_files,
                             family_style, job_record_path, jobs, judge, prepare_data, run_all, run_dir)
@@ -41,7 +42,27 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     os.remove(os.path.join(results, "claims.md"))
     judge(results)  # from study.json alone
     assert open(os.path.join(results, "claims.md")).read() == claims
+    check_a_run_of_another_recipe_is_not_recorded(study, budget, results)
     check_collect_from_records_alone(study, budget, results)
+
+
+def check_a_run_of_another_recipe_is_not_recorded(study, budget, results):
+    """A finished run without a record gets one at collect time, unless its config.json names
+    another recipe than its job's (LorentzNet-3 trained at the seed paper's 5e-3, say)."""
+    record = job_record_path(results, "LorentzNet-3", 0)
+    kept = open(record).read()
+    os.remove(record)
+    config_path = os.path.join(run_dir(study, "LorentzNet-3", 0), "config.json")
+    good = json.load(open(config_path))
+    with open(config_path, "w") as f:
+        json.dump({**good, "learning_rate": 5e-3}, f)
+    with pytest.raises(KerasjetError, match=r"lorentznet_3/seed_0/config\.json: 'learning_rate' differs from the study's recipe"):
+        collect(study, budget, results, "tiny")
+    assert not os.path.exists(record)
+    with open(config_path, "w") as f:
+        json.dump(good, f)
+    collect(study, budget, results, "tiny")  # recorded again from the run
+    assert json.load(open(record))["test"] == json.loads(kept)["test"]
 
 
 def check_collect_from_records_alone(study, budget, results):
@@ -72,7 +93,8 @@ def check_collect_from_records_alone(study, budget, results):
 def check_interim_collect(study, budget, results, record, kept):
     """--interim: while TopoDNN's seed 1 has no record, the other models are collected into
     results/interim, every file saying so and naming TopoDNN, no claim on TopoDNN judged, the
-    complete tables untouched; the complete collect then removes the interim folder."""
+    complete tables untouched; once every job has finished it writes the complete tables and
+    removes the interim folder."""
     tables = open(os.path.join(results, "tables.md")).read()
     rows = collect(study, budget, results, "tiny", interim=True)
     assert "TopoDNN" not in rows and {"Jet mass cut", "nanoPELICAN C=2", "LorentzNet-3"} <= set(rows)
@@ -84,10 +106,20 @@ def check_interim_collect(study, budget, results, record, kept):
     verdicts = {claim: verdict for claim, verdict, _ in check_claims(rows)}
     assert verdicts["nanoPELICAN C=2, with a few dozen parameters, outperforms the 59k-parameter TopoDNN"] == "not run"
     assert open(os.path.join(results, "tables.md")).read() == tables
+    os.remove(os.path.join(interim, "tables.md"))
+    assert main(["study", "--budget", "tiny", "--level", "particle", "--dir", study, "--results", results, "--interim"]) == 0
+    assert "TopoDNN (1 of 2 seeds)" in open(os.path.join(interim, "tables.md")).read()  # the command line's way in
+    partial = os.path.join(os.path.dirname(results), "partial")  # no model with every seed: refused, nothing written
+    os.makedirs(os.path.join(partial, "jobs"))
+    for path in (os.path.join(results, "jobs", "jet_mass_cut.json"), job_record_path(results, "TopoDNN", 0)):
+        shutil.copy(path, os.path.join(partial, "jobs"))
+    with pytest.raises(KerasjetError, match="no model has a record for every seed yet"):
+        collect(study, budget, partial, "tiny", interim=True)
+    assert os.listdir(partial) == ["jobs"]
     with open(record, "w") as f:
         f.write(kept)
-    collect(study, budget, results, "tiny")
-    assert not os.path.exists(interim)
+    collect(study, budget, results, "tiny", interim=True)  # every job finished: the complete tables
+    assert not os.path.exists(interim) and open(os.path.join(results, "tables.md")).read() == tables
 
 
 def check_malformed_records_are_refused(study, budget, results, record, good):

@@ -83,7 +83,10 @@ def test_multi_start_keeps_the_start_with_the_lowest_probe_loss(jets_file, tmp_p
     summary = train(str(tmp_path / "run"), config, verbose=0)
     starts = [json.load(open(tmp_path / "run" / "starts" / f"start_{i}" / "state.json")) for i in range(2)]
     chosen = summary["start"]
-    assert summary["probe_val_losses"][chosen] == min(summary["probe_val_losses"])
+    histories = [np.genfromtxt(tmp_path / "run" / "starts" / f"start_{i}" / "history.csv", delimiter=",", names=True) for i in range(2)]
+    # each start is judged by its validation loss at the probe's last epoch, and the lowest is kept
+    assert summary["probe_val_losses"] == [float(np.atleast_1d(h["val_loss"])[0]) for h in histories]
+    assert chosen == int(np.argmin(summary["probe_val_losses"]))
     assert [s["epochs_done"] for s in starts] == [3 if i == chosen else 1 for i in range(2)]
     assert summary["seed"] == 4 and summary["start_seed"] == 4 + chosen * START_SEED_STRIDE
     assert len(np.genfromtxt(tmp_path / "run" / "history.csv", delimiter=",", names=True)) == 3
@@ -100,6 +103,13 @@ def test_a_start_is_judged_by_its_loss_at_the_end_of_its_probe(tmp_path):
 
     (tmp_path / "history.csv").write_text("epoch,val_loss\n0,0.55\n1,0.48\n2,0.279\n3,0.703\n4,0.6928\n5,0.2\n")
     assert _probe_loss(str(tmp_path), 5) == 0.6928  # not 0.279, and epoch 6 is past the probe
+    # epoch 4 logged, interrupted before its checkpoint, trained again: the row written last counts
+    (tmp_path / "history.csv").write_text("epoch,val_loss\n3,0.5\n4,0.45\n4,0.41\n")
+    assert _probe_loss(str(tmp_path), 5) == 0.41
+    (tmp_path / "history.csv").write_text("epoch,val_loss\n4,nan\n")
+    assert _probe_loss(str(tmp_path), 5) == float("inf")  # never kept
+    with pytest.raises(KerasjetError, match="no row for epoch 5"):
+        _probe_loss(str(tmp_path), 6)
 
 
 def _trained_logits(inputs, labels, momentum_scale, batchnorm, steps=20):
