@@ -206,17 +206,19 @@ def test_sixteen_bit_dense_tagger_converts_bit_exactly_against_its_fixed_point_a
 
     tf.keras.utils.set_random_seed(16)
     inputs = {key: value[:, :8] for key, value in inputs.items()}
-    model = quantize_dense(build_model("hls4ml_tagger", n_constituents=8), "16", inputs)
+    # the pT-sorted MLP at N = 8 (1,345 weights): the hls4ml-style tagger of the compression table
+    # rounds the same way, but its 16-bit trace takes a minute
+    model = quantize_dense(build_model("constituent_mlp", n_constituents=8), "16", inputs)
     view, arrays, _, keras = firmware_view(model, inputs)
     rows = quantized_features(view, arrays[0])
     exact = exact_dense_logits(view, rows)
     assert np.any(exact != keras) and np.max(np.abs(exact - keras)) < 1e-3  # float32 rounding, not another model
 
-    save_model(model, str(tmp_path / "tagger_16.h5"))
-    (tmp_path / "tagger_16.yml").write_text(render_config("tagger_16.h5", "hls", "jets.h5", "16-bit tagger", 8,
-                                                          quantizer_types(model), "tests/test_compress.py"))
+    save_model(model, str(tmp_path / "mlp_16.h5"))
+    (tmp_path / "mlp_16.yml").write_text(render_config("mlp_16.h5", "hls", "jets.h5", "16-bit MLP", 8,
+                                                       quantizer_types(model), "tests/test_compress.py"))
     os.symlink(jets_file, tmp_path / "jets.h5")
-    report, hls_model = deploy(load_config(str(tmp_path / "tagger_16.yml")), jets=300, verbose=False)
+    report, hls_model = deploy(load_config(str(tmp_path / "mlp_16.yml")), jets=300, verbose=False)
     assert report["reference"] == "exact fixed point" and report["passed"]
     assert report["max_abs_diff"] == 0.0 and report["identical_outputs"] == 1.0 and report["keras_vs_exact_max_abs_diff"] > 0
     # the emulation and the exact logits share the traced walk: hls4ml's C simulation is the independent check
@@ -225,7 +227,7 @@ def test_sixteen_bit_dense_tagger_converts_bit_exactly_against_its_fixed_point_a
     assert rtl["reference"] == "exact fixed point" and rtl["exact_vs_emulation_mismatches"] == 0
     assert rtl["csim_vs_emulation_mismatches"] == 0 and rtl["bit_exact"]
     assert rtl["keras_vs_emulation_mismatches"] > 0  # float32's rounding, reported but not the reference
-    wide = quantize_dense(build_model("hls4ml_tagger", n_constituents=8), "32", inputs)
+    wide = quantize_dense(build_model("constituent_mlp", n_constituents=8), "32", inputs)
     wide_view, wide_arrays = firmware_view(wide, inputs)[:2]
     with pytest.raises(KerasjetError, match="more than float64 holds exactly"):
         exact_dense_logits(wide_view, rows)
