@@ -213,23 +213,31 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
 
 def fixed_point_reference(model, arrays):
     """The exact logits (B,) of a quantized dense tagger or Deep Sets on its firmware input
-    ``arrays`` (firmware_inputs), kerasjet.rtl.trace.exact_dense_logits; None for other models
-    (a quantized nanoPELICAN's Keras layers compute exactly; a float model has no fixed-point form)
-    and for types whose sums need more than float64's 53 bits.
+    ``arrays`` (firmware_inputs), fixed_point_logits of its dense view; None for a nanoPELICAN
+    (its quantized Keras layers compute exactly).
 
     QKeras' float32 is exact only while products and sums need at most 24 bits: a 16-bit dense
     tagger's Keras logits differ from its fixed-point arithmetic (by up to 7e-4 for the
     hls4ml-style tagger), and its C simulation is compared with this reference instead.
     """
+    if _is_nanopelican(model):
+        return None
+    view = dense_view(model, arrays[0].shape[1:])
+    return fixed_point_logits(view, quantized_features(view, arrays[0]))
+
+
+def fixed_point_logits(view, rows):
+    """kerasjet.rtl.trace.exact_dense_logits of a dense view on its quantized feature ``rows``;
+    None for a float view (no fixed-point form) and for types whose sums need more than
+    float64's 53 bits."""
     from qkeras import QConv1D, QDense
 
-    if _is_nanopelican(model) or not any(isinstance(layer, (QDense, QConv1D)) for layer in model.layers):
+    if not any(isinstance(layer, (QDense, QConv1D)) for layer in view.layers):
         return None
     from kerasjet.rtl.trace import exact_dense_logits
 
-    view = dense_view(model, arrays[0].shape[1:])
     try:
-        return exact_dense_logits(view, quantized_features(view, arrays[0]))
+        return exact_dense_logits(view, rows)
     except KerasjetError:  # no exact form (sums wider than float64 holds, a layer without one): Keras it is
         return None
 

@@ -22,13 +22,14 @@ TOP = "kerasjet_rtl"
 def da4ml_inputs(model, inputs):
     """(da4ml input rows, Keras logits, the exact fixed-point logits or None, the firmware view of
     the model) for a quantized model on {'pmu', 'mask'} inputs (kerasjet.hls.convert.firmware_view,
-    fixed_point_reference)."""
-    from kerasjet.hls.convert import firmware_view, fixed_point_reference, quantized_features
+    fixed_point_logits)."""
+    from kerasjet.hls.convert import firmware_view, fixed_point_logits, quantized_features
 
     view, arrays, _, keras = firmware_view(model, inputs)
     if len(arrays) > 1:  # nanoPELICAN: momenta already on the input type's grid, and the mask
         return np.concatenate(arrays, axis=1), keras, None, view
-    return quantized_features(view, arrays[0]), keras, fixed_point_reference(model, arrays), view
+    rows = quantized_features(view, arrays[0])
+    return rows, keras, fixed_point_logits(view, rows), view
 
 
 def trace(model, view):
