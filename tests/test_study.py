@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import sys
+import time
 from dataclasses import replace
 
 import pytest
@@ -18,7 +20,9 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     study, results = str(tmp_path / "study"), str(tmp_path / "results")
     prepare_data(study, budget, workers=2)
     assert len(jobs(budget)) == 2 * 9  # Table 1 with the two constituent-level peers
+    began = time.time()
     summaries = run_all(study, budget, results, workers=2)
+    check_training_time_is_read_back(study, budget, time.time() - began)
     assert len(summaries) == len(jobs(budget)) and all(s["epochs"] == 1 for s in summaries)
     rates = {name: json.load(open(os.path.join(run_dir(study, name, 0), "config.json")))["learning_rate"]
              for name in ("LorentzNet-3", "nanoPELICAN C=2", "TopoDNN")}
@@ -44,6 +48,18 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     assert open(os.path.join(results, "claims.md")).read() == claims
     check_a_run_of_another_recipe_is_not_recorded(study, budget, results)
     check_collect_from_records_alone(study, budget, results)
+
+
+def check_training_time_is_read_back(study, budget, elapsed):
+    """benchmarks/study_time.py finds every finished job's epochs in its TensorBoard logs: each
+    row's seeds took some time, and no more in all than the jobs' two workers had."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+    from study_time import job_hours
+
+    hours = job_hours(study, budget)
+    assert set(hours) == {name for name, _ in jobs(budget)} and all(len(seeds) == budget.seeds for seeds in hours.values())
+    assert all(h > 0 for seeds in hours.values() for h in seeds)
+    assert sum(map(sum, hours.values())) * 3600 < 2 * elapsed
 
 
 def check_a_run_of_another_recipe_is_not_recorded(study, budget, results):
