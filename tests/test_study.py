@@ -26,7 +26,7 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     assert len(summaries) == len(jobs(budget)) and all(s["epochs"] == 1 for s in summaries)
     rates = {name: json.load(open(os.path.join(run_dir(study, name, 0), "config.json")))["learning_rate"]
              for name in ("LorentzNet-3", "nanoPELICAN C=2", "TopoDNN")}
-    assert rates == {"LorentzNet-3": 1e-3, "nanoPELICAN C=2": 5e-3, "TopoDNN": 5e-3}  # LorentzNet at its authors' rate
+    assert rates == {"LorentzNet-3": 2e-3, "nanoPELICAN C=2": 5e-3, "TopoDNN": 5e-3}  # LorentzNet at its authors' rate, batch-scaled
     with monkeypatch.context() as patch:  # a job with a record is not trained again
         patch.setattr("kerasjet.train.train", lambda *args, **kwargs: pytest.fail("a job with a record was trained again"))
         again = run_all(study, budget, results, workers=1)
