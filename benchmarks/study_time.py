@@ -27,7 +27,6 @@ from kerasjet.files import write_text
 from kerasjet.study import BUDGETS, job_config, jobs, run_dir
 from kerasjet.train import config_difference
 
-
 PAUSE_FACTOR = 3
 
 
@@ -96,6 +95,7 @@ def main():
     print(text, end="")
     if args.out:
         write_text(text, args.out)
+
 
 if __name__ == "__main__":
     run_script(main)
