@@ -235,3 +235,13 @@ def test_every_family_of_figure1_has_its_own_colour_and_marker():
     by_family = {label: (colour, marker) for label, colour, marker in styles.values()}
     assert len(set(c for c, _ in by_family.values())) == len(by_family) == len(FAMILIES)
     assert len(set(m for _, m in by_family.values())) == len(by_family)
+
+
+def test_score_ties_counts_the_largest_block_of_equal_scores():
+    """benchmarks/score_ties.py: the most common score, its jets and the share of each class in it."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+    from score_ties import largest_tie
+
+    labels = [1, 1, 1, 0, 0, 1]
+    scores = [2.5, 2.5, 0.1, 2.5, -1.0, 3.0]
+    assert largest_tie(labels, scores) == (3, 0.5, 0.5, 2.5)
