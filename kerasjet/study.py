@@ -667,7 +667,7 @@ def plot_figure1(rows, out, caption):
     ax.set_yscale("log")
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("1/εB at εS = 0.3 (mean ± std over the kept seeds)")
-    ax.set_title(textwrap.fill(caption, 130), fontsize=7)  # an interim caption runs to several lines
+    ax.set_title(textwrap.fill(caption, 110), fontsize=7)  # an interim caption runs to several lines
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     fig.tight_layout()
