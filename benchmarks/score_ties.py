@@ -42,12 +42,13 @@ def main():
             raise KerasjetError(f"{path}: no such file")
     lines = ["| model | distinct scores | largest tie: jets | of signal | of background | score | AUC | 1/εB (εS = 0.3) |",
              "|---|---|---|---|---|---|---|---|"]
+    print("\n".join(lines))
     for path in args.models:
         labels, scores = model_scores(load_model(path), args.test)
         jets, signal, background, score = largest_tie(labels, scores)
         lines.append(f"| {path} | {len(np.unique(np.asarray(scores, np.float32)))} | {jets} | {signal:.1%} | {background:.1%} | "
                      f"{score:.4f} | {roc_auc(labels, scores):.4f} | {background_rejection(labels, scores, 0.3):.0f} |")
-        print(lines[-1] if len(lines) > 3 else "\n".join(lines), flush=True)
+        print(lines[-1], flush=True)
     text = "\n".join(lines + ["", f"{len(labels)} test jets of {args.test}; benchmarks/score_ties.py"]) + "\n"
     if args.out:
         write_text(text, args.out)

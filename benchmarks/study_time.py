@@ -37,7 +37,8 @@ def epoch_seconds(folder):
     for path in glob.glob(os.path.join(folder, "**", "tensorboard", "train", "events.out.tfevents.*"), recursive=True):
         events = list(EventFileLoader(path).Load())
         ends = [event.wall_time for event in events if any(value.tag == "epoch_loss" for value in event.summary.value)]
-        seconds += list(np.diff([events[0].wall_time, *ends])) if ends else []
+        if ends:
+            seconds.extend(np.diff([events[0].wall_time, *ends]))
     return seconds
 
 

@@ -14,6 +14,8 @@ from kerasjet.errors import KerasjetError
 from kerasjet.study import (BUDGETS, FAMILIES, NOT_RESOLVED, TABLE1, TABLE2, VERDICTS, check_claims, collect, compare, data_files,
                             family_style, job_record_path, jobs, judge, prepare_data, run_all, run_dir)
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))  # study_time, score_ties
+
 
 def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     budget = BUDGETS["tiny"]
@@ -53,7 +55,6 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
 def check_training_time_is_read_back(study, budget, elapsed):
     """benchmarks/study_time.py finds every finished job's epochs in its TensorBoard logs: each
     row's seeds took some time, and no more in all than the jobs' two workers had."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
     from study_time import job_hours
 
     hours = job_hours(study, budget)
@@ -239,7 +240,6 @@ def test_every_family_of_figure1_has_its_own_colour_and_marker():
 
 def test_score_ties_counts_the_largest_block_of_equal_scores():
     """benchmarks/score_ties.py: the most common score, its jets and the share of each class in it."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
     from score_ties import largest_tie
 
     labels = [1, 1, 1, 0, 0, 1]
