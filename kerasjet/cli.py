@@ -387,7 +387,7 @@ def build_parser():
 
     p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")
     p.add_argument("--budget", default="default", choices=("default", "three-seed", "single-seed", "paper", "tiny"),
-                   help="jets, epochs and seeds (kerasjet/study.py: 'default' 5 seeds, best 3, about 12 h on 2 cores; "
+                   help="jets, epochs and seeds (kerasjet/study.py: 'default' 5 seeds, best 3, 14 h on 2 cores; "
                         "'three-seed' 3, best 2)")
     p.add_argument("--dir", default="data/study", help="data and run folder")
     p.add_argument("--results", help="where tables and plots go (default results/study/<level>)")

@@ -80,8 +80,9 @@ class Budget:
 BUDGETS = {
     # Every budget on these files trains the tiny models as the best of 3 starts (kerasjet's recipe:
     # a seed is rarely a stuck one), and seed K of one budget is seed K of the others (same run
-    # folders). Five seeds, best three kept (the paper keeps its best 5 of 25): 65 jobs, about 12 h
-    # of training on 2 cores; run it in pieces (`kerasjet study` resumes, or --job-index per job)
+    # folders). Five seeds, best three kept (the paper keeps its best 5 of 25): 65 jobs, 14 h of
+    # training on 2 cores (results/study/detector/wall_time.md); run it in pieces (`kerasjet
+    # study` resumes, or --job-index per job)
     "default": Budget(train_jets=100_000, val_jets=20_000, test_jets=50_000, epochs=30, seeds=5, keep_best=3, starts=3),
     # three seeds, best two kept: the smaller second set (the particle-level tables beside the
     # detector-level ones, to show the detector's effect)
