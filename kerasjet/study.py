@@ -658,8 +658,10 @@ def plot_figure1(rows, out, caption):
         ax.errorbar(m["parameters"], mean, yerr=std or 0, fmt=marker, color=colour, ms=6, capsize=3,
                     label=None if label in labelled else label)
         labelled.add(label)
+        left = "N-scaled" in name  # Table 2's labels left of their points, Table 1's right: C = 10's do not meet
         ax.annotate(name.replace("nanoPELICAN ", "").replace(" N-scaled", ""), (m["parameters"], mean),
-                    textcoords="offset points", xytext=(5, -9), fontsize=6, color=colour)
+                    textcoords="offset points", xytext=(-6, 5) if left else (5, -9), ha="right" if left else "left",
+                    fontsize=6, color=colour)
     for name, (params, rejection) in PAPER_POINTS.items():
         ax.scatter(params, rejection, marker="*", s=130, facecolors="none", edgecolors="black", zorder=5)
         ax.annotate(name, (params, rejection), textcoords="offset points", xytext=(6, 4), fontsize=7)
