@@ -2,12 +2,14 @@
 
 A record (``<results>/jobs/<job>.json``) holds the run's summary (validation loss, best epoch,
 start), its model's metrics on the study's test file and its ROC on a fixed εS grid, with the
-fingerprint of the train, validation and test jets it saw. ``kerasjet study --collect`` builds the
+fingerprint of the train, validation and test jets it saw and the seconds it trained (read from
+its TensorBoard logs; benchmarks/study_time.py adds them up). ``kerasjet study --collect`` builds the
 tables from the records alone, so a study split over sessions that keep no data or run folders
 (the generated files are regenerated identically from their seeds) still adds up: a job whose
 record exists is not trained again, and records of other jets are refused.
 """
 
+import glob
 import hashlib
 import json
 import os
@@ -23,6 +25,9 @@ ROC_SIGNAL_EFFICIENCIES = tuple(round(0.02 * k, 2) for k in range(1, 50))
 # the summary fields a record keeps (kerasjet.train's summary.json has more, e.g. the run folder)
 SUMMARY_KEYS = ("model", "seed", "epochs", "parameters", "best_val_loss", "start", "start_seed", "probe_val_losses")
 MASS_CUT_RECORD = "jet_mass_cut"
+# an epoch over this many times its run's median epoch counts as the median (a job paused with
+# SIGSTOP while the tests ran)
+PAUSE_FACTOR = 3
 
 
 def fingerprint(path):
@@ -42,6 +47,32 @@ def data_fingerprints(files):
     return {split: fingerprint(path) for split, path in files.items()}
 
 
+def epoch_seconds(run_folder):
+    """Seconds of each epoch the run in ``run_folder`` trained (its starts and resumed pieces
+    included), from the TensorBoard event files kerasjet.train writes to <run>/**/tensorboard/train/:
+    each epoch's summary time less the previous one's, a file's first epoch from the file's
+    creation (time between the pieces of a resumed run is not counted)."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    seconds = []
+    for path in glob.glob(os.path.join(run_folder, "**", "tensorboard", "train", "events.out.tfevents.*"), recursive=True):
+        events = list(EventFileLoader(path).Load())
+        ends = [event.wall_time for event in events if any(value.tag == "epoch_loss" for value in event.summary.value)]
+        if ends:
+            seconds.extend(np.diff([events[0].wall_time, *ends]))
+    return seconds
+
+
+def training_seconds(run_folder):
+    """Seconds the run in ``run_folder`` spent training, an epoch over PAUSE_FACTOR × the median
+    counted as the median; 0 when it has no TensorBoard log."""
+    seconds = np.array(epoch_seconds(run_folder))
+    if not seconds.size:
+        return 0.0
+    median = np.median(seconds)
+    return float(np.where(seconds > PAUSE_FACTOR * median, median, seconds).sum())
+
+
 def record_path(results_dir, slug):
     return os.path.join(results_dir, "jobs", f"{slug}.json")
 
@@ -55,10 +86,12 @@ def roc_points(labels, scores):
 
 
 def write_record(path, name, summary, metrics, labels, scores, fingerprints):
-    """Write one job's record (``summary`` None for the mass cut, which is not trained)."""
+    """Write one job's record (``summary`` None for the mass cut, which is not trained; else the
+    finished run's summary.json, whose run_dir gives the training seconds)."""
     record = {"job": name, "data": fingerprints, "test": metrics, "roc": roc_points(labels, scores)}
     if summary is not None:
         record["summary"] = {key: summary[key] for key in SUMMARY_KEYS if key in summary}
+        record["training_seconds"] = round(training_seconds(summary["run_dir"]), 1)
     write_json(record, path)
     return record
 
@@ -118,6 +151,9 @@ def check_record(record, path, job=None, seed=None):
     for key, valid in (("best_val_loss", _is_number), ("seed", lambda v: isinstance(v, int)), ("epochs", lambda v: isinstance(v, int))):
         if not valid(summary.get(key)):
             _fail(path, f"summary.{key}", "missing or of the wrong type")
+    seconds = record.get("training_seconds", 0.0)
+    if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0):
+        _fail(path, "training_seconds", "not a number ≥ 0")
     if seed is not None and summary["seed"] != seed:
         raise KerasjetError(f"{path}: summary.seed is {summary['seed']}, but this file is the record of seed {seed} "
                             "(remove it to redo the job)")

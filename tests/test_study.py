@@ -24,7 +24,7 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     assert len(jobs(budget)) == 2 * 9  # Table 1 with the two constituent-level peers
     began = time.time()
     summaries = run_all(study, budget, results, workers=2)
-    check_training_time_is_read_back(study, budget, time.time() - began)
+    check_training_time_is_recorded(study, budget, results, time.time() - began)
     assert len(summaries) == len(jobs(budget)) and all(s["epochs"] == 1 for s in summaries)
     rates = {name: json.load(open(os.path.join(run_dir(study, name, 0), "config.json")))["learning_rate"]
              for name in ("LorentzNet-3", "nanoPELICAN C=2", "TopoDNN")}
@@ -52,15 +52,26 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
     check_collect_from_records_alone(study, budget, results)
 
 
-def check_training_time_is_read_back(study, budget, elapsed):
-    """benchmarks/study_time.py finds every finished job's epochs in its TensorBoard logs: each
-    row's seeds took some time, and no more in all than the jobs' two workers had."""
+def check_training_time_is_recorded(study, budget, results, elapsed):
+    """Every record holds the seconds its job trained, read from its TensorBoard logs: each row's
+    seeds took some time, and no more in all than the jobs' two workers had. A record without
+    them (written before records held them) is timed by benchmarks/study_time.py from its run,
+    to the same seconds."""
     from study_time import job_hours
 
-    hours = job_hours(study, budget)
+    hours = job_hours(study, results, budget)
     assert set(hours) == {name for name, _ in jobs(budget)} and all(len(seeds) == budget.seeds for seeds in hours.values())
     assert all(h > 0 for seeds in hours.values() for h in seeds)
     assert sum(map(sum, hours.values())) * 3600 < 2 * elapsed
+    record = job_record_path(results, "TopoDNN", 1)
+    kept = open(record).read()
+    stored = json.loads(kept)
+    del stored["training_seconds"]
+    with open(record, "w") as f:
+        json.dump(stored, f)
+    assert job_hours(study, results, budget)["TopoDNN"][1] == pytest.approx(hours["TopoDNN"][1], abs=0.1 / 3600)
+    with open(record, "w") as f:
+        f.write(kept)
 
 
 def check_a_run_of_another_recipe_is_not_recorded(study, budget, results):
@@ -84,12 +95,16 @@ def check_a_run_of_another_recipe_is_not_recorded(study, budget, results):
 
 def check_collect_from_records_alone(study, budget, results):
     """A fresh checkout holds the committed records (results/.../jobs) but no data or runs: the
-    tables come back the same; a record of other jets, or a missing one, is refused by name."""
+    tables and the wall time come back the same; a record of other jets, or a missing one, is refused by name."""
+    from study_time import job_hours
+
     tables = open(os.path.join(results, "tables.md")).read()
     assert len(os.listdir(os.path.join(results, "jobs"))) == len(jobs(budget)) + 1  # and the mass cut's
+    hours = job_hours(study, results, budget)
     shutil.rmtree(study)
     collect(study, budget, results, "tiny")
     assert open(os.path.join(results, "tables.md")).read() == tables
+    assert job_hours(study, results, budget) == hours  # the wall time too, from the records
     record = job_record_path(results, "TopoDNN", 1)
     with open(record) as f:
         stored = json.load(f)
@@ -155,6 +170,7 @@ def check_malformed_records_are_refused(study, budget, results, record, good):
         r"job is 'LorentzNet-3', but this file is the record of 'TopoDNN'": {**good, "job": "LorentzNet-3"},
         r"summary\.seed is 0, but this file is the record of seed 1": {**good, "summary": {**good["summary"], "seed": 0}},
         r"summary\.epochs is 7, the budget trains 1": {**good, "summary": {**good["summary"], "epochs": 7}},
+        r"training_seconds: not a number ≥ 0": {**good, "training_seconds": -3.0},
         r"not a readable job record": "{not json",
     }
     tables = open(os.path.join(results, "tables.md")).read()
