@@ -658,10 +658,14 @@ def plot_figure1(rows, out, caption):
         ax.errorbar(m["parameters"], mean, yerr=std or 0, fmt=marker, color=colour, ms=6, capsize=3,
                     label=None if label in labelled else label)
         labelled.add(label)
-        left = "N-scaled" in name  # Table 2's labels left of their points, Table 1's right: C = 10's do not meet
-        ax.annotate(name.replace("nanoPELICAN ", "").replace(" N-scaled", ""), (m["parameters"], mean),
-                    textcoords="offset points", xytext=(-6, 5) if left else (5, -9), ha="right" if left else "left",
-                    fontsize=6, color=colour)
+        # Table 2's labels centred above their error bars, every other label right of and below its point:
+        # the C = 10 pair (123 and 131 parameters) and the neighbouring N-scaled points keep apart, and
+        # the white box keeps a label legible where it crosses the mass-cut line
+        above = "N-scaled" in name
+        ax.annotate(name.replace("nanoPELICAN ", "").replace(" N-scaled", ""),
+                    (m["parameters"], mean + (std or 0) if above else mean), textcoords="offset points",
+                    xytext=(0, 4) if above else (5, -9), ha="center" if above else "left", fontsize=6,
+                    color=colour, bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))
     for name, (params, rejection) in PAPER_POINTS.items():
         ax.scatter(params, rejection, marker="*", s=130, facecolors="none", edgecolors="black", zorder=5)
         ax.annotate(name, (params, rejection), textcoords="offset points", xytext=(6, 4), fontsize=7)
