@@ -28,7 +28,7 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from typing import NamedTuple
 
 import awkward as ak
@@ -37,13 +37,15 @@ import numpy as np
 from tqdm import tqdm
 
 from kerasjet import kinematics
-from kerasjet.data.detector import LEVELS, DetectorSettings, EnergyFlow, simulate
+from kerasjet.data.detector import (DEFAULT_DETECTOR, DETECTOR_CONFIGURATIONS, LEGACY_DETECTOR, LEVELS, DetectorSettings, EnergyFlow,
+                                    detector_name, simulate)
 from kerasjet.data.io import JetArrays, PelicanWriter, check_jet_file, count_jets, read_attributes, read_jets
 from kerasjet.files import atomic_output
 from kerasjet.errors import KerasjetError
 
 NEUTRINO_IDS = (12, 14, 16)
 TOP_ID, W_ID, B_ID = 6, 24, 5
+TOP_MATCHINGS = ("quarks", "w")  # GeneratorSettings.top_matching
 PYTHIA_MAX_SEED = 900_000_000
 
 
@@ -52,7 +54,10 @@ class GeneratorSettings:
     """Physics and bookkeeping settings of a generation job (energies and momenta in GeV).
 
     ``level``: cluster the stable particles ('particle') or the energy-flow objects of the
-    parametric detector with the parameters ``detector`` ('detector')."""
+    parametric detector with the parameters ``detector`` ('detector'). ``mpi``: Pythia's
+    multi-parton interactions (``PartonLevel:MPI``). ``top_matching``: which partons of a
+    hadronic top must lie within ``match_radius`` of a signal jet's axis besides the top itself —
+    ``"quarks"``: its b and both quarks of its W; ``"w"``: its b and the W boson."""
 
     sqrt_s: float = 14000.0
     pthat_min: float = 500.0
@@ -65,14 +70,16 @@ class GeneratorSettings:
     max_constituents: int = 200
     block_size: int = 500
     level: str = "detector"
-    detector: DetectorSettings = DetectorSettings()
+    mpi: bool = False
+    top_matching: str = "quarks"
+    detector: DetectorSettings = field(default_factory=lambda: DETECTOR_CONFIGURATIONS[DEFAULT_DETECTOR])
 
     def pythia_commands(self, process, seed):
         """Pythia8 settings for ``process`` ('signal' or 'background') and a Pythia seed."""
         common = [
             "Print:quiet = on",
             f"Beams:eCM = {self.sqrt_s}",
-            "PartonLevel:MPI = off",
+            f"PartonLevel:MPI = {'on' if self.mpi else 'off'}",
             f"PhaseSpace:pTHatMin = {self.pthat_min}",
             f"PhaseSpace:pTHatMax = {self.pthat_max}",
             "Random:setSeed = on",
@@ -193,7 +200,7 @@ class ProcessJets:
         passed = (counts > 0) & (jet_pt > s.jet_pt_min) & (jet_pt < s.jet_pt_max) & (np.abs(jet_eta) < s.jet_abs_eta_max)
 
         if self.process == "signal":
-            passed, truth = _matched_tops(events, passed, jet_eta, jet_phi, s.match_radius)
+            passed, truth = _matched_tops(events, passed, jet_eta, jet_phi, s.match_radius, s.top_matching)
         else:
             truth = np.zeros((events.n_events, 4))
         self.accepted += int(passed.sum())
@@ -286,13 +293,13 @@ def _single(owner, products, wanted, fallback):
     return count == 1, np.where(count == 1, chosen, fallback)
 
 
-def _matched_tops(events, passed, jet_eta, jet_phi, radius):
+def _matched_tops(events, passed, jet_eta, jet_phi, radius, matching="quarks"):
     """The events of ``passed`` (n_events,) bool whose jet axis (jet_eta, jet_phi) (n_events,)
     has a matched hadronic top, and that top's four-momentum (n_events, 4) GeV (zeros elsewhere).
 
-    A top (its last copy, just before decay) matches when it, its b quark and the two quarks of
-    its W all lie within ``radius`` of the jet axis; an event takes the first matching top of
-    its record.
+    A top (its last copy, just before decay) matches when it, its b quark and — ``matching``
+    'quarks' — the two quarks of its W, or — 'w' — the W itself, all lie within ``radius`` of the
+    jet axis; an event takes the first matching top of its record.
     """
     candidates = np.flatnonzero(passed[events.event_of] & (np.abs(events.ids) == TOP_ID))
     tops = np.unique(_last_copies(candidates, events))
@@ -312,7 +319,9 @@ def _matched_tops(events, passed, jet_eta, jet_phi, radius):
     index = np.arange(len(tops))
     quarks_near = np.bincount(w_owner, weights=near(w_products, w_owner), minlength=len(tops))
     quarks = np.bincount(w_owner, minlength=len(tops))
-    matched = has_b & has_w & (quarks == 2) & (quarks_near == 2) & near(tops, index) & near(b, index)
+    hadronic_w = has_w & (quarks == 2)
+    decay_near = (quarks_near == 2) if matching == "quarks" else near(w, index)
+    matched = has_b & hadronic_w & decay_near & near(tops, index) & near(b, index)
     matched_events, first = np.unique(event[matched], return_index=True)
     truth = np.zeros((events.n_events, 4))
     truth[matched_events] = events.p[tops[matched][first]]
@@ -370,6 +379,7 @@ def file_attributes(settings, n_jets, seed, signal_fraction, shard=None, num_sha
     attrs.update(
         layout="pelican",
         generator="kerasjet.data.generate",
+        configuration=configuration_name(settings),
         pythia_version=metadata.version("pythia8mc"),
         fastjet_version=metadata.version("fastjet"),
         job_jets=n_jets,
@@ -427,6 +437,8 @@ def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards):
         raise KerasjetError(f"--workers must be at least 1 (got {workers})")
     if settings.level not in LEVELS:
         raise KerasjetError(f"--level must be one of {', '.join(LEVELS)} (got '{settings.level}')")
+    if settings.top_matching not in TOP_MATCHINGS:
+        raise KerasjetError(f"--top-matching must be one of {', '.join(TOP_MATCHINGS)} (got '{settings.top_matching}')")
     if not 0 <= settings.pthat_min < settings.pthat_max:
         raise KerasjetError(f"--pthat-min must be below --pthat-max (got {settings.pthat_min}, {settings.pthat_max})")
     if settings.max_constituents <= 0:
@@ -435,6 +447,52 @@ def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards):
         raise KerasjetError("--shard and --num-shards go together")
     if num_shards is not None and not (num_shards >= 1 and 0 <= shard < num_shards):
         raise KerasjetError(f"--shard must lie in [0, --num-shards) (got {shard} of {num_shards})")
+
+
+REFERENCE_PTHAT_WINDOW = (500.0, 700.0)  # GeV: configuration names mention any other window
+# what a kerasjet file without these attributes was generated with (kerasjet 0.1)
+LEGACY_ATTRIBUTES = {"generator_mpi": False, "generator_top_matching": "quarks",
+                     **{f"detector_{k}": v for k, v in asdict(DETECTOR_CONFIGURATIONS[LEGACY_DETECTOR]).items()}}
+
+
+def configuration_name(settings):
+    """A short name of the jets that ``settings`` make: the detector configuration's name
+    (:data:`kerasjet.data.detector.DETECTOR_CONFIGURATIONS`, 'custom-detector' for another) or
+    'particle', then '+mpi' with multi-parton interactions, '+w-matching' for W-matched tops and
+    '+pthat-A-B' for a pTHat window other than 500–700 GeV."""
+    if settings.level == "particle":
+        name = "particle"
+    else:
+        name = detector_name(settings.detector)
+        name = "custom-detector" if name == "custom" else name
+    if settings.mpi:
+        name += "+mpi"
+    if settings.top_matching != "quarks":
+        name += f"+{settings.top_matching}-matching"
+    if (settings.pthat_min, settings.pthat_max) != REFERENCE_PTHAT_WINDOW:
+        name += f"+pthat-{settings.pthat_min:g}-{settings.pthat_max:g}"
+    return name
+
+
+def settings_from_attributes(attrs):
+    """The GeneratorSettings a kerasjet file was generated with, from its attributes (a file
+    written before a setting was recorded gets kerasjet 0.1's value, LEGACY_ATTRIBUTES); None for
+    a file kerasjet did not generate."""
+    if attrs.get("generator") != "kerasjet.data.generate":
+        return None
+    values = {**LEGACY_ATTRIBUTES, "generator_level": "particle", **attrs}
+    kwargs = {f.name: values[f"generator_{f.name}"] for f in fields(GeneratorSettings)
+              if f.name != "detector" and f"generator_{f.name}" in values}
+    if kwargs["level"] == "detector":
+        kwargs["detector"] = DetectorSettings(**{f.name: values[f"detector_{f.name}"] for f in fields(DetectorSettings)})
+    return GeneratorSettings(**kwargs)
+
+
+def file_configuration(path):
+    """The configuration name (:func:`configuration_name`) of the jets in ``path``, 'not recorded'
+    for a file kerasjet did not generate."""
+    settings = settings_from_attributes(read_attributes(path))
+    return "not recorded" if settings is None else configuration_name(settings)
 
 
 def _shard_jets(attrs):
