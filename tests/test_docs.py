@@ -61,3 +61,17 @@ def test_one_version_everywhere(capsys):
     assert "arXiv:2310.16121" in citation
     changelog = open(os.path.join(ROOT, "CHANGELOG.md"), encoding="utf-8").read()
     assert re.search(rf"^## {re.escape(version)}\b", changelog, re.M)
+
+
+def test_readme_is_a_front_door():
+    """README.md: at most 200 lines, the two set-up commands, every relative link resolves (to the
+    docs' Markdown sources, so that they work on GitHub)."""
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    assert len(text.splitlines()) <= 200
+    assert "make demo" in text and "make test" in text and "make docs" in text
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    relative = [link.split("#")[0] for link in links if not re.match(r"[a-z]+://", link) and not link.startswith("#")]
+    assert any(link.startswith("docs/") for link in relative)
+    missing = [link for link in relative if not os.path.exists(os.path.join(ROOT, link))]
+    assert not missing
+    assert "DESIGN.md" not in text
