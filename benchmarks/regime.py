@@ -18,7 +18,8 @@ import os
 from dataclasses import replace
 
 from kerasjet.data.detector import DEFAULT_DETECTOR, DETECTOR_CONFIGURATIONS
-from kerasjet.data.generate import GeneratorSettings, configuration_name, file_configuration, generate
+from kerasjet.data.generate import generate
+from kerasjet.data.settings import GeneratorSettings, configuration_name, file_configuration
 from kerasjet.data.io import count_jets
 from kerasjet.data.regime import QCD_MASS_BINS, REFERENCE, regime_distance, regime_figures, target_checks
 from kerasjet.data.summary import jet_observables

@@ -230,7 +230,7 @@ def main():
             results[name].append(run)
     if args.only:
         return
-    mass_cut = evaluate(MASS_CUT, files["val"])[0]
+    mass_cut = evaluate(MASS_CUT, files["val"], mass_score="window")[0]
     markdown = format_markdown(results, args.epochs, mass_cut)
     write_text(markdown, os.path.join(args.out, "stuck_seed.md"))
     write_json({"epochs": args.epochs, "mass_cut": {k: mass_cut[k] for k in ("auc", "rejection_at_0.3")}, "variants": results},

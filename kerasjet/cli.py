@@ -12,9 +12,10 @@ import os
 import sys
 
 from kerasjet import __version__
-from kerasjet.data.detector import LEVELS
+from kerasjet.data.detector import DEFAULT_DETECTOR, DETECTOR_CONFIGURATIONS, LEVELS, TOP_MATCHINGS
 from kerasjet.errors import KerasjetError, error_line
 from kerasjet.files import PLOT_SUFFIXES, check_output_file, check_output_folder
+from kerasjet.models.masscut import MASS_CUT_SCORES
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -88,11 +89,15 @@ def cmd_generate(args):
     from kerasjet.data.generate import GeneratorSettings, generate
 
     check_output_file(args.out)
-    settings = replace(GeneratorSettings(), max_constituents=args.max_constituents,
-                       pthat_min=args.pthat_min, pthat_max=args.pthat_max, level=args.level)
+    from kerasjet.data.generate import configuration_name
+
+    settings = replace(GeneratorSettings(), max_constituents=args.max_constituents, pthat_min=args.pthat_min,
+                       pthat_max=args.pthat_max, level=args.level, detector=DETECTOR_CONFIGURATIONS[args.detector],
+                       mpi=GeneratorSettings.mpi if args.mpi is None else args.mpi,
+                       top_matching=args.top_matching or GeneratorSettings.top_matching)
     n = generate(args.out, args.jets, args.seed, settings, args.signal_fraction, args.workers,
                  args.shard, args.num_shards)
-    print(f"wrote {n} {args.level}-level jets to {args.out}")
+    print(f"wrote {n} {args.level}-level jets ({configuration_name(settings)}) to {args.out}")
 
 
 def cmd_merge(args):
@@ -160,8 +165,17 @@ def cmd_evaluate(args):
     if args.roc:
         check_output_file(args.roc, PLOT_SUFFIXES)
     _check_jets(args.data, both_classes=True)
-    metrics, labels, scores = evaluate(args.model, args.data, allow_lambda=args.allow_lambda)
+    masscut = args.model == "masscut"
+    if not masscut and (args.score is not None or args.n_constituents is not None):
+        raise KerasjetError("--score and --n-constituents apply to 'masscut' only (a model's inputs fix its N)")
+    score = args.score or "mass"
+    metrics, labels, scores = evaluate(args.model, args.data, allow_lambda=args.allow_lambda, mass_score=score,
+                                       n_constituents=args.n_constituents)
     name = _model_label(args.model)
+    if masscut:
+        constituents = "every constituent" if args.n_constituents is None else f"the {args.n_constituents} leading constituents"
+        name = f"mass cut ({'one-sided, score = m' if score == 'mass' else 'window, score = −|m − 173 GeV|'})"
+        print(f"mass cut: jet mass of {constituents}, {name[10:-1]}")
     print(format_table([(name, metrics)], title=f"{args.data} ({metrics['jets']} jets)"))
     print(f"1/εB at εS = 0.5: {metrics['rejection_at_0.5']:.1f}")
     if args.json:
@@ -295,6 +309,14 @@ def build_parser():
     p.add_argument("--shard", type=NONNEGATIVE_INT, help="generate only this shard (0-based) of the job, for batch array jobs")
     p.add_argument("--num-shards", type=POSITIVE_INT, help="number of shards the job is split into")
     p.add_argument("--level", default="detector", choices=LEVELS, help=LEVEL_HELP)
+    p.add_argument("--detector", default=DEFAULT_DETECTOR, choices=list(DETECTOR_CONFIGURATIONS),
+                   help="detector configuration at detector level (results/detector/regime.md compares them with the "
+                        "reference dataset)")
+    p.add_argument("--mpi", action=argparse.BooleanOptionalAction,
+                   help="Pythia's multi-parton interactions (default: off, as the reference dataset's description says)")
+    p.add_argument("--top-matching", choices=TOP_MATCHINGS,
+                   help="a top jet needs its top, its b and — 'quarks': both quarks of its W; 'w': the W boson — within "
+                        "ΔR < 0.8 of the jet axis (default: quarks)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("merge", help="join the shards of a sharded generate job into one file")
@@ -347,6 +369,12 @@ def build_parser():
     p.add_argument("--json", help="write the metrics as JSON")
     p.add_argument("--roc", help="write the ROC curve (1/εB against εS) to this PNG/PDF/SVG")
     p.add_argument("--allow-lambda", action="store_true", help=LAMBDA_HELP)
+    p.add_argument("--score", choices=MASS_CUT_SCORES,
+                   help="masscut only: 'mass' (one-sided, the seed paper's 'simple jet mass cut') or 'window' (−|m − 173 GeV|) "
+                        "(default: mass)")
+    p.add_argument("--n-constituents", type=POSITIVE_INT,
+                   help="masscut only: the jet mass of the N leading constituents, as a tagger at N sees the jet "
+                        "(default: every constituent)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("fold", help="fold BatchNorm and ReLU scale into nanoPELICAN and print its formula")

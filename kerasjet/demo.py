@@ -1,7 +1,8 @@
 """The main job behind ``make demo``, run on the embedded default dataset.
 
-1. dataset: 4000 generated detector-level jets (seed 2024; the level the shipped models were
-   trained on, kerasjet.study.SHIPPED_LEVEL), cached in data/demo.h5;
+1. dataset: 4000 generated detector-level jets (seed 2024; the level and detector configuration
+   the shipped models were trained on, kerasjet.study.SHIPPED_LEVEL and SHIPPED_DETECTOR),
+   cached in data/demo.h5;
 2. model: the shipped nanoPELICAN C = 2 (models/nanopelican_c2.keras, trained by the study on
    100k independent jets), or, if it is missing, a brief training on half of the demo jets;
    its metrics against the jet-mass cut;
@@ -13,10 +14,11 @@
 
 import os
 
+from kerasjet.data.detector import DETECTOR_CONFIGURATIONS
 from kerasjet.data.generate import GeneratorSettings, generate
 from kerasjet.data.summary import format_summary, plot_mass, summarize
 from kerasjet.study import MODELS_DIR as MODELS
-from kerasjet.study import SHIPPED_LEVEL, shipped_float
+from kerasjet.study import SHIPPED_DETECTOR, SHIPPED_LEVEL, shipped_float
 
 DEMO_SEED = 2024
 REPOSITORY = os.path.dirname(MODELS)
@@ -24,16 +26,18 @@ SHIPPED_MODEL = shipped_float()
 
 
 def _dataset(data_path, n_jets, workers):
-    from kerasjet.data.io import read_attributes
+    from kerasjet.data.settings import configuration_name, file_configuration
 
-    cached_level = read_attributes(data_path).get("generator_level", "particle") if os.path.exists(data_path) else None
-    if cached_level == SHIPPED_LEVEL:
+    settings = GeneratorSettings(level=SHIPPED_LEVEL, detector=DETECTOR_CONFIGURATIONS[SHIPPED_DETECTOR])
+    wanted = configuration_name(settings)
+    cached = file_configuration(data_path) if os.path.exists(data_path) else None
+    if cached == wanted:
         print(f"using cached {data_path}")
     else:
-        if cached_level is not None:
-            print(f"{data_path} holds {cached_level}-level jets, the shipped models' are {SHIPPED_LEVEL}-level: regenerating it")
-        print(f"generating {n_jets} {SHIPPED_LEVEL}-level jets (seed {DEMO_SEED}, {workers} workers) into {data_path}")
-        generate(data_path, n_jets, DEMO_SEED, GeneratorSettings(level=SHIPPED_LEVEL), workers=workers)
+        if cached is not None:
+            print(f"{data_path} holds {cached} jets, the shipped models were trained on {wanted} jets: regenerating it")
+        print(f"generating {n_jets} {wanted} jets (seed {DEMO_SEED}, {workers} workers) into {data_path}")
+        generate(data_path, n_jets, DEMO_SEED, settings, workers=workers)
     summary, observables = summarize(data_path)
     print(format_summary(summary))
     plot = os.path.splitext(data_path)[0] + "_mass.png"
@@ -74,7 +78,9 @@ def run_demo(data_path="data/demo.h5", n_jets=4000, workers=1):
     from kerasjet.metrics import format_table
 
     model_path, test_path = _model(data_path)
-    rows = [("Jet mass cut", evaluate("masscut", test_path)[0]), ("nanoPELICAN C=2", evaluate(model_path, test_path)[0])]
+    rows = [("Jet mass cut, one-sided", evaluate("masscut", test_path, mass_score="mass")[0]),
+            ("Jet mass cut, window", evaluate("masscut", test_path, mass_score="window")[0]),
+            ("nanoPELICAN C=2", evaluate(model_path, test_path)[0])]
     print(format_table(rows, title=f"{test_path}: {rows[0][1]['jets']} jets"))
 
     print("\n== [3/6] the folded model")

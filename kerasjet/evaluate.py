@@ -7,7 +7,7 @@ from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.errors import KerasjetError
 from kerasjet.metrics import evaluate_scores, roc_auc
 from kerasjet.models import load_model, n_constituents_of, trainable_parameters
-from kerasjet.models.masscut import mass_cut_scores
+from kerasjet.models.masscut import ACCURACY_THRESHOLDS, mass_cut_scores
 
 MASS_CUT = "masscut"
 
@@ -24,22 +24,25 @@ def model_auc(model, data_path):
     return float(roc_auc(*model_scores(model, data_path)))
 
 
-def mass_cut(data_path):
-    """(labels, scores) of the jet-mass cut on all constituents of every jet."""
+def mass_cut(data_path, score="mass", n_constituents=None):
+    """(labels, scores) of the jet-mass cut (``score`` 'mass' or 'window', see
+    kerasjet.models.masscut) on every jet of ``data_path``, its mass taken over the
+    ``n_constituents`` leading (stored, pT-ordered) constituents — all of them when None."""
     jets = read_jets(data_path)
-    mask = np.arange(jets.pmu.shape[1])[None, :] < jets.nobj[:, None]
-    return jets.is_signal, mass_cut_scores(jets.pmu, mask)
+    slots = jets.pmu.shape[1] if n_constituents is None else min(n_constituents, jets.pmu.shape[1])
+    mask = np.arange(slots)[None, :] < jets.nobj[:, None]
+    return jets.is_signal, mass_cut_scores(jets.pmu[:, :slots], mask, score)
 
 
-def evaluate(model_path, data_path, allow_lambda=False):
-    """(metrics dict, labels, scores) for a model file or the string 'masscut'.
+def evaluate(model_path, data_path, allow_lambda=False, mass_score="mass", n_constituents=None):
+    """(metrics dict, labels, scores) for a model file or the string 'masscut' (its score
+    ``mass_score``, over the ``n_constituents`` leading constituents, all when None).
 
     A jet whose score is NaN/inf cannot be ranked: KerasjetError naming the model, file and jet.
     """
     if model_path == MASS_CUT:
-        labels, scores = mass_cut(data_path)
-        # the cut keeps jets within 30 GeV of the top mass for the accuracy figure
-        threshold, n_parameters = -30.0, 0
+        labels, scores = mass_cut(data_path, mass_score, n_constituents)
+        threshold, n_parameters = ACCURACY_THRESHOLDS[mass_score], 0
     else:
         model = load_model(model_path, allow_lambda=allow_lambda)
         labels, scores = model_scores(model, data_path)

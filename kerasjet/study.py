@@ -132,6 +132,8 @@ DATA_SEEDS = {"train": 1, "val": 2, "test": 3}
 # benchmarks (compression, hls, firmware) and `make demo` start from: the detector-level
 # single-seed study
 SHIPPED_LEVEL = "detector"
+# the detector configuration of the jets they were trained on (kerasjet.data.detector.DETECTOR_CONFIGURATIONS)
+SHIPPED_DETECTOR = "atlas-delphes-3.4"
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 # the firmware's N: the shipped C = 2 and C = 3 models there start from a float model of their own
 FIRMWARE_N = (8, 16, 32)
@@ -186,16 +188,21 @@ def prepare_data(study_dir, budget, workers):
     """Generate the three files if missing (seeds 1, 2, 3); validate those already there."""
     from kerasjet.data.generate import GeneratorSettings, generate
     from kerasjet.data.io import check_jet_file, read_attributes
+    from kerasjet.data.settings import configuration_name, file_configuration
 
+    settings = GeneratorSettings(level=budget.level)
     for split, path in data_files(study_dir, budget).items():
         n = getattr(budget, f"{split}_jets")
         if not os.path.exists(path):
-            print(f"generating {split}: {n} {budget.level}-level jets → {path}")
-            generate(path, n, DATA_SEEDS[split], GeneratorSettings(level=budget.level), workers=workers)
+            print(f"generating {split}: {n} {budget.level}-level jets ({configuration_name(settings)}) → {path}")
+            generate(path, n, DATA_SEEDS[split], settings, workers=workers)
         elif (found := check_jet_file(path, both_classes=True)) != n:
             raise KerasjetError(f"{path}: holds {found} jets, the budget needs {n}; remove it to regenerate")
         elif (level := read_attributes(path).get("generator_level", "particle")) != budget.level:
             raise KerasjetError(f"{path}: holds {level}-level jets, the study runs at {budget.level} level; remove it to regenerate")
+        elif (found := file_configuration(path)) != configuration_name(settings):
+            raise KerasjetError(f"{path}: attribute 'configuration' is {found}, the study runs on {configuration_name(settings)} "
+                                "jets (configurations are never mixed); remove it to regenerate")
 
 
 def _slug(name):
@@ -306,13 +313,14 @@ def _check_epochs(path, summary, budget):
 
 
 def mass_cut_record(files, results_dir, fingerprints):
-    """The mass cut's record (evaluated on the test file once)."""
+    """The mass cut's record (evaluated on the test file once): the window score, −|m − 173 GeV|,
+    that the committed studies' records hold."""
     from kerasjet.evaluate import MASS_CUT, evaluate
 
     path = record_path(results_dir, MASS_CUT_RECORD)
     record = read_record(path, fingerprints, MASS_CUT_JOB)
     if record is None:
-        metrics, labels, scores = evaluate(MASS_CUT, files["test"])
+        metrics, labels, scores = evaluate(MASS_CUT, files["test"], mass_score="window")
         record = write_record(path, MASS_CUT_JOB, None, metrics, labels, scores, fingerprints)
     return record
 

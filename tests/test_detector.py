@@ -164,7 +164,7 @@ def test_same_events_both_levels_in_the_window_detector_has_fewer_constituents(s
 def test_file_records_the_level_and_every_detector_parameter(jets_file):
     attrs = read_attributes(jets_file)
     assert attrs["generator_level"] == "detector"
-    assert {k: attrs[f"detector_{k}"] for k in asdict(DetectorSettings())} == asdict(DetectorSettings())
+    assert {k: attrs[f"detector_{k}"] for k in asdict(DetectorSettings())} == asdict(GeneratorSettings().detector)
     assert summarize(jets_file)[0]["level"] == "detector"
     jets = read_jets(jets_file)
     real = np.arange(jets.pmu.shape[1])[None, :] < jets.nobj[:, None]

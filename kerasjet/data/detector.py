@@ -51,6 +51,7 @@ CHARGED_IDS = (11, 13, 211, 321, 2212, 3112, 3222, 3312, 3334)
 ELECTROMAGNETIC_IDS = (11, 22)  # deposit in the ECAL
 INVISIBLE_IDS = (12, 13, 14, 16)  # deposit nothing (muons and neutrinos)
 LEVELS = ("detector", "particle")  # of generated jets: energy-flow objects of this detector, or stable particles
+TOP_MATCHINGS = ("quarks", "w")  # of generated top jets (kerasjet.data.generate.GeneratorSettings.top_matching)
 ECAL, HCAL = 0, 1
 CALORIMETERS = ("combined", "separate")  # DetectorSettings.calorimeter: Delphes 3.3's Calorimeter, or ≥ 3.4's ECal + HCal
 # charge of the particle with the positive PDG id, per |id| of CHARGED_IDS (e⁻ and μ⁻ have +11, +13)

@@ -4,6 +4,7 @@ import numpy as np
 
 from kerasjet import kinematics
 from kerasjet.data.io import count_jets, read_attributes, read_jets
+from kerasjet.data.settings import file_configuration
 from kerasjet.files import save_figure
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -33,9 +34,11 @@ def jet_level(path):
 
 
 def summarize(path):
-    """Summary dict: jets, level, signal fraction, and per class mean multiplicity and pT/mass quantiles."""
+    """Summary dict: jets, level, configuration (kerasjet.data.settings.configuration_name), signal
+    fraction, and per class mean multiplicity and pT/mass quantiles."""
     obs = jet_observables(path)
-    summary = {"file": str(path), "jets": int(len(obs["pt"])), "level": jet_level(path), "signal_fraction": float(obs["is_signal"].mean())}
+    summary = {"file": str(path), "jets": int(len(obs["pt"])), "level": jet_level(path), "configuration": file_configuration(path),
+               "signal_fraction": float(obs["is_signal"].mean())}
     for label, name in CLASS_NAMES.items():
         sel = obs["is_signal"] == label
         if not sel.any():
@@ -51,7 +54,8 @@ def summarize(path):
 
 def format_summary(summary):
     """Human-readable multi-line text of a :func:`summarize` dict."""
-    lines = [f"{summary['file']}: {summary['jets']} jets ({summary['level']} level), signal fraction {summary['signal_fraction']:.3f}"]
+    lines = [f"{summary['file']}: {summary['jets']} jets ({summary['level']} level, configuration {summary['configuration']}), "
+             f"signal fraction {summary['signal_fraction']:.3f}"]
     q = "/".join(f"q{int(float(x) * 100)}" for x in map(str, QUANTILES))
     lines.append(f"  {'class':5} {'jets':>7} {'<n const>':>9}   jet pT {q} [GeV]     jet mass {q} [GeV]")
     for name in CLASS_NAMES.values():
