@@ -6,8 +6,13 @@ class KerasjetError(Exception):
 
 
 def error_line(message):
-    """The one line every kerasjet entry point prints for a refused input (no newline)."""
-    return f"kerasjet: error: {message}"
+    """The one line every kerasjet entry point prints for a refused input (no newline): line
+    breaks and other control characters of the message (a key or value quoted from the input)
+    are escaped, so that it stays one line."""
+    text = str(message)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return f"kerasjet: error: {text}"
 
 
 def first_line(err):

@@ -33,7 +33,7 @@ ROWS = [
      "kerasjet.tolerance.decision_agreement: is a fraction, at most 1"),
     ("zero-test-jets", {"kerasjet.test_data.jets": 0}, [], 2, "kerasjet.test_data.jets: must be positive"),
     ("zero-constituents", {"kerasjet.n_constituents": 0}, [], 2, "kerasjet.n_constituents: must be positive"),
-    ("zero-reuse", {"HLSConfig.Model.ReuseFactor": 0}, [], 2, "HLSConfig.Model.ReuseFactor: must be at least 1"),
+    ("zero-reuse", {"HLSConfig.Model.ReuseFactor": 0}, [], 2, "HLSConfig.Model.ReuseFactor: must lie in [1, 1048576], got 0"),
     ("reuse-does-not-divide", {"HLSConfig.Model.ReuseFactor": 7}, [], 2,
      "HLSConfig.Model.ReuseFactor: 7 does not divide the 144 multiplications of layer 'lorentz_dot'"),
     ("layer-reuse-does-not-divide", {"HLSConfig.LayerName": {"lineq_2to0": {"ReuseFactor": 3}}}, [], 2,
@@ -59,6 +59,31 @@ ROWS = [
     ("rtl-family", {"kerasjet.rtl": {"family": "stratix"}}, [], 2, "kerasjet.rtl.family: must be one of xcup, xcu, xc7"),
     ("rtl-unknown", {"kerasjet.rtl": {"clock": 5}}, [], 2, "kerasjet.rtl.clock: unknown key"),
     ("rtl-type", {"kerasjet.rtl": {"jets": "many"}}, [], 2, "kerasjet.rtl.jets: must be an integer"),
+    # values that reach a shell, a file name or generated C++ (issue 45, item 1)
+    ("project-name-injection", {"ProjectName": "x;touch INJECTED;y"}, [], 2,
+     "ProjectName: project name 'x;touch INJECTED;y' is not a C identifier"),
+    ("project-name-traversal", {"ProjectName": "../../escaped"}, [], 2, "ProjectName: project name '../../escaped' is not a C"),
+    ("project-name-keyword", {"ProjectName": "int"}, [], 2, "ProjectName: project name 'int' is not a C identifier"),
+    ("output-dir-empty", {"OutputDir": ""}, [], 2, "OutputDir: must name the project's own folder, got ''"),
+    ("output-dir-config-folder", {"OutputDir": "."}, [], 2, "OutputDir: ", "is the config's folder or a folder above it"),
+    ("output-dir-above", {"OutputDir": "../.."}, [], 2, "is the config's folder or a folder above it"),
+    ("output-dir-shell", {"OutputDir": "prj;touch INJECTED"}, [], 2, "OutputDir: ", "holds characters other than"),
+    ("output-dir-is-a-file", {"OutputDir": "config.yml"}, [], 2, "OutputDir: ", "is a file; expected a folder"),
+    ("part-injection", {"Part": "xc$(touch INJECTED)"}, [], 2, "Part: 'xc$(touch INJECTED)' is not an FPGA part name"),
+    ("part-empty", {"Part": ""}, [], 2, "Part: '' is not an FPGA part name"),
+    ("clock-absurd", {"ClockPeriod": 1e30}, [], 2, "ClockPeriod: must lie in [0.1, 1000.0] ns, got 1e+30"),
+    ("layer-name-injection", {"HLSConfig.LayerName": {"x;touch INJECTED": {"ReuseFactor": 1}}}, [], 2,
+     "HLSConfig.LayerName.x;touch INJECTED: layer name 'x;touch INJECTED' is not a C identifier"),
+    ("precision-variable-injection", {"HLSConfig.Model.Precision": {"default": "ap_fixed<16,6>", "a\nb": "auto"}}, [], 2,
+     "is not a C identifier"),
+    ("reuse-absurd", {"HLSConfig.Model.ReuseFactor": 10**9}, [], 2, "HLSConfig.Model.ReuseFactor: must lie in [1, 1048576]"),
+    ("n-absurd", {"kerasjet.n_constituents": 100000}, [], 2, "kerasjet.n_constituents: must be at most 1024"),
+    ("test-jets-absurd", {"kerasjet.test_data.jets": 10**12}, [], 2, "kerasjet.test_data.jets: must be at most"),
+    ("rtl-output-dir-empty", {"kerasjet.rtl": {"output_dir": ""}}, [], 2, "kerasjet.rtl.output_dir: must name the project's own"),
+    ("rtl-output-dir-is-a-file", {"kerasjet.rtl": {"output_dir": "config.yml"}}, [], 2, "kerasjet.rtl.output_dir: ",
+     "is a file; expected a folder"),
+    ("rtl-part", {"kerasjet.rtl": {"part": "a b"}}, [], 2, "kerasjet.rtl.part: 'a b' is not an FPGA part name"),
+    ("rtl-clock-absurd", {"kerasjet.rtl": {"clock_period": 1e30}}, [], 2, "kerasjet.rtl.clock_period: must be at most 1000.0"),
 ]
 
 # (id, file content as bytes or None for a folder, words)
@@ -94,15 +119,16 @@ def refused(argv, capsys):
     return status, capsys.readouterr().err.strip().splitlines()
 
 
-@pytest.mark.parametrize("changes, extra, status, words", [row[1:] for row in ROWS], ids=[row[0] for row in ROWS])
+@pytest.mark.parametrize("changes, extra, status, words", [(*row[1:4], row[4:]) for row in ROWS], ids=[row[0] for row in ROWS])
 def test_bad_config_is_one_line(changes, extra, status, words, work, capsys):
     tmp_path, config = work
     path = write_config(tmp_path, changes, config)
-    before = snapshot(tmp_path)
+    before = snapshot(tmp_path.parent)
     code, err = refused([path, *extra], capsys)
     assert code == status and len(err) == 1, err
-    assert err[0].startswith(f"kerasjet: error: {path}: ") and words in err[0], err[0]
-    assert snapshot(tmp_path) == before  # nothing written, the old report untouched
+    assert err[0].startswith(f"kerasjet: error: {path}: ") and all(w in err[0] for w in words), err[0]
+    assert snapshot(tmp_path.parent) == before  # nothing written here or beside it, the old report untouched
+    assert not os.path.exists("INJECTED")
 
 
 @pytest.mark.parametrize("content, words", [row[1:] for row in RAW_ROWS], ids=[row[0] for row in RAW_ROWS])
@@ -159,3 +185,101 @@ def test_convert_py_is_the_same_command(work, capsys, monkeypatch):
         runpy.run_path(os.path.join(ROOT, "convert.py"), run_name="__main__")
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2 and len(err) == 1 and "ClockPeriod: must be a finite positive number" in err[0]
+
+
+def tagged_config(tmp_path, jets_file, lines):
+    """The shipped N = 8 YAML with its tags (as hls4ml's own reader sees it), its paths made
+    absolute or into tmp_path, and ``lines`` ({top-level key: its new line(s)}) replacing its lines."""
+    text = open(BASE).read()
+    text = text.replace("!kerasjet_model ../", f"!kerasjet_model {ROOT}/")
+    text = text.replace("../data/demo.h5", jets_file)
+    lines = {"OutputDir": "OutputDir: !kerasjet_path prj", **lines}
+    text = "\n".join(next((new for key, new in lines.items() if line.startswith(f"{key}:")), line)
+                     for line in text.splitlines()) + "\n"
+    path = tmp_path / "config.yml"
+    path.write_text(text)
+    return str(path)
+
+
+def entry_points(path):
+    """(name, callable returning the exit status and the error line) of every way a deployment
+    YAML enters: kerasjet convert, convert.py, python -m kerasjet.hls convert -c, and hls4ml's
+    convert_from_config with kerasjet imported."""
+    import hls4ml
+
+    from kerasjet.hls.__main__ import main as hls_main
+
+    def convert_py():
+        argv = sys.argv
+        sys.argv = ["convert.py", path]
+        try:
+            runpy.run_path(os.path.join(ROOT, "convert.py"), run_name="__main__")
+        except SystemExit as done:
+            return done.code
+        finally:
+            sys.argv = argv
+
+    def from_config():
+        try:
+            hls4ml.converters.convert_from_config(path)
+        except KerasjetError as err:
+            print(f"kerasjet: error: {err}", file=sys.stderr)
+            return 2
+        return 0
+
+    return [("kerasjet convert", lambda: main(["convert", path])), ("convert.py", convert_py),
+            ("python -m kerasjet.hls", lambda: hls_main(["convert", "-c", path])), ("convert_from_config", from_config)]
+
+
+# (id, ProjectName line or other YAML text appended, words)
+ENTRY_ROWS = [
+    ("injection", {"ProjectName": "ProjectName: 'x;touch INJECTED;y'"},
+     "ProjectName: project name 'x;touch INJECTED;y' is not a C identifier"),
+    ("traversal", {"ProjectName": "ProjectName: ../../escaped"}, "ProjectName: project name '../../escaped' is not a C identifier"),
+    ("empty-output-dir", {"OutputDir": "OutputDir: !kerasjet_path ''"}, "is the config's folder or a folder above it"),
+    ("duplicate-key", {"ProjectName": "ProjectName: kerasjet\nClockPeriod: 4.0"}, "ClockPeriod: duplicate key"),
+    ("negative-clock", {"ClockPeriod": "ClockPeriod: -5"}, "ClockPeriod: must be a finite positive number, got -5"),
+    ("part-injection", {"Part": "Part: xc`touch INJECTED`"}, "Part: 'xc`touch INJECTED`' is not an FPGA part name"),
+]
+
+
+@pytest.mark.parametrize("lines, words", [row[1:] for row in ENTRY_ROWS], ids=[row[0] for row in ENTRY_ROWS])
+def test_every_entry_point_refuses_before_work(lines, words, tmp_path, jets_file, capsys, monkeypatch):
+    """The same YAML is refused with the same line by every entry point; nothing is written, no
+    command runs (no INJECTED file in the working directory or beside the config), no file
+    escapes the project folder."""
+    monkeypatch.chdir(tmp_path)
+    path = tagged_config(tmp_path, jets_file, lines)
+    for name, run in entry_points(path):
+        before = snapshot(tmp_path.parent)
+        code = run()
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1, (name, err)
+        assert err[0].startswith(f"kerasjet: error: {path}: ") and words in err[0], (name, err[0])
+        assert snapshot(tmp_path.parent) == before, name
+        assert not list(tmp_path.parent.parent.rglob("INJECTED")) and not list(tmp_path.parent.parent.rglob("escaped*")), name
+
+
+def test_convert_from_config_dict_is_checked(tmp_path, monkeypatch):
+    """hls4ml's convert_from_config on a dict (no YAML, no kerasjet section) with kerasjet
+    imported: the values that reach a shell, file names or C++ are checked before anything is
+    written."""
+    import hls4ml
+
+    import kerasjet.hls  # noqa: F401
+    from kerasjet.models import load_model
+
+    monkeypatch.chdir(tmp_path)
+    model = load_model(os.path.join(ROOT, "models", "nanopelican_c2_n8_8bit.h5"))
+    good = {"KerasModel": model, "OutputDir": str(tmp_path / "prj"), "ProjectName": "kerasjet", "Backend": "Vivado",
+            "Part": "xcvu13p-flga2577-2-e", "ClockPeriod": 5, "IOType": "io_parallel",
+            "HLSConfig": {"Model": {"Precision": "ap_fixed<16,6>", "ReuseFactor": 1}}}
+    for change, words in [({"ProjectName": "x;touch INJECTED;y"}, "ProjectName: project name"),
+                          ({"OutputDir": ""}, "OutputDir: must name the project's own folder"),
+                          ({"OutputDir": "."}, "is the config's folder or a folder above it"),
+                          ({"Part": "a;b"}, "Part: 'a;b' is not an FPGA part name"),
+                          ({"ClockPeriod": -5}, "ClockPeriod: must be a finite positive number")]:
+        with pytest.raises(KerasjetError, match="^hls4ml configuration: ") as refusal:
+            hls4ml.converters.convert_from_config({**good, **change})
+        assert words in str(refusal.value)
+        assert list(tmp_path.iterdir()) == []

@@ -39,6 +39,7 @@ from kerasjet.errors import KerasjetError
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PATH_TAG = "!kerasjet_path"
 MODEL_TAG = "!kerasjet_model"
+CHECK_FLOW = "parse_qonnx"  # the first flow of every hls4ml conversion (kerasjet.hls.passes.FIRST_FLOW)
 
 NUMBER = (int, float)
 PRECISION = re.compile(r"^(ap_u?fixed<\s*(?P<w>\d+)\s*,\s*-?\d+\s*(,\s*AP_(RND|RND_ZERO|RND_MIN_INF|RND_INF|RND_CONV|TRN|TRN_ZERO)\s*"
@@ -66,6 +67,26 @@ SCHEMA = {
 CHOICES = {"Backend": ("Vivado", "Vitis"), "IOType": ("io_parallel",), "HLSConfig.Model.Strategy": ("Latency", "Resource")}
 WHY_NOT = {"io_stream": " (the kerasjet layers' pair arrays (C, N, N) have no streaming form)"}
 TOLERANCE_DEFAULTS = {"max_abs_diff": 0.0, "decision_agreement": 1.0, "auc_diff": 0.001}
+
+# What reaches a shell command, a file name or generated C++ (hls4ml pastes ProjectName, OutputDir,
+# Part and layer names unquoted into build scripts, file names and C++ sources): checked on every entry
+# point (load_config; check_hls4ml_config for hls4ml's own convert_from_config with kerasjet imported).
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+CXX_KEYWORDS = frozenset((
+    "alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t char32_t class compl "
+    "concept const consteval constexpr constinit const_cast continue co_await co_return co_yield decltype default delete "
+    "do double dynamic_cast else enum explicit export extern false float for friend goto if inline int long mutable "
+    "namespace new noexcept not not_eq nullptr operator or or_eq private protected public register reinterpret_cast "
+    "requires return short signed sizeof static static_assert static_cast struct switch template this thread_local throw "
+    "true try typedef typeid typename union unsigned using virtual void volatile wchar_t while xor xor_eq main nnet").split())
+PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SHELL_SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")
+PRECISION_CHARACTERS = re.compile(r"^[A-Za-z0-9_<>, -]{1,64}$")  # hls4ml's own spellings too: fixed<8,1,RND_CONV,SAT,0>
+STAMP = re.compile(r"^[A-Za-z0-9]{1,32}$")
+CLOCK_NS = (0.1, 1000.0)  # ns: 10 GHz to 1 MHz, beyond any FPGA fabric either way
+MAX_REUSE_FACTOR = 1 << 20
+MAX_N_CONSTITUENTS = 1024
+MAX_TEST_JETS = 10_000_000
 
 
 def _fail(path, key, what):
@@ -116,15 +137,112 @@ def _positive(value, path, key, allow_zero=False):
         _fail(path, key, f"must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value}")
 
 
+def check_identifier(name, path, key, what="name", keywords=False):
+    """KerasjetError unless ``name`` is a C identifier (≤ 64 characters; with ``keywords``, no C++
+    keyword either: the project name is a C++ function's name): it becomes part of generated C++
+    and of file names."""
+    if not isinstance(name, str) or not IDENTIFIER.match(name) or (keywords and name in CXX_KEYWORDS):
+        _fail(path, key, f"{what} {name!r} is not a C identifier (letters, digits and _, not starting with a digit, "
+                         f"at most 64 characters{', no C++ keyword' if keywords else ''}): it is pasted into generated "
+                         "C++, file names and build scripts")
+
+
+def check_part(part, path, key):
+    """KerasjetError unless ``part`` looks like an FPGA part name (letters, digits, '-', '_', '.')."""
+    if not isinstance(part, str) or not PART.match(part):
+        _fail(path, key, f"{part!r} is not an FPGA part name (letters, digits, '-', '_' and '.', at most 64 characters): "
+                         "it is pasted into the build scripts")
+
+
+def check_clock(value, path, key):
+    low, high = CLOCK_NS
+    if isinstance(value, bool) or not isinstance(value, NUMBER) or not math.isfinite(value) or value <= 0:
+        _fail(path, key, f"must be a finite positive number, got {value}")
+    if not low <= value <= high:
+        _fail(path, key, f"must lie in [{low}, {high}] ns, got {value}")
+
+
+def _is_within(inner, outer):
+    """Whether ``inner`` is ``outer`` or lies below it (absolute, normalised paths)."""
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
+
+
+def check_output_dir(value, resolved, path, key, folder):
+    """KerasjetError unless ``resolved`` (``value`` of the YAML, resolved) is a project folder of
+    its own: not empty, not the config's folder or ``folder`` (where relative paths start), the
+    working directory, or a folder above one of them; only characters that are safe in the unquoted
+    shell commands of hls4ml's build scripts; not a file, not below a file, writable."""
+    from kerasjet.files import check_output_folder
+
+    if not isinstance(value, str) or not value.strip():
+        _fail(path, key, f"must name the project's own folder, got {value!r}")
+    if not SHELL_SAFE_PATH.match(resolved):
+        _fail(path, key, f"'{resolved}' holds characters other than letters, digits and _ . / + - (hls4ml's build "
+                         "scripts paste it unquoted into shell commands)")
+    for where, name in ((os.path.abspath(folder), "the config's folder"), (os.getcwd(), "the working directory")):
+        if _is_within(where, resolved):
+            _fail(path, key, f"'{resolved}' is {name} or a folder above it: the project would be written among "
+                             "other files; name a folder of its own")
+    try:
+        check_output_folder(resolved)
+    except KerasjetError as err:
+        _fail(path, key, str(err))
+
+
+def check_hls4ml_config(config, path, folder):
+    """The values of an hls4ml configuration dict that reach a shell, a file name or generated C++:
+    ProjectName, OutputDir (resolved against ``folder``), Part, Backend, ClockPeriod, the
+    precision strings and layer names of HLSConfig, and a Stamp if given. ``path`` names the
+    source in the message."""
+    project = config.get("ProjectName", "myproject")
+    check_identifier(project, path, "ProjectName", "project name", keywords=True)
+    output = config.get("OutputDir", "my-hls-test")
+    check_output_dir(output, resolve(output, folder) if isinstance(output, str) else "", path, "OutputDir", folder)
+    if "Part" in config:
+        check_part(config["Part"], path, "Part")
+    if "Backend" in config and config["Backend"] not in CHOICES["Backend"]:
+        _fail(path, "Backend", f"must be one of {', '.join(CHOICES['Backend'])}, got {config['Backend']!r}")
+    if "ClockPeriod" in config:
+        check_clock(config["ClockPeriod"], path, "ClockPeriod")
+    if "Stamp" in config and not STAMP.match(str(config["Stamp"])):
+        _fail(path, "Stamp", f"{config['Stamp']!r} is not letters and digits (it is pasted into build_lib.sh)")
+    hls = config.get("HLSConfig", {})
+    if not isinstance(hls, dict):
+        _fail(path, "HLSConfig", "must be a mapping")
+    for section in ("LayerName", "LayerType"):
+        for name, settings in (hls.get(section) or {}).items():
+            check_identifier(name, path, f"HLSConfig.{section}.{name}", "layer name" if section == "LayerName" else "layer type")
+            _check_precisions((settings or {}).get("Precision") if isinstance(settings, dict) else None, path,
+                              f"HLSConfig.{section}.{name}.Precision")
+    _check_precisions((hls.get("Model") or {}).get("Precision"), path, "HLSConfig.Model.Precision")
+
+
+def _check_precisions(precision, path, key):
+    if precision is None:
+        return
+    for var, text in (precision.items() if isinstance(precision, dict) else [("", precision)]):
+        if var:
+            check_identifier(var, path, f"{key}.{var}", "variable")
+        if not isinstance(text, str) or not PRECISION_CHARACTERS.match(text):
+            _fail(path, f"{key}.{var}" if var else key, f"{text!r} is not a precision (letters, digits, _ < > , and "
+                                                        "spaces only: it is pasted into generated C++)")
+
+
 def _check_layers(layers, path):
     for name, settings in layers.items():
         where = f"HLSConfig.LayerName.{name}"
+        check_identifier(name, path, where, "layer name")
         _check(settings, LAYER_SCHEMA, where, path)
         precision = settings.get("Precision", {})
         for var, text in (precision.items() if isinstance(precision, dict) else [("", precision)]):
             check_precision(text, path, f"{where}.Precision{'.' + var if var else ''}", auto=True)
-        if "ReuseFactor" in settings and settings["ReuseFactor"] < 1:
-            _fail(path, f"{where}.ReuseFactor", f"must be at least 1, got {settings['ReuseFactor']}")
+        if "ReuseFactor" in settings:
+            _check_reuse(settings["ReuseFactor"], path, f"{where}.ReuseFactor")
+
+
+def _check_reuse(value, path, key):
+    if not 1 <= value <= MAX_REUSE_FACTOR:
+        _fail(path, key, f"must lie in [1, {MAX_REUSE_FACTOR}], got {value}")
 
 
 def _check_values(raw, path):
@@ -135,24 +253,30 @@ def _check_values(raw, path):
             value = value.get(part) if isinstance(value, dict) else None
         if value is not None and value not in allowed:
             _fail(path, key, f"must be one of {', '.join(allowed)}, got '{value}'{WHY_NOT.get(value, '')}")
-    _positive(raw["ClockPeriod"], path, "ClockPeriod")
+    check_clock(raw["ClockPeriod"], path, "ClockPeriod")
+    check_identifier(raw["ProjectName"], path, "ProjectName", "project name", keywords=True)
+    check_part(raw["Part"], path, "Part")
     model = raw["HLSConfig"]["Model"]
     precision = model["Precision"]
     if isinstance(precision, dict):
         if "default" not in precision:
             _fail(path, "HLSConfig.Model.Precision.default", "missing")
         for var, text in precision.items():
+            check_identifier(var, path, f"HLSConfig.Model.Precision.{var}", "variable")
             check_precision(text, path, f"HLSConfig.Model.Precision.{var}", auto=var != "default")
     else:
         check_precision(precision, path, "HLSConfig.Model.Precision")
-    if model["ReuseFactor"] < 1:
-        _fail(path, "HLSConfig.Model.ReuseFactor", f"must be at least 1, got {model['ReuseFactor']}")
+    _check_reuse(model["ReuseFactor"], path, "HLSConfig.Model.ReuseFactor")
     _check_layers(raw["HLSConfig"].get("LayerName", {}), path)
     kerasjet = raw["kerasjet"]
     if kerasjet["n_constituents"] < 1:
         _fail(path, "kerasjet.n_constituents", f"must be positive, got {kerasjet['n_constituents']}")
+    if kerasjet["n_constituents"] > MAX_N_CONSTITUENTS:
+        _fail(path, "kerasjet.n_constituents", f"must be at most {MAX_N_CONSTITUENTS}, got {kerasjet['n_constituents']}")
     if kerasjet["test_data"].get("jets", 1) < 1:
         _fail(path, "kerasjet.test_data.jets", f"must be positive, got {kerasjet['test_data']['jets']}")
+    if kerasjet["test_data"].get("jets", 1) > MAX_TEST_JETS:
+        _fail(path, "kerasjet.test_data.jets", f"must be at most {MAX_TEST_JETS}, got {kerasjet['test_data']['jets']}")
     for key, value in kerasjet.get("tolerance", {}).items():
         _positive(value, path, f"kerasjet.tolerance.{key}", allow_zero=True)
     if kerasjet.get("tolerance", {}).get("decision_agreement", 0) > 1:
@@ -166,11 +290,54 @@ def _path_constructor(loader, node):
     return resolve(loader.construct_scalar(node), folder)
 
 
+def _validate_whole_file(loader):
+    """hls4ml's reader (yaml.safe_load) meets a kerasjet tag: check the whole YAML file as
+    ``kerasjet convert`` does (duplicate keys, every key and value, OutputDir) before the model is
+    loaded or anything written — once per file read."""
+    name = str(getattr(loader, "name", ""))
+    if isinstance(loader, _StrictLoader) or getattr(loader, "_kerasjet_checked", False) or not os.path.isfile(name):
+        return
+    loader._kerasjet_checked = True
+    load_config(name)
+
+
+def _path_tag(loader, node):
+    """``!kerasjet_path PATH`` for hls4ml's reader: the whole file checked first."""
+    _validate_whole_file(loader)
+    return _path_constructor(loader, node)
+
+
 def _model_constructor(loader, node):
-    """``!kerasjet_model PATH`` for hls4ml's reader: the Keras model, loaded (list inputs)."""
+    """``!kerasjet_model PATH`` for hls4ml's reader: the whole file checked, then the Keras model,
+    loaded (list inputs)."""
     from kerasjet.models import load_model
 
+    _validate_whole_file(loader)
     return load_model(_path_constructor(loader, node))
+
+
+def _check_model_graph(model):
+    """hls4ml model pass, first of every conversion (nothing is written yet): the values of the
+    configuration that reach a shell, a file name or generated C++, and the layer names."""
+    config = model.config.config
+    source = "hls4ml configuration"
+    check_hls4ml_config(config, source, os.getcwd())
+    for name in model.graph:
+        check_identifier(name, source, f"layer {name!r}", "layer name")
+    return False
+
+
+def register_config_checks():
+    """Make check_hls4ml_config a pass of hls4ml's first conversion flow, so that
+    ``convert_from_config`` and ``convert_from_keras_model`` refuse what ``kerasjet convert`` does."""
+    from hls4ml.model.flow.flow import get_flow, update_flow
+    from hls4ml.model.optimizer import ModelOptimizerPass, get_available_passes, register_pass
+
+    name = "kerasjet_check_config"
+    if name not in get_available_passes():
+        register_pass(name, ModelOptimizerPass(name, _check_model_graph))
+    if name not in get_flow(CHECK_FLOW).optimizers:
+        update_flow(CHECK_FLOW, add_optimizers=[name])
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -187,12 +354,15 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def register_yaml_tags():
-    """Teach yaml.safe_load — hls4ml's YAML reader — the tags; kerasjet's own reader takes both
-    as paths (validation loads no model)."""
-    yaml.SafeLoader.add_constructor(PATH_TAG, _path_constructor)
+    """Teach yaml.safe_load — hls4ml's YAML reader — the tags (a file read with one is checked
+    whole first, as load_config checks it); kerasjet's own reader takes both as paths (validation
+    loads no model). Also registers the config checks of hls4ml's conversions
+    (register_config_checks)."""
+    yaml.SafeLoader.add_constructor(PATH_TAG, _path_tag)
     yaml.SafeLoader.add_constructor(MODEL_TAG, _model_constructor)
     _StrictLoader.add_constructor(PATH_TAG, _path_constructor)
     _StrictLoader.add_constructor(MODEL_TAG, _path_constructor)
+    register_config_checks()
 
 
 def read_yaml(path):
@@ -237,12 +407,16 @@ def load_config(path):
     _check_values(raw, path)
     folder = os.path.dirname(os.path.abspath(path))
     hls = {**raw, "KerasModel": resolve(raw["KerasModel"], folder), "OutputDir": resolve(raw["OutputDir"], folder)}
+    check_output_dir(raw["OutputDir"], hls["OutputDir"], path, "OutputDir", folder)
     if not os.path.isfile(hls["KerasModel"]):
         _fail(path, "KerasModel", f"no such file {hls['KerasModel']}")
     section = hls.pop("kerasjet")
     rtl = dict(section.get("rtl", {}))
     if "output_dir" in rtl:
         rtl["output_dir"] = resolve(rtl["output_dir"], folder)
+        check_output_dir(section["rtl"]["output_dir"], rtl["output_dir"], path, "kerasjet.rtl.output_dir", folder)
+    if "part" in rtl:
+        check_part(rtl["part"], path, "kerasjet.rtl.part")
     return {
         "source": path, "hls4ml": hls, "model": hls["KerasModel"], "output_dir": hls["OutputDir"], "backend": hls["Backend"],
         "part": hls["Part"], "clock_period": hls["ClockPeriod"], "io_type": hls["IOType"],
