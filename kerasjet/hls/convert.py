@@ -135,8 +135,12 @@ def check_layers(model, config, reuse_factor):
     """KerasjetError unless every LayerName of the YAML is a layer of ``model`` and every reuse
     factor (``reuse_factor`` for the model, LayerName overrides) divides its layer's
     multiplications."""
+    from kerasjet.hls.config import check_identifier
+
     names = config["hls4ml"]["HLSConfig"].get("LayerName", {})
     layers = {layer.name: layer for layer in model.layers}
+    for name in layers:  # they become C++ names and file names of the project
+        check_identifier(name, config["source"], f"KerasModel: layer {name!r}", "layer name")
     for name in names:
         if name not in layers:
             raise KerasjetError(f"{config['source']}: HLSConfig.LayerName.{name}: the model has no such layer")
