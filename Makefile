@@ -1,5 +1,6 @@
 # Two commands: `make demo` and `make test`. Both create .venv with the pinned stack when it is
 # missing (or when setup.cfg changed) and then run. `make docs` builds the documentation site.
+# The venv gets kerasjet[all]; `pip install kerasjet` alone is the core (no generator, no RTL tools).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[all]'  # every extra: dev, docs, generate, rtl
 	$(BIN)/python -m kerasjet.rtl.trace  # compiles da4ml's solver into its numba cache (about 2 min, once)
 	touch $(STAMP)
 

@@ -246,6 +246,11 @@ def cmd_compress(args):
     save_model(compressed, args.out)
     bits, nonzero = weight_summary(compressed)
     print(f"saved {args.out}: {bits:.2f} bits per weight, {nonzero} non-zero weights, kernel sparsity {sparsity(compressed):.2f}")
+    if args.bits != "float":  # its deployment YAML beside it: `python convert.py` takes it untouched
+        from kerasjet.compress import write_hls_config
+
+        config = write_hls_config(args.out, test_file=args.test or args.val, writer="kerasjet compress")
+        print(f"wrote {config}: python convert.py {config}")
     if args.test:
         rows = [("float", evaluate(args.model, args.test, allow_lambda=args.allow_lambda)[0]),
                 (f"{args.bits}-bit" if args.bits.isdigit() else args.bits, evaluate(args.out, args.test)[0])]
@@ -257,6 +262,10 @@ def cmd_convert(args):
     from kerasjet.hls.convert import deploy, format_report
 
     config = load_config(args.config)
+    if args.rtl:  # refuse before any work when the rtl extra is missing
+        from kerasjet.extras import require_extra
+
+        require_extra("rtl", "convert --rtl")
     if args.synth:  # refuse before any work when the requested synthesis cannot run
         from kerasjet.hls.synthesis import require_tool
 
@@ -388,7 +397,8 @@ def build_parser():
     p.add_argument("--train", required=True, help="jets for the fine-tuning")
     p.add_argument("--val", required=True, help="validation jets (best epoch)")
     p.add_argument("--test", help="evaluate float and compressed on these jets")
-    p.add_argument("--out", required=True, help="output model: .h5 for quantized models, .keras or .h5 for --bits float")
+    p.add_argument("--out", required=True, help="output model: .h5 for quantized models, .keras or .h5 for --bits float; a quantized "
+                        "model's deployment YAML is written beside it (OUT with .yml, test jets: --test, else --val)")
     p.add_argument("--bits", default="8", choices=("float", "16", "8", "6", "4", "ternary"), help="weight precision")
     p.add_argument("--prune", type=FRACTION, help="target sparsity of the kernels, in [0, 1), e.g. 0.7 (default: no pruning)")
     p.add_argument("--epochs", type=NONNEGATIVE_INT, help="fine-tuning epochs, ≥ 0 (default: 3; --bits ternary: 6)")

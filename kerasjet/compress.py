@@ -468,3 +468,43 @@ def weight_summary(model):
         bits.append((width, kernel_size))
     total = sum(n for _, n in bits)
     return sum(w * n for w, n in bits) / max(total, 1), nonzero
+
+
+def write_hls_config(model_path, yaml_path=None, test_file=None, description=None, output_dir=None,
+                     writer="kerasjet.compress.write_hls_config"):
+    """Write the deployment YAML (hls_configs/*.yml's schema) of a saved quantized model, so that
+    ``python convert.py YAML`` converts, simulates and checks it untouched; returns the YAML's path.
+
+    model_path: the model file (.h5, as ``kerasjet compress`` or ``save_model`` wrote it).
+    yaml_path: default the model's path with .yml. test_file: the jets the C simulation runs on
+    (required: convert compares Keras and csim on them). output_dir: the hls4ml project (default
+    ``hls_<model stem>`` beside the YAML). The LayerName precisions are read from the model's
+    quantizers (kerasjet.hls.config.quantizer_types), N from its input, the paths are written
+    relative to the YAML's folder (where convert resolves them), the tolerances are bit-exact.
+    """
+    import os
+
+    from kerasjet.files import write_text
+    from kerasjet.hls.config import quantizer_types, render_config
+    from kerasjet.models import load_model
+
+    if test_file is None:
+        raise KerasjetError(f"{model_path}: the deployment YAML names the test jets of its C simulation: give test_file")
+    model = load_model(model_path)
+    if not any(layer.__class__.__name__.startswith("Q") for layer in model.layers):
+        raise KerasjetError(f"{model_path}: model '{model.name}' has no quantizers: a float model has no bit-exact firmware form "
+                            "to write a YAML for (quantize it first: kerasjet compress --bits 8)")
+    stem = os.path.splitext(os.path.basename(model_path))[0]
+    yaml_path = yaml_path or os.path.splitext(model_path)[0] + ".yml"
+    folder = os.path.dirname(os.path.abspath(yaml_path))
+    output_dir = output_dir or os.path.join(folder, f"hls_{stem}")
+
+    def relative(path):
+        return os.path.relpath(os.path.abspath(path), folder)
+
+    types = quantizer_types(model)
+    description = description or f"{model.name}, N = {n_constituents_of(model)}, from {os.path.basename(model_path)}"
+    text = render_config(relative(model_path), relative(output_dir), relative(test_file), description.replace('"', "'"),
+                         n_constituents_of(model), types, writer)
+    write_text(text, yaml_path)
+    return yaml_path

@@ -31,8 +31,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
-import awkward as ak
-import fastjet
 import numpy as np
 from tqdm import tqdm
 
@@ -42,6 +40,12 @@ from kerasjet.data.settings import GeneratorSettings, configuration_name
 from kerasjet.data.io import JetArrays, PelicanWriter, check_jet_file, count_jets, read_attributes, read_jets
 from kerasjet.files import atomic_output
 from kerasjet.errors import KerasjetError
+from kerasjet.extras import import_extra, require_module
+
+# the generate extra (kerasjet.extras): a missing module is one line naming it
+ak = import_extra("awkward", "generate")
+fastjet = import_extra("fastjet", "generate")
+require_module("pythia8mc", "generate")  # imported where a Pythia is made
 
 NEUTRINO_IDS = (12, 14, 16)
 TOP_ID, W_ID, B_ID = 6, 24, 5

@@ -7,7 +7,9 @@ the C++ header nnet_utils/nnet_kerasjet.h, the precision-inference passes (keras
 and the YAML tags of hls_configs/*.yml (kerasjet.hls.config). After that, hls4ml's own API —
 ``config_from_keras_model``, ``convert_from_keras_model``, ``convert_from_config`` — converts
 kerasjet models as built or loaded (list inputs [pmu, mask], kerasjet.models.inputs); a float
-nanoPELICAN with BatchNorm is folded on calibration jets first (``for_hls4ml``).
+nanoPELICAN as trained (with BatchNorm, or without it: N̄ = 49) is folded on calibration jets
+first, ``for_hls4ml(model, {'pmu': (B, N, 4) GeV, 'mask': (B, N)})``; folded, quantized and
+dense models convert as they are. docs/guide/python_api.md has the whole path.
 ``firmware_inputs`` gives the arrays their C simulation takes.
 """
 
@@ -20,7 +22,7 @@ from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer import get_available_passes, register_pass
 
 from kerasjet.hls.config import register_yaml_tags
-from kerasjet.hls.convert import firmware_inputs, for_hls4ml
+from kerasjet.hls.convert import firmware_inputs, for_hls4ml, needs_folding
 from kerasjet.hls.layers import IR_LAYERS
 from kerasjet.hls.parsers import HANDLERS
 from kerasjet.hls.passes import BACKEND_FLOW, BACKEND_PASSES, FIRST_FLOW, GENERIC_PASSES
@@ -63,4 +65,4 @@ def register():
 
 
 register()
-__all__ = ["firmware_inputs", "for_hls4ml", "register"]
+__all__ = ["firmware_inputs", "for_hls4ml", "needs_folding", "register"]

@@ -29,20 +29,35 @@ def _is_nanopelican(model):
 
 
 def for_hls4ml(model, calibration=None):
-    """A kerasjet model in the form its firmware computes: a float nanoPELICAN with BatchNorm
-    folded (kerasjet.compress.folded_nanopelican), calibrated on ``calibration`` ({'pmu': (B, N, 4)
-    GeV, 'mask': (B, N)} jets); any other model as it is (hls4ml converts it directly).
+    """A kerasjet model in the form its firmware computes: a float nanoPELICAN as trained (with
+    BatchNorm, or without it and with the training's N̄ = 49) folded into its inference form
+    (kerasjet.compress.folded_nanopelican: N̄ = 64, biases polynomial in the multiplicity),
+    calibrated on ``calibration`` ({'pmu': (B, N, 4) GeV, 'mask': (B, N)} jets, a few thousand);
+    any other model as it is (folded and quantized nanoPELICANs, dense taggers: hls4ml converts
+    them directly).
     """
-    from kerasjet.models.nanopelican import has_batchnorm
-
-    if not has_batchnorm(model):
+    if not needs_folding(model):
         return model
     if calibration is None:
-        raise KerasjetError(f"model '{model.name}' has BatchNorm layers: fold it for firmware with calibration jets, "
-                            "kerasjet.hls.for_hls4ml(model, {'pmu': ..., 'mask': ...})")
+        raise KerasjetError(f"model '{model.name}' is a float nanoPELICAN as trained: fold it for firmware with calibration jets, "
+                            "kerasjet.hls.for_hls4ml(model, {'pmu': pmu, 'mask': mask}) (pmu (B, N, 4) GeV, mask (B, N))")
     from kerasjet.compress import folded_nanopelican
 
     return folded_nanopelican(model, calibration)
+
+
+def needs_folding(model):
+    """Whether ``model`` is a float nanoPELICAN not yet in its firmware form: BatchNorm, or sums
+    normalised by an N̄ that is not a power of two (the N-scaled variant has no firmware form
+    and is left to the converter's refusal)."""
+    from kerasjet.models.nanopelican import has_batchnorm
+
+    if not _is_nanopelican(model) or hasattr(model.get_layer("lorentz_dot"), "quantized_momenta"):
+        return False
+    if has_batchnorm(model):
+        return True
+    lineq = model.get_layer("lineq_2to2")
+    return not lineq.scaled and not float(np.log2(lineq.n_bar)).is_integer()
 
 
 def firmware_inputs(model, inputs):
@@ -198,6 +213,10 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     say = print if verbose else (lambda *a, **k: None)
     say(f"converting {os.path.relpath(config['model'])} ({config['backend']}, {config['part']}, {config['clock_period']} ns, "
         f"reuse factor {reuse_factor}) into {output_dir}")
+    if verbose:  # da4ml's quick resource estimate, before the long steps (kerasjet.rtl.flow.estimate_line)
+        from kerasjet.rtl.flow import estimate_line
+
+        say(estimate_line(model, inputs), flush=True)
     hls_model = hls4ml.converters.convert_from_config(hls4ml_config(config, model, output_dir, reuse_factor))
     say("compiling the C simulation (g++, about a minute) ...", flush=True)
     start = time.perf_counter()

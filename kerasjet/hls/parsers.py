@@ -74,6 +74,7 @@ def _equivariant(keras_layer, input_names, input_shapes, data_reader, class_name
     log2_nbar = math.log2(source.n_bar)
     if log2_nbar != int(log2_nbar):
         raise KerasjetError(f"layer '{source.name}': N̄ = {source.n_bar:g} is not a power of two; fold the model for firmware "
+                            "first: kerasjet.hls.for_hls4ml(model, {'pmu': pmu, 'mask': mask}) with calibration jets "
                             "(kerasjet.compress.folded_nanopelican)")
     layer = _base(keras_layer, input_names, class_name)
     weights = {k: np.asarray(v, np.float64) for k, v in source.effective_weights().items()}

@@ -45,8 +45,10 @@ def trace(model, view):
 def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, part="xcvu13p-flga2577-2-e", family="xcup",
               verilator=True, synthesis=True, csim=None, verbose=True):
     """Trace, pipeline, write, check and synthesise; returns the report dict."""
-    from da4ml.codegen import VerilogModel
-    from da4ml.trace import to_pipeline
+    from kerasjet.extras import import_extra
+
+    VerilogModel = import_extra("da4ml.codegen", "rtl", "the RTL flow (convert --rtl)").VerilogModel
+    to_pipeline = import_extra("da4ml.trace", "rtl", "the RTL flow (convert --rtl)").to_pipeline
 
     say = print if verbose else (lambda *a, **k: None)
     timings = {}
@@ -87,11 +89,12 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
     if csim is not None:
         report["csim_vs_emulation_mismatches"] = int(np.sum(np.asarray(csim).reshape(-1) != emulation))
     if synthesis:
-        from kerasjet.rtl.yosys import synthesize
+        from kerasjet.rtl.yosys import HEARTBEAT_S, synthesize
 
-        say(f"RTL: synthesising with Yosys for {family} (minutes; N = 32 designs take up to half an hour) ...", flush=True)
+        say(f"RTL: synthesising with Yosys for {family} (minutes; N = 32 designs take up to half an hour; a line every "
+            f"{HEARTBEAT_S:.0f} s) ...", flush=True)
         start = time.perf_counter()
-        report["resources"] = synthesize(output_dir, TOP, family=family)
+        report["resources"] = synthesize(output_dir, TOP, family=family, progress=say if verbose else None)
         timings["yosys_s"] = time.perf_counter() - start
     report["timings"] = timings
     reference = "keras_vs_emulation_mismatches" if exact is None else "exact_vs_emulation_mismatches"
@@ -99,6 +102,36 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
                               (reference, "verilator_vs_emulation_mismatches", "csim_vs_emulation_mismatches"))
     write_json(report, os.path.join(output_dir, "rtl_report.json"))
     return report
+
+
+def quick_estimate(model, inputs, jets=16):
+    """(da4ml's LUT-equivalent cost estimate of the fully parallel logic, seconds it took), or
+    (None, why) when there is none: a float model, or no da4ml (the rtl extra). Traced on the
+    first ``jets`` of the {'pmu', 'mask'} ``inputs`` (the firmware view needs a few). Seconds:
+    a few for nanoPELICAN at N = 16. An estimate before synthesis — Yosys' count (convert --rtl)
+    is the resource figure; docs/guide/rtl.md relates the two."""
+    if not any(layer.__class__.__name__.startswith("Q") for layer in model.layers):
+        return None, "float model: no fixed-point logic to estimate"
+    from kerasjet.extras import has_extra
+
+    if not has_extra("rtl"):
+        return None, "needs the rtl extra: pip install 'kerasjet[rtl]'"
+    start = time.perf_counter()
+    _, _, _, view = da4ml_inputs(model, {key: value[:jets] for key, value in inputs.items()})
+    _, _, comb = trace(model, view)
+    return float(comb.cost), time.perf_counter() - start
+
+
+def estimate_line(model, inputs):
+    """The line convert prints before its long steps: da4ml's quick resource estimate, labelled."""
+    try:
+        cost, detail = quick_estimate(model, inputs)
+    except Exception as err:  # an estimate must never stop a conversion
+        return f"resource estimate: none ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"
+    if cost is None:
+        return f"resource estimate: none ({detail})"
+    return (f"resource estimate (da4ml's cost model, before any synthesis; not a synthesis count): about {cost:,.0f} LUT-equivalents "
+            f"at reuse factor 1 (traced in {detail:.0f} s; Yosys' LUT count from --rtl is the resource figure, docs/guide/rtl.md)")
 
 
 def csim_outputs(hls_model, model, inputs):

@@ -20,10 +20,13 @@ features for the dense taggers. The output is the logit.
 """
 
 import numpy as np
-from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, comb_trace
-from da4ml.trace.ops import quantize
-
 from kerasjet.errors import KerasjetError
+from kerasjet.extras import import_extra
+
+# the rtl extra (kerasjet.extras): without da4ml, one line naming it
+_trace = import_extra("da4ml.trace", "rtl", "tracing a model into logic (kerasjet.rtl)")
+FixedVariableArray, FixedVariableArrayInput, comb_trace = _trace.FixedVariableArray, _trace.FixedVariableArrayInput, _trace.comb_trace
+quantize = import_extra("da4ml.trace.ops", "rtl", "tracing a model into logic (kerasjet.rtl)").quantize
 from kerasjet.layers.lorentz import METRIC
 from kerasjet.models import n_constituents_of
 from kerasjet.quantizers import mean_shift

