@@ -504,15 +504,13 @@ def write_judgement(rows, results_dir, caption):
 def judge(results_dir):
     """Rewrite claims.md and figure1.png from results_dir/study.json alone (no models or data
     needed): for a study collected before the current judging rule."""
+    from kerasjet.study_records import read_study
+
     path = os.path.join(results_dir, "study.json")
     if not os.path.exists(path):
         raise KerasjetError(f"{path}: no such file; collect the study first (kerasjet study --collect)")
-    with open(path) as f:
-        study = json.load(f)
-    try:
-        rows, caption = study["rows"], _caption(study["provenance"])
-    except KeyError as missing:
-        raise KerasjetError(f"{path}: key {missing} missing; not a study.json written by kerasjet study") from None
+    study = read_study(path)  # shape and every number checked before claims.md or figure1.png is touched
+    rows, caption = study["rows"], _caption(study["provenance"])
     write_judgement(rows, results_dir, caption)
     return rows
 

@@ -12,6 +12,7 @@ record exists is not trained again, and records of other jets are refused.
 import glob
 import hashlib
 import json
+import math
 import os
 
 import numpy as np
@@ -122,6 +123,39 @@ def check_fingerprints(data, path, key="data"):
             _fail(path, f"{key}.{split}", f"is {entry!r:.120}, expected {{'file', 'jets', 'sha256' (64 hex digits)}}")
 
 
+def _finite(value):
+    return _is_number(value) and value not in ("inf", "-inf") and math.isfinite(value)
+
+
+def _rejection(value):
+    """1/εB as write_json stores it: a finite number ≥ 1, or 'inf' (no background passes)."""
+    return value == "inf" or (_finite(value) and value >= 1)
+
+
+# what a test-metrics dict (kerasjet.evaluate) holds: (test, what it must be)
+METRIC_RULES = {
+    "jets": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
+    "accuracy": (lambda v: _finite(v) and 0 <= v <= 1, "a fraction in [0, 1]"),
+    "auc": (lambda v: _finite(v) and 0 <= v <= 1, "a fraction in [0, 1]"),
+    "rejection_at_0.3": (_rejection, "1/εB: a finite number ≥ 1 or \"inf\""),
+    "rejection_at_0.5": (_rejection, "1/εB: a finite number ≥ 1 or \"inf\""),
+    "parameters": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer ≥ 0"),
+}
+
+
+def check_metrics(metrics, path, key, fail=None):
+    """Refuse test metrics that are not what kerasjet.evaluate writes: every key of METRIC_RULES
+    present, AUC and accuracy fractions, 1/εB ≥ 1 or "inf", no NaN or infinity elsewhere."""
+    fail = fail or _fail
+    if not isinstance(metrics, dict):
+        fail(path, key, "missing or not an object")
+    for name, (valid, what) in METRIC_RULES.items():
+        if name not in metrics:
+            fail(path, f"{key}.{name}", "missing")
+        if not valid(metrics[name]):
+            fail(path, f"{key}.{name}", f"is {metrics[name]!r}, expected {what}")
+
+
 def check_record(record, path, job=None, seed=None):
     """Refuse a record whose shape is not what write_record writes, or (given ``job``/``seed``) that
     is the record of another job: one KerasjetError naming ``path`` and the key."""
@@ -133,14 +167,14 @@ def check_record(record, path, job=None, seed=None):
     if not isinstance(record.get("job"), str):
         _fail(path, "job", "missing or not a string")
     check_fingerprints(record["data"], path)
-    for key in ("auc", "rejection_at_0.3"):
-        if not _is_number(record["test"].get(key)):
-            _fail(path, f"test.{key}", "missing or not a number")
-    curve = [record["roc"].get(key) for key in ("signal_efficiency", "background_rejection")]
-    if not all(isinstance(points, list) and points and all(_is_number(v) for v in points) for points in curve):
-        _fail(path, "roc", "signal_efficiency and background_rejection must be lists of numbers")
-    if len(curve[0]) != len(curve[1]):
-        _fail(path, "roc", f"{len(curve[0])} signal efficiencies but {len(curve[1])} rejections")
+    check_metrics(record["test"], path, "test")
+    efficiencies, rejections = (record["roc"].get(key) for key in ("signal_efficiency", "background_rejection"))
+    if not (isinstance(efficiencies, list) and efficiencies and all(_finite(v) and 0 < v <= 1 for v in efficiencies)):
+        _fail(path, "roc.signal_efficiency", "must be a list of fractions in (0, 1]")
+    if not (isinstance(rejections, list) and rejections and all(_rejection(v) for v in rejections)):
+        _fail(path, "roc.background_rejection", "must be a list of 1/εB values: finite numbers ≥ 1 or \"inf\"")
+    if len(efficiencies) != len(rejections):
+        _fail(path, "roc", f"{len(efficiencies)} signal efficiencies but {len(rejections)} rejections")
     if job is not None and record["job"] != job:
         raise KerasjetError(f"{path}: job is '{record['job']}', but this file is the record of '{job}' (remove it to redo the job)")
     if record["job"] == MASS_CUT_JOB:
@@ -148,11 +182,15 @@ def check_record(record, path, job=None, seed=None):
     summary = record.get("summary")
     if not isinstance(summary, dict):
         _fail(path, "summary", "missing or not an object")
-    for key, valid in (("best_val_loss", _is_number), ("seed", lambda v: isinstance(v, int)), ("epochs", lambda v: isinstance(v, int))):
-        if not valid(summary.get(key)):
-            _fail(path, f"summary.{key}", "missing or of the wrong type")
+    for key, valid, what in (("best_val_loss", lambda v: _finite(v) and v >= 0, "a finite number ≥ 0"),
+                             ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer ≥ 0"),
+                             ("epochs", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1")):
+        if key not in summary:
+            _fail(path, f"summary.{key}", "missing")
+        if not valid(summary[key]):
+            _fail(path, f"summary.{key}", f"is {summary[key]!r}, expected {what}")
     seconds = record.get("training_seconds", 0.0)
-    if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0):
+    if not (_finite(seconds) and seconds >= 0):
         _fail(path, "training_seconds", "not a number ≥ 0")
     if seed is not None and summary["seed"] != seed:
         raise KerasjetError(f"{path}: summary.seed is {summary['seed']}, but this file is the record of seed {seed} "
@@ -183,3 +221,76 @@ def read_record(path, fingerprints, job=None, seed=None):
 def _number(value):
     """A JSON value back from write_json: the strings 'inf'/'-inf' as floats."""
     return float(value) if value in ("inf", "-inf") else value
+
+
+STUDY_KEY_RULES = {"runs": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1")}
+CAPTION_KEYS = ("test_jets", "level", "train_jets", "epochs", "keep_best", "seeds")
+
+
+def _study_fail(path, key, what):
+    raise KerasjetError(f"{path}: {key}: {what}; not a study.json written by kerasjet study (collect the study again)")
+
+
+def read_json(path, fail):
+    """The JSON at ``path``; ``fail(path, key, what)`` when it is missing, unreadable, not JSON or
+    holds NaN/Infinity (which no kerasjet file writes)."""
+    def constant(name):
+        fail(path, "the file", f"holds {name}, which kerasjet never writes")
+
+    if not os.path.isfile(path):
+        fail(path, "the file", "no such file" if not os.path.exists(path) else "is not a file")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f, parse_constant=constant)
+    except (OSError, ValueError) as error:
+        fail(path, "the file", f"not readable JSON ({' '.join(str(error).split())})")
+
+
+def check_study(study, path):
+    """Refuse a study.json whose shape or numbers are not what kerasjet study's collect writes:
+    {'provenance': {...the caption's keys}, 'rows': {name: {'metrics', 'seeds'[, 'per_seed']}}},
+    each metric a value as check_metrics allows or a [mean, std] pair of them (std finite ≥ 0)."""
+    if not isinstance(study, dict):
+        _study_fail(path, "(top level)", "not a JSON object")
+    provenance, rows = study.get("provenance"), study.get("rows")
+    if not isinstance(provenance, dict):
+        _study_fail(path, "provenance", "missing or not an object")
+    for key in CAPTION_KEYS:
+        if key not in provenance:
+            _study_fail(path, f"provenance.{key}", "missing")
+    for key in ("test_jets", "train_jets", "epochs", "keep_best", "seeds"):
+        if not (isinstance(provenance[key], int) and not isinstance(provenance[key], bool) and provenance[key] >= 1):
+            _study_fail(path, f"provenance.{key}", f"is {provenance[key]!r}, expected an integer ≥ 1")
+    if not isinstance(rows, dict) or not rows:
+        _study_fail(path, "rows", "missing, empty or not an object")
+    for name, row in rows.items():
+        where = f"rows.{name}"
+        if not isinstance(row, dict):
+            _study_fail(path, where, "not an object")
+        metrics = row.get("metrics")
+        if not isinstance(metrics, dict):
+            _study_fail(path, f"{where}.metrics", "missing or not an object")
+        for key, (valid, what) in {**METRIC_RULES, **STUDY_KEY_RULES}.items():
+            if key == "runs" and "runs" not in metrics:
+                continue
+            if key not in metrics:
+                _study_fail(path, f"{where}.metrics.{key}", "missing")
+            value = metrics[key]
+            if isinstance(value, list) and key not in ("parameters", "runs"):
+                if not (len(value) == 2 and (valid(value[0]) or key == "jets" and _finite(value[0]) and value[0] >= 1)
+                        and _finite(value[1]) and value[1] >= 0):
+                    _study_fail(path, f"{where}.metrics.{key}", f"is {value!r:.80}, expected [mean, std]: mean {what}, std finite ≥ 0")
+            elif not valid(value):
+                _study_fail(path, f"{where}.metrics.{key}", f"is {value!r:.80}, expected {what}")
+        seeds = row.get("seeds")
+        if not (isinstance(seeds, list) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in seeds)):
+            _study_fail(path, f"{where}.seeds", "must be a list of seeds (integers ≥ 0)")
+        for i, metrics in enumerate(row.get("per_seed", [])):
+            check_metrics(metrics, path, f"{where}.per_seed[{i}]", fail=_study_fail)
+
+
+def read_study(path):
+    """study.json at ``path``, checked (check_study): KerasjetError naming the file and key."""
+    study = read_json(path, _study_fail)
+    check_study(study, path)
+    return study

@@ -316,3 +316,79 @@ def test_scripts_end_a_refusal_with_one_line():
         run_script(main)
     assert done.value.code == "kerasjet: error: data/x.h5: no such file"  # SystemExit prints it and exits 1
     assert done.value.__suppress_context__
+
+
+# 6. job records and study.json (issue 45, item 3): refused with one line naming the file and key
+# before any table, plot or claims.md is touched. A copy of the committed particle-level study is
+# collected from its records alone (--collect) or judged from its study.json (--judge-only).
+STUDY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results", "study", "particle")
+RECORD = "jobs/deep_sets_seed_1.json"
+COLLECT = "study --budget three-seed --level particle --collect --results {res} --dir {res}/nodata"
+JUDGE = "study --judge-only --level particle --results {res}"
+
+
+def _set_key(dotted, value):
+    """A change of a JSON document: the key at ``dotted`` ('/'-separated, list indices as numbers) set (None: deleted)."""
+    def change(data):
+        *parents, last = dotted.split("/")
+        for key in parents:
+            data = data[int(key)] if isinstance(data, list) else data[key]
+        if value is None:
+            del data[last]
+        else:
+            data[int(last) if isinstance(data, list) else last] = value
+    return change
+
+
+NAN = float("nan")
+# (id, command, file, change of its JSON (or its new text), words)
+RECORD_ROWS = [
+    ("record-auc-above-one", COLLECT, RECORD, _set_key("test/auc", 7.5), ["deep_sets_seed_1.json", "test.auc", "7.5", "[0, 1]"]),
+    ("record-auc-nan", COLLECT, RECORD, _set_key("test/auc", NAN), ["deep_sets_seed_1.json", "test.auc", "nan"]),
+    ("record-auc-string", COLLECT, RECORD, _set_key("test/auc", "0.9"), ["test.auc", "'0.9'"]),
+    ("record-accuracy-missing", COLLECT, RECORD, _set_key("test/accuracy", None), ["deep_sets_seed_1.json", "test.accuracy: missing"]),
+    ("record-accuracy-negative", COLLECT, RECORD, _set_key("test/accuracy", -0.1), ["test.accuracy", "[0, 1]"]),
+    ("record-rejection-below-one", COLLECT, RECORD, _set_key("test/rejection_at_0.5", 0.5), ["test.rejection_at_0.5", "≥ 1"]),
+    ("record-rejection-minus-inf", COLLECT, RECORD, _set_key("test/rejection_at_0.3", "-inf"), ["test.rejection_at_0.3", "'-inf'"]),
+    ("record-val-loss-nan", COLLECT, RECORD, _set_key("summary/best_val_loss", NAN), ["summary.best_val_loss", "nan", "finite"]),
+    ("record-val-loss-inf", COLLECT, RECORD, _set_key("summary/best_val_loss", "inf"), ["summary.best_val_loss", "'inf'", "finite"]),
+    ("record-val-loss-missing", COLLECT, RECORD, _set_key("summary/best_val_loss", None), ["summary.best_val_loss: missing"]),
+    ("record-roc-nan", COLLECT, RECORD, _set_key("roc/background_rejection/3", NAN), ["roc.background_rejection", "1/εB"]),
+    ("record-roc-efficiency", COLLECT, RECORD, _set_key("roc/signal_efficiency/0", 2.0), ["roc.signal_efficiency", "(0, 1]"]),
+    ("record-not-json", COLLECT, RECORD, "{'job': 1", ["deep_sets_seed_1.json", "not a readable job record"]),
+    ("record-a-list", COLLECT, RECORD, "[]", ["deep_sets_seed_1.json", "(top level)", "not a JSON object"]),
+    ("study-not-json", JUDGE, "study.json", "{rows", ["study.json", "the file: not readable JSON"]),
+    ("study-nan-literal", JUDGE, "study.json", '{"provenance": {}, "rows": NaN}', ["study.json", "the file: holds NaN"]),
+    ("study-a-list", JUDGE, "study.json", "[1, 2]", ["study.json", "(top level)", "not a JSON object"]),
+    ("study-no-rows", JUDGE, "study.json", _set_key("rows", None), ["study.json", "rows: missing"]),
+    ("study-no-provenance-key", JUDGE, "study.json", _set_key("provenance/test_jets", None), ["provenance.test_jets: missing"]),
+    ("study-auc-above-one", JUDGE, "study.json", _set_key("rows/nanoPELICAN C=2/metrics/auc", [7.5, 0.01]),
+     ["study.json", "rows.nanoPELICAN C=2.metrics.auc", "[mean, std]"]),
+    ("study-accuracy-missing", JUDGE, "study.json", _set_key("rows/nanoPELICAN C=2/metrics/accuracy", None),
+     ["rows.nanoPELICAN C=2.metrics.accuracy: missing"]),
+    ("study-per-seed-accuracy", JUDGE, "study.json", _set_key("rows/nanoPELICAN C=2/per_seed/0/accuracy", 1.5),
+     ["rows.nanoPELICAN C=2.per_seed[0].accuracy", "1.5"]),
+    ("study-row-not-object", JUDGE, "study.json", _set_key("rows/nanoPELICAN C=2", 3), ["rows.nanoPELICAN C=2: not an object"]),
+]
+
+
+@pytest.mark.parametrize("command, name, change, words", [row[1:] for row in RECORD_ROWS], ids=[row[0] for row in RECORD_ROWS])
+def test_bad_record_or_study_json_is_refused_before_any_table(command, name, change, words, tmp_path, capsys):
+    import json
+
+    res = tmp_path / "res"
+    shutil.copytree(STUDY, res)
+    path = res / name
+    if isinstance(change, str):
+        path.write_text(change)
+    else:
+        data = json.loads(path.read_text())
+        change(data)
+        path.write_text(json.dumps(data))
+    before = snapshot(res)
+    status, _, err = run_cli(command.format(res=res), capsys)
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and lines[0].startswith(f"kerasjet: error: {path}: "), err
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert snapshot(res) == before  # tables.md, study.json, roc.png, claims.md, figure1.png untouched
