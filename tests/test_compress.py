@@ -271,3 +271,53 @@ def test_rounding_benchmark_table_and_refusal(jets_file, tmp_path):
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert refused.stderr.strip().splitlines()[-1].startswith(f"kerasjet: error: {odd}: model 'deep_sets' at N = 12: ")
     assert "AUC" not in refused.stdout and not (tmp_path / "refused").exists()
+
+
+def test_compress_writes_a_yaml_that_converts_bit_exactly_untouched(jets_file, inputs, tmp_path):
+    """Your own model to firmware in three commands (issue 43, item 5): `kerasjet compress` writes
+    the deployment YAML beside the quantized model — precisions from its quantizers, N from its
+    input, paths relative to the YAML, the test jets named — and `python convert.py THAT.yml`,
+    run from another folder, converts it untouched, prints da4ml's estimate before compiling,
+    and its C simulation agrees with Keras bit for bit."""
+    from kerasjet.cli import main
+    from kerasjet.hls.config import load_config, quantizer_types, read_yaml
+    from kerasjet.models.nanopelican import initialise_from_data, nanopelican
+
+    tf.keras.utils.set_random_seed(3)
+    model = nanopelican(2, 8, batchnorm=False)
+    initialise_from_data(model, {key: value[:, :8] for key, value in inputs.items()})
+    (tmp_path / "work").mkdir()
+    model.save(str(tmp_path / "work" / "float.keras"))
+    out = tmp_path / "work" / "mine_8bit.h5"
+    assert main(["compress", str(tmp_path / "work" / "float.keras"), "--train", jets_file, "--val", jets_file,
+                 "--out", str(out), "--bits", "8", "--epochs", "0"]) == 0
+    path = tmp_path / "work" / "mine_8bit.yml"
+    raw = read_yaml(str(path))
+    config = load_config(str(path))
+    text = path.read_text()
+    assert "KerasModel: !kerasjet_model mine_8bit.h5\n" in text and "OutputDir: !kerasjet_path hls_mine_8bit\n" in text
+    assert f"    file: {os.path.relpath(jets_file, path.parent)}\n" in text
+    assert os.path.samefile(config["test_data"]["file"], jets_file)
+    assert config["n_constituents"] == 8
+    assert {name: s["Precision"] for name, s in raw["HLSConfig"]["LayerName"].items()} == quantizer_types(load_model(str(out)))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.run([sys.executable, os.path.join(root, "convert.py"), str(path)], cwd=elsewhere, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": root})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.index("resource estimate (da4ml's cost model") < run.stdout.index("compiling the C simulation")
+    report = json.loads((tmp_path / "work" / "hls_mine_8bit" / "report.json").read_text())
+    assert report["passed"] and report["max_abs_diff"] == 0.0 and report["identical_outputs"] == 1.0
+
+
+def test_compress_refuses_a_yaml_for_a_float_model(tmp_path):
+    from kerasjet.compress import write_hls_config
+    from kerasjet.errors import KerasjetError
+
+    model = build_model("nanopelican", c_hidden=2, n_constituents=8, batchnorm=False)
+    save_model(model, str(tmp_path / "float.h5"))
+    with pytest.raises(KerasjetError, match="has no quantizers"):
+        write_hls_config(str(tmp_path / "float.h5"), test_file="jets.h5")
+    with pytest.raises(KerasjetError, match="give test_file"):
+        write_hls_config(str(tmp_path / "float.h5"))
