@@ -134,7 +134,9 @@ def is_nanopelican(model):
 
 
 def folded_nanopelican(model, calibration, target=None, pair_po2=False):
-    """The float inference form of a trained nanoPELICAN, each hidden channel scaled so that the
+    """The float inference form of a trained nanoPELICAN (a Keras model: [pmu (B, N, 4) GeV,
+    mask (B, N)] → (B, 1) logit, d_ij in units of 100 GeV squared, N̄ = 64), calibrated on
+    ``calibration`` ({'pmu': (B, N, 4) GeV, 'mask': (B, N)}, a few thousand jets), each hidden channel scaled so that the
     99.9% quantile of |pre-activation| over the calibration jets is ``target`` (default 2, a
     quarter of the hidden type's range). ``pair_po2``: the scale is instead the one nearest to
     that (on a log scale, within a factor √2) that makes the channel's d_ij weight a signed power
@@ -310,6 +312,7 @@ def sparsity(model):
 def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_size=512, seed=0, prune_to=None, train_jets=None,
               warmup=False, relative_steps=False, verbose=2):
     """Fine-tune (QAT and/or pruning) with Adam and a cosine decay; keeps the best validation loss.
+    ``train_path``, ``val_path``: jet files (HDF5), read at the model's N (inputs as make_dataset gives them).
 
     ``train_jets`` limits the fine-tuning to the first jets of the file. ``warmup``: a linear
     warm-up over the first epoch (a quarter of the epochs if fewer than 4) before the cosine.
@@ -358,7 +361,9 @@ class _BestWeights(tf.keras.callbacks.Callback):
 
 def quantized_copy(model, weight_bits, calibration, placement="all", pair_po2=True):
     """The quantized form (16/8/6/4/ternary weights) of a trained float model, not yet fine-tuned
-    (``pair_po2``: nanoPELICAN's power-of-two pair form)."""
+    (``pair_po2``: nanoPELICAN's power-of-two pair form). ``weight_bits``: '16', '8', '6', '4' or
+    'ternary'; ``calibration``: {'pmu': (B, N, 4) GeV, 'mask': (B, N)} jets for the activation
+    ranges. The copy takes the same inputs and returns the (B, 1) logit on fixed-point grids."""
     if is_nanopelican(model):
         return quantize_nanopelican(model, weight_bits, calibration, placement, pair_po2)
     return quantize_dense(model, weight_bits, calibration, placement=placement)
@@ -472,7 +477,8 @@ def weight_summary(model):
 
 def write_hls_config(model_path, yaml_path=None, test_file=None, description=None, output_dir=None,
                      writer="kerasjet.compress.write_hls_config"):
-    """Write the deployment YAML (hls_configs/*.yml's schema) of a saved quantized model, so that
+    """Write the deployment YAML (hls_configs/*.yml's schema; a text file, N and types as the
+    model's input (B, N, 4) and quantizers give them) of a saved quantized model, so that
     ``python convert.py YAML`` converts, simulates and checks it untouched; returns the YAML's path.
 
     model_path: the model file (.h5, as ``kerasjet compress`` or ``save_model`` wrote it).

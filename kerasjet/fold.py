@@ -201,7 +201,8 @@ def _bias_text(terms):
 
 
 def format_formula(folded):
-    """The folded model as readable text in the layout of the seed paper's eq. (3)."""
+    """The folded model (``fold``'s dict) as readable text in the layout of the seed paper's
+    eq. (3): d_ij in units of its momentum_scale (GeV) squared, one line per hidden channel."""
     n_bar = folded["n_bar"]
     scale = folded["momentum_scale"]
     lines = [

@@ -45,7 +45,8 @@ def _reduction_axes(shape, keep_axis):
 
 
 class bitlinear_ternary(BaseQuantizer):  # noqa: N801  (QKeras names quantizers in lower case)
-    """Ternary BitLinear weights {−β, 0, +β}, β = mean|W| (see the module docstring).
+    """Ternary BitLinear weights {−β, 0, +β}, β = mean|W| (see the module docstring); a QKeras
+    quantizer: called on a weight tensor of any shape, returns one of the same shape.
 
     per_channel: one β per output channel (the last axis) instead of one per tensor.
     group_axis: one β per index of this axis instead (e.g. 0: per nanoPELICAN basis element,

@@ -10,7 +10,9 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "notebooks", "*.ipynb")))
 # the fast suite runs the training notebook; compress (QAT, pruning, a csim) and deploy_hls4ml (csim)
 # repeat what tests/test_compress.py and tests/test_hls.py check, in one to two minutes each
-SLOW = ("compress.ipynb", "deploy_hls4ml.ipynb")
+# and trigger_n16 (generation, training, QAT, a csim and a da4ml trace: the path tests/test_compress.py
+# and tests/test_api.py check in parts)
+SLOW = ("compress.ipynb", "deploy_hls4ml.ipynb", "trigger_n16.ipynb")
 CASES = [pytest.param(path, id=os.path.basename(path), marks=pytest.mark.slow if os.path.basename(path) in SLOW else ())
          for path in NOTEBOOKS]
 

@@ -139,7 +139,9 @@ def count_jets(path):
 
 
 def read_jets(path, start=0, stop=None):
-    """Read jets [start, stop) of a file in either layout, validated, as :class:`JetArrays`."""
+    """Read jets [start, stop) of a file in either layout, validated, as :class:`JetArrays`:
+    ``pmu`` (n, M, 4) GeV (E, px, py, pz; zero beyond ``nobj``), ``nobj`` (n,), ``is_signal`` (n,) int8
+    (1 top, 0 QCD), ``truth_pmu`` (n, 4) GeV."""
     with _reading(path) as f:
         _check_structure(f)
         reader = _read_pelican if detect_layout(f) == "pelican" else _read_reference
@@ -298,6 +300,7 @@ class PelicanWriter:
 
 
 def write_jets(path, jets, attrs=None):
-    """Write a JetArrays to ``path`` in the PELICAN layout, atomically."""
+    """Write a JetArrays (``pmu`` (n, M, 4) GeV, ``nobj`` (n,), ``is_signal`` (n,), ``truth_pmu``
+    (n, 4) GeV) to ``path`` in the PELICAN layout, atomically; ``attrs``: file attributes."""
     with atomic_output(path) as tmp, PelicanWriter(tmp, len(jets), jets.pmu.shape[1], attrs or {}) as writer:
         writer.append(jets)

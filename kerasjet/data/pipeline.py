@@ -55,7 +55,8 @@ def leading_constituents(pmu, nobj, spec):
 
 
 def load_inputs(path, spec=InputSpec(), start=0, stop=None):
-    """All inputs of jets [start, stop) in memory: ({'pmu', 'mask'}, is_signal float32)."""
+    """All inputs of jets [start, stop) in memory: ({'pmu': (B, N, 4) float32 in units of
+    spec.momentum_scale GeV, 'mask': (B, N) float32}, is_signal (B,) float32)."""
     jets = read_jets(path, start, stop)
     pmu, mask = leading_constituents(jets.pmu, jets.nobj, spec)
     return {"pmu": pmu, "mask": mask}, jets.is_signal.astype(np.float32)
@@ -98,7 +99,8 @@ def _passes(path, spec, batch_size, shuffle, seed, start, stop, chunk_size, firs
 
 def make_dataset(path, spec=InputSpec(), batch_size=512, shuffle=True, seed=0, start=0, stop=None, chunk_size=16384,
                  first_pass=0):
-    """A ``tf.data.Dataset`` of ({'pmu', 'mask'}, label) batches of the jets [start, stop) of ``path``.
+    """A ``tf.data.Dataset`` of ({'pmu', 'mask'}, label) batches of the jets [start, stop) of ``path``:
+    pmu (batch, N, 4) float32 in units of spec.momentum_scale GeV, mask (batch, N), label (batch,).
 
     Jets whose inputs fit in IN_MEMORY_BYTES (2 GiB: 1.3M jets at N = 80) are read once and
     every pass (epoch) shuffles all of them; larger files are streamed ``chunk_size`` jets at a

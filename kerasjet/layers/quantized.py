@@ -168,7 +168,8 @@ class QLinEq2to2(_QuantizedLinEq, LinEq2to2):
 
 @tf.keras.utils.register_keras_serializable(package="kerasjet")
 class QLinEq2to0(_QuantizedLinEq, LinEq2to0):
-    """Quantized LinEq2→0: total and trace readout, exact in float64, output in a declared type."""
+    """Quantized LinEq2→0: [x (B, C, N, N), mask (B, N)] → (B, units), the total and trace
+    readout, exact in float64, output in a declared type."""
 
     quantizer_names = ("kernel_quantizer", "bias_quantizer", "output_quantizer")
 

@@ -16,7 +16,8 @@ DENSE_TAGGERS = ("topodnn", "hls4ml_tagger", "constituent_mlp", "deep_sets")
 
 
 def build_model(name, **kwargs):
-    """A model from its builder name and keyword arguments (as stored in a run's config.json)."""
+    """A model from its builder name and keyword arguments (as stored in a run's config.json):
+    inputs {'pmu': (B, N, 4) GeV, 'mask': (B, N)}, output the (B, 1) logit of "top"."""
     if name not in BUILDERS:
         raise KerasjetError(f"unknown model '{name}' (choose from {', '.join(sorted(BUILDERS))})")
     try:
@@ -68,7 +69,8 @@ def _lambda_layers(config):
 
 
 def load_model(path, allow_lambda=False):
-    """A saved kerasjet model, float (.keras) or quantized (.h5, the format QKeras layers reload
+    """A saved kerasjet model (inputs pmu (B, N, 4) GeV and mask (B, N), output a (B, 1) logit),
+    float (.keras) or quantized (.h5, the format QKeras layers reload
     from), its custom objects registered, with list inputs [pmu, mask] (a file saved with dict
     inputs is rebuilt so); KerasjetError if unreadable.
 
@@ -98,7 +100,8 @@ def load_model(path, allow_lambda=False):
 
 
 def save_model(model, path):
-    """Save atomically: quantized models (QKeras layers) as .h5, others as .keras."""
+    """Save atomically: quantized models (QKeras layers) as .h5, others as .keras (``path``'s
+    suffix must match; load_model reads both)."""
     import os
 
     from kerasjet.files import atomic_output

@@ -84,7 +84,8 @@ class PsiMassSquared(tf.keras.layers.Layer):
 
 
 def lorentznet(hidden=3, n_constituents=80, momentum_scale=100.0, name="lorentznet_3"):
-    """LorentzNet-3: node scalar ψ(m_i²) → embedding → one block → masked mean → MLP → logit."""
+    """LorentzNet-3: node scalar ψ(m_i²) → embedding → one block → masked mean → MLP → logit.
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)], momenta divided by ``momentum_scale`` (GeV); output (B, 1)."""
     pmu, mask = jet_inputs(n_constituents)
     x = ScaledMomenta(momentum_scale, name="scaled_momenta")([pmu, mask])
     mass_squared = PsiMassSquared(name="psi_mass2")(x)

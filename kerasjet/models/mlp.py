@@ -169,6 +169,7 @@ def hls4ml_tagger(n_constituents=80, name="hls4ml_tagger", **quantization):
 
 def constituent_mlp(n_constituents=16, name="constituent_mlp", **quantization):
     """The pT-sorted constituent MLP, 3N → 32 → 16 → 1, on (pT/pT_jet, Δη, Δφ) of the N leading
-    constituents (ConstituentFeatures): 1,345 / 2,113 / 3,649 parameters at N = 8 / 16 / 32."""
+    constituents (ConstituentFeatures): 1,345 / 2,113 / 3,649 parameters at N = 8 / 16 / 32.
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)]; output (B, 1) logit."""
     features = ConstituentFeatures(n_constituents=n_constituents, name="constituent_features")
     return dense_tagger(features, CONSTITUENT_MLP_LAYERS, n_constituents, name=name, **quantization)

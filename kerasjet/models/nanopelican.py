@@ -126,7 +126,8 @@ def with_constituents(model, n_constituents):
 def nanopelican_folded(c_hidden=2, n_constituents=80, n_bar=64.0, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE,
                        name=None):
     """The inference form of a trained nanoPELICAN: no BatchNorm or Dropout, biases polynomial in
-    r = n/N̄ (the folded BatchNorms) and a power-of-two N̄; what the quantized model starts from."""
+    r = n/N̄ (the folded BatchNorms) and a power-of-two N̄; what the quantized model starts from.
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)] (d_ij in units of ``momentum_scale`` GeV squared); output (B, 1)."""
     pmu, mask = jet_inputs(n_constituents)
     x = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
     x = LinEq2to2(c_hidden, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
@@ -137,7 +138,8 @@ def nanopelican_folded(c_hidden=2, n_constituents=80, n_bar=64.0, multiplicity_d
 
 def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE, name=None):
     """Quantized nanoPELICAN (see kerasjet.layers.quantized): QLorentzDot → QLinEq2to2 →
-    QActivation(quantized_relu) → QLinEq2to0, every type from ``precision`` (a NanoPrecision)."""
+    QActivation(quantized_relu) → QLinEq2to0, every type from ``precision`` (a NanoPrecision).
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)], momenta quantized in units of ``momentum_scale`` GeV; output (B, 1)."""
     from qkeras import QActivation
 
     from kerasjet.layers import QLinEq2to0, QLinEq2to2, QLorentzDot
