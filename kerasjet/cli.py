@@ -14,8 +14,9 @@ import sys
 from kerasjet import __version__
 from kerasjet.data.detector import DEFAULT_DETECTOR, DETECTOR_CONFIGURATIONS, LEVELS, TOP_MATCHINGS
 from kerasjet.errors import KerasjetError, error_line
-from kerasjet.files import PLOT_SUFFIXES, check_output_file, check_output_folder
-from kerasjet.models.masscut import MASS_CUT_SCORES
+from kerasjet.files import PLOT_SUFFIXES, check_output_file, check_output_folder, terminate_as_interrupt
+
+MASS_CUT_SCORES = ("mass", "window")  # kerasjet.models.masscut's (importing it would import TensorFlow before any refusal)
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -61,6 +62,31 @@ POSITIVE = _number(float, lambda v: v > 0, "positive")
 NONNEGATIVE = _number(float, lambda v: v >= 0, "≥ 0")
 FRACTION = _number(float, lambda v: 0 <= v < 1, "in [0, 1)")
 CLOSED_FRACTION = _number(float, lambda v: 0 <= v <= 1, "in [0, 1]")
+
+
+def _sized(low, high, shown=None):
+    """An argparse type for a size or count: an integer in [low, high] (the upper bound keeps the
+    job's memory, disk and plan bounded; --help states it)."""
+    return _number(int, lambda v: low <= v <= high, f"in [{low}, {shown or high}]")
+
+
+# upper bounds of the size options (stated in --help)
+MAX_JETS = 100_000_000           # generate --jets (kerasjet.data.generate.MAX_JETS)
+MAX_CONSTITUENTS = 1000          # generate --max-constituents, N of every model
+MAX_SEED = 2**63 - 1             # stored as an int64 HDF5 attribute and in config.json
+MAX_WORKERS = 256
+MAX_SHARDS = 100_000
+MAX_EPOCHS = 10_000
+MAX_BATCH = 65_536
+MAX_STARTS = 100
+MAX_SEEDS = 100
+MAX_C_HIDDEN = 1024
+MAX_REUSE_FACTOR = 1 << 20       # kerasjet.hls.config.MAX_REUSE_FACTOR
+MAX_TEST_JETS = 10_000_000       # kerasjet.hls.config.MAX_TEST_JETS
+SEED = _sized(0, MAX_SEED, "2^63 - 1")
+JETS = _sized(1, MAX_JETS)
+WORKERS = _sized(1, MAX_WORKERS)
+N_CONSTITUENTS = _sized(1, MAX_CONSTITUENTS)
 
 
 def _check_jets(*paths, both_classes=False):
@@ -121,27 +147,46 @@ def cmd_info(args):
         print(f"jet-mass plot written to {args.plot}")
 
 
+NANOPELICAN_DEFAULTS = {"c_hidden": 2, "basis": "nano", "dropout": 0.0}
+NANOPELICAN_ONLY = {"c_hidden": "--c-hidden", "basis": "--basis", "dropout": "--dropout", "scaled": "--scaled",
+                    "no_batchnorm": "--no-batchnorm"}
+
+
 def _model_kwargs(args):
-    """Keyword arguments of the chosen model builder from the command-line flags."""
+    """Keyword arguments of the chosen model builder from the command-line flags; KerasjetError
+    for a nanoPELICAN option given with another model (it would be silently ignored)."""
     kwargs = {"n_constituents": args.n_constituents}
-    if args.model == "nanopelican":
-        kwargs.update(c_hidden=args.c_hidden, batchnorm=not args.no_batchnorm, scaled=args.scaled,
-                      dropout=args.dropout, basis=args.basis)
+    given = [flag for dest, flag in NANOPELICAN_ONLY.items() if getattr(args, dest) not in (None, False)]
+    if args.model != "nanopelican":
+        if given:
+            raise KerasjetError(f"{', '.join(given)}: nanoPELICAN options; --model {args.model} has none (drop them)")
+        return kwargs
+    values = {key: default if getattr(args, key) is None else getattr(args, key) for key, default in NANOPELICAN_DEFAULTS.items()}
+    kwargs.update(c_hidden=values["c_hidden"], batchnorm=not args.no_batchnorm, scaled=args.scaled,
+                  dropout=values["dropout"], basis=values["basis"])
     return kwargs
 
 
 def cmd_train(args):
-    from kerasjet.evaluate import aggregate, evaluate
-    from kerasjet.metrics import format_table
-    from kerasjet.train import RunConfig, train, train_seeds
+    from kerasjet.data.io import count_jets
 
     check_output_folder(args.out)
     if args.keep_best > args.seeds:
         raise KerasjetError(f"--keep-best must lie in [1, --seeds] (got {args.keep_best} of {args.seeds})")
-    _check_jets(args.test, both_classes=True)  # --train and --val: train() checks them
-    config = RunConfig(model=args.model, model_kwargs=_model_kwargs(args), train=args.train, val=args.val,
+    model_kwargs = _model_kwargs(args)
+    for path in (args.train, args.val, args.test):  # a missing or damaged file: refused before TensorFlow is imported
+        if path is not None:
+            count_jets(path)
+
+    from kerasjet.evaluate import aggregate, evaluate
+    from kerasjet.metrics import format_table
+    from kerasjet.train import RunConfig, check_memory, train, train_seeds
+
+    config = RunConfig(model=args.model, model_kwargs=model_kwargs, train=args.train, val=args.val,
                        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
                        schedule=args.schedule, starts=args.starts, probe_epochs=args.probe_epochs)
+    check_memory(config)  # before any jet is read or any tensor allocated
+    _check_jets(args.val, args.test, both_classes=True)  # a validation AUC needs both classes; --train: train() checks it
     if args.seeds == 1:
         summary = train(args.out, config, verbose=args.verbose)
         kept = [summary]
@@ -307,16 +352,20 @@ def build_parser():
 
     p = sub.add_parser("generate", help="generate top and QCD jets with Pythia8 + FastJet into an HDF5 file",
                        description="Generate top (signal) and QCD (background) jets following the Top Quark Tagging Reference Dataset recipe.")
-    p.add_argument("--jets", type=POSITIVE_INT, required=True, help="number of jets to write")
+    p.add_argument("--jets", type=JETS, required=True, help=f"number of jets to write, 1 to {MAX_JETS:,}")
     p.add_argument("--out", required=True, help="output HDF5 file (PELICAN layout)")
-    p.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="random seed, ≥ 0")
-    p.add_argument("--workers", type=POSITIVE_INT, default=1, help="parallel processes; output does not depend on it")
-    p.add_argument("--max-constituents", type=POSITIVE_INT, default=200, help="constituent slots stored per jet")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed, 0 to 2^63 - 1")
+    p.add_argument("--workers", type=WORKERS, default=1, help=f"parallel processes, 1 to {MAX_WORKERS}; output does not depend on it")
+    p.add_argument("--max-constituents", type=N_CONSTITUENTS, default=200,
+                   help=f"constituent slots stored per jet, 1 to {MAX_CONSTITUENTS}")
     p.add_argument("--signal-fraction", type=CLOSED_FRACTION, default=0.5, help="exact fraction of top jets, in [0, 1]")
     p.add_argument("--pthat-min", type=NONNEGATIVE, default=500.0, help="lower end of the generated pTHat window, GeV")
-    p.add_argument("--pthat-max", type=POSITIVE, default=700.0, help="upper end of the generated pTHat window, GeV")
-    p.add_argument("--shard", type=NONNEGATIVE_INT, help="generate only this shard (0-based) of the job, for batch array jobs")
-    p.add_argument("--num-shards", type=POSITIVE_INT, help="number of shards the job is split into")
+    p.add_argument("--pthat-max", type=POSITIVE, default=700.0,
+                   help="upper end of the generated pTHat window, GeV; the window must reach into 367-975 GeV, "
+                        "near the jets' 550-650 GeV (default: 700.0)")
+    p.add_argument("--shard", type=_sized(0, MAX_SHARDS - 1),
+                   help="generate only this shard (0-based, below --num-shards) of the job, for batch array jobs")
+    p.add_argument("--num-shards", type=_sized(1, MAX_SHARDS), help=f"number of shards the job is split into, 1 to {MAX_SHARDS:,}")
     p.add_argument("--level", default="detector", choices=LEVELS, help=LEVEL_HELP)
     p.add_argument("--detector", default=DEFAULT_DETECTOR, choices=list(DETECTOR_CONFIGURATIONS),
                    help="detector configuration at detector level (results/detector/regime.md compares them with the "
@@ -348,27 +397,31 @@ def build_parser():
     p.add_argument("--val", required=True, help="validation jets (HDF5), for the best checkpoint")
     p.add_argument("--test", help="test jets: evaluate the kept seeds on them and print the table")
     p.add_argument("--out", required=True, help="run folder (an interrupted run resumes from it)")
-    p.add_argument("--epochs", type=POSITIVE_INT, default=140, help="epochs; the schedule keeps its shape")
-    p.add_argument("--batch-size", type=POSITIVE_INT, default=512, help="jets per batch")
+    p.add_argument("--epochs", type=_sized(1, MAX_EPOCHS), default=140, help=f"epochs, 1 to {MAX_EPOCHS:,}; the schedule keeps its shape")
+    p.add_argument("--batch-size", type=_sized(1, MAX_BATCH), default=512,
+                   help=f"jets per batch, 1 to {MAX_BATCH:,} (a step that cannot fit in memory is refused before training)")
     p.add_argument("--lr", type=POSITIVE, default=5e-3,
                    help="peak learning rate, > 0 (nanoPELICAN without BatchNorm: steps relative to each weight group, "
                         "kerasjet.train.NO_BATCHNORM_STEP_GAIN times this)")
     p.add_argument("--schedule", choices=("paper", "cosine"), default="paper",
                    help="'paper': the seed paper's warm-up and cosine restarts, shrunk to --epochs; 'cosine': one epoch of "
                         "warm-up, then one cosine to peak/100")
-    p.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="seed of a single run, ≥ 0")
-    p.add_argument("--seeds", type=POSITIVE_INT, default=1, help="train seeds 0..K-1 into OUT/seed_K")
-    p.add_argument("--keep-best", type=POSITIVE_INT, default=1, help="report the M seeds with the lowest validation loss, M ≤ --seeds")
-    p.add_argument("--starts", type=POSITIVE_INT, default=1,
+    p.add_argument("--seed", type=_sized(0, 2**31 - 1, "2^31 - 1"), default=0, help="seed of a single run, 0 to 2^31 - 1")
+    p.add_argument("--seeds", type=_sized(1, MAX_SEEDS), default=1, help=f"train seeds 0..K-1 into OUT/seed_K, K from 1 to {MAX_SEEDS}")
+    p.add_argument("--keep-best", type=_sized(1, MAX_SEEDS), default=1,
+                   help="report the M seeds with the lowest validation loss, M ≤ --seeds")
+    p.add_argument("--starts", type=_sized(1, MAX_STARTS), default=1,
                    help="per seed, train K starts for --probe-epochs epochs and continue the one with the lowest validation "
                         "loss at its last probe epoch (a nanoPELICAN start can stay on the mass-like plateau; 3 is the tested recipe)")
-    p.add_argument("--probe-epochs", type=POSITIVE_INT, default=5, help="epochs each start trains before one is kept")
-    p.add_argument("--n-constituents", type=POSITIVE_INT, default=80, help="constituent slots N")
-    p.add_argument("--c-hidden", type=POSITIVE_INT, default=2, help="nanoPELICAN hidden channels")
-    p.add_argument("--basis", default="nano", choices=("nano", "full"), help="LinEq2to2 basis")
-    p.add_argument("--scaled", action="store_true", help="multiplicity-scaled aggregators (Table 2)")
-    p.add_argument("--no-batchnorm", action="store_true", help="drop the BatchNorm layers (10·C+1 parameters)")
-    p.add_argument("--dropout", type=FRACTION, default=0.0, help="dropout rate, in [0, 1)")
+    p.add_argument("--probe-epochs", type=_sized(1, MAX_EPOCHS), default=5,
+                   help=f"epochs each start trains before one is kept, 1 to {MAX_EPOCHS:,}")
+    p.add_argument("--n-constituents", type=N_CONSTITUENTS, default=80, help=f"constituent slots N, 1 to {MAX_CONSTITUENTS}")
+    p.add_argument("--c-hidden", type=_sized(1, MAX_C_HIDDEN),
+                   help=f"nanoPELICAN only: hidden channels, 1 to {MAX_C_HIDDEN} (default: {NANOPELICAN_DEFAULTS['c_hidden']})")
+    p.add_argument("--basis", choices=("nano", "full"), help="nanoPELICAN only: LinEq2to2 basis (default: nano)")
+    p.add_argument("--scaled", action="store_true", help="nanoPELICAN only: multiplicity-scaled aggregators (Table 2)")
+    p.add_argument("--no-batchnorm", action="store_true", help="nanoPELICAN only: drop the BatchNorm layers (10·C+1 parameters)")
+    p.add_argument("--dropout", type=FRACTION, help="nanoPELICAN only: dropout rate, in [0, 1) (default: 0.0)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output: 0 none, 1 bar, 2 a line per epoch")
     p.set_defaults(func=cmd_train, kept_on_interrupt=RESUMABLE)
 
@@ -381,8 +434,8 @@ def build_parser():
     p.add_argument("--score", choices=MASS_CUT_SCORES,
                    help="masscut only: 'mass' (one-sided, the seed paper's 'simple jet mass cut') or 'window' (−|m − 173 GeV|) "
                         "(default: mass)")
-    p.add_argument("--n-constituents", type=POSITIVE_INT,
-                   help="masscut only: the jet mass of the N leading constituents, as a tagger at N sees the jet "
+    p.add_argument("--n-constituents", type=N_CONSTITUENTS,
+                   help=f"masscut only: the jet mass of the N leading constituents (1 to {MAX_CONSTITUENTS}), as a tagger at N sees the jet "
                         "(default: every constituent)")
     p.set_defaults(func=cmd_evaluate)
 
@@ -401,8 +454,8 @@ def build_parser():
                         "model's deployment YAML is written beside it (OUT with .yml, test jets: --test, else --val)")
     p.add_argument("--bits", default="8", choices=("float", "16", "8", "6", "4", "ternary"), help="weight precision")
     p.add_argument("--prune", type=FRACTION, help="target sparsity of the kernels, in [0, 1), e.g. 0.7 (default: no pruning)")
-    p.add_argument("--epochs", type=NONNEGATIVE_INT, help="fine-tuning epochs, ≥ 0 (default: 3; --bits ternary: 6)")
-    p.add_argument("--train-jets", type=POSITIVE_INT, help="fine-tune on the first jets of --train only (default: all)")
+    p.add_argument("--epochs", type=_sized(0, MAX_EPOCHS), help=f"fine-tuning epochs, 0 to {MAX_EPOCHS:,} (default: 3; --bits ternary: 6)")
+    p.add_argument("--train-jets", type=JETS, help=f"fine-tune on the first jets of --train only, 1 to {MAX_JETS:,} (default: all)")
     p.add_argument("--lr", type=POSITIVE, help="fine-tuning learning rate, > 0 (default: 1e-3; --bits ternary: 1e-2)")
     p.add_argument("--recipe", default="finetune", choices=("finetune", "progressive", "scratch"),
                    help="how --bits ternary is trained: from the float model (finetune), through 8 and 4 bits (progressive), "
@@ -417,8 +470,9 @@ def build_parser():
 
     p = sub.add_parser("convert", help="hls4ml project + C simulation of a model from its YAML (also: python convert.py)")
     p.add_argument("config", help="deployment YAML, e.g. hls_configs/nanopelican_c2_n16_8bit.yml")
-    p.add_argument("--reuse-factor", type=POSITIVE_INT, help="override the YAML's reuse_factor (default: the YAML's)")
-    p.add_argument("--jets", type=POSITIVE_INT, help="override the number of test jets (default: the YAML's)")
+    p.add_argument("--reuse-factor", type=_sized(1, MAX_REUSE_FACTOR),
+                   help=f"override the YAML's reuse factor, 1 to {MAX_REUSE_FACTOR:,} (default: the YAML's)")
+    p.add_argument("--jets", type=_sized(1, MAX_TEST_JETS), help=f"override the number of test jets, 1 to {MAX_TEST_JETS:,} (default: the YAML's)")
     p.add_argument("--synth", action="store_true", help="also run C synthesis and logic synthesis (needs vitis_hls/vivado_hls)")
     p.add_argument("--rtl", action="store_true", help="also build the da4ml RTL, check it bit for bit and synthesise it with Yosys")
     p.set_defaults(func=cmd_convert)
@@ -432,10 +486,10 @@ def build_parser():
     p.add_argument("--judge-only", action="store_true",
                    help="only rewrite claims.md and figure1.png from the results folder's study.json "
                         "(for the interim tables: --results <results>/interim)")
-    p.add_argument("--workers", type=POSITIVE_INT, default=1, help="parallel jobs and generator processes")
+    p.add_argument("--workers", type=WORKERS, default=1, help=f"parallel jobs and generator processes, 1 to {MAX_WORKERS}")
     p.add_argument("--list-jobs", action="store_true", help="print the job list (one line per array task) and exit")
     p.add_argument("--prepare-only", action="store_true", help="only generate the data files")
-    p.add_argument("--job-index", type=NONNEGATIVE_INT, help="run only this job (a batch array task), ≥ 0")
+    p.add_argument("--job-index", type=_sized(0, 100_000), help="run only this job (a batch array task), ≥ 0 (see --list-jobs)")
     p.add_argument("--collect", action="store_true",
                    help="only write the tables from the finished jobs' records (<results>/jobs; no data needed once every job has one)")
     p.add_argument("--interim", action="store_true",
@@ -446,10 +500,22 @@ def build_parser():
 
     p = sub.add_parser("demo", help="the main job of `make demo` on the embedded default dataset")
     p.add_argument("--data", default="data/demo.h5", help="demo dataset, generated if missing")
-    p.add_argument("--jets", type=POSITIVE_INT, default=4000, help="jets in the demo dataset when it is generated")
-    p.add_argument("--workers", type=POSITIVE_INT, default=os.cpu_count() or 1, help="generator processes (default: all cores)")
+    p.add_argument("--jets", type=JETS, default=4000, help=f"jets in the demo dataset when it is generated, 1 to {MAX_JETS:,}")
+    p.add_argument("--workers", type=WORKERS, default=min(os.cpu_count() or 1, MAX_WORKERS),
+                   help=f"generator processes, 1 to {MAX_WORKERS} (default: all cores)")
     p.set_defaults(func=cmd_demo)
     return parser
+
+
+def _caused_by_interrupt(err):
+    """Whether an exception was raised because of a KeyboardInterrupt (Ctrl-C or SIGTERM) further down."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def main(argv=None):
@@ -459,11 +525,17 @@ def main(argv=None):
     except SystemExit as done:  # --help, --version or a usage error, already printed
         return done.code
     try:
-        args.func(args)
+        with terminate_as_interrupt():  # SIGTERM (a batch system's time limit) is handled like Ctrl-C
+            args.func(args)
     except KerasjetError as err:
         print(error_line(err), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print(f"kerasjet: interrupted; {getattr(args, 'kept_on_interrupt', 'no partial output file was kept')}", file=sys.stderr)
+        return 130
+    except Exception as err:  # an interrupt inside a C extension (Pythia's import, HDF5) comes back wrapped
+        if not _caused_by_interrupt(err):
+            raise
         print(f"kerasjet: interrupted; {getattr(args, 'kept_on_interrupt', 'no partial output file was kept')}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like

@@ -4,8 +4,29 @@ import contextlib
 import json
 import math
 import os
+import signal
+import threading
 
 from kerasjet.errors import KerasjetError
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """Within the block, SIGTERM (what a batch system sends at its time limit) raises
+    KeyboardInterrupt as Ctrl-C does, so that atomic outputs are cleaned up and the command exits
+    as interrupted; the previous handler is restored afterwards. Does nothing off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

@@ -134,10 +134,10 @@ def _rejection(value):
 
 # what a test-metrics dict (kerasjet.evaluate) holds: (test, what it must be)
 METRIC_RULES = {
-    "jets": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
-    "accuracy": (lambda v: _finite(v) and 0 <= v <= 1, "a fraction in [0, 1]"),
     "auc": (lambda v: _finite(v) and 0 <= v <= 1, "a fraction in [0, 1]"),
     "rejection_at_0.3": (_rejection, "1/εB: a finite number ≥ 1 or \"inf\""),
+    "jets": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
+    "accuracy": (lambda v: _finite(v) and 0 <= v <= 1, "a fraction in [0, 1]"),
     "rejection_at_0.5": (_rejection, "1/εB: a finite number ≥ 1 or \"inf\""),
     "parameters": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer ≥ 0"),
 }
@@ -150,8 +150,8 @@ def check_metrics(metrics, path, key, fail=None):
     if not isinstance(metrics, dict):
         fail(path, key, "missing or not an object")
     for name, (valid, what) in METRIC_RULES.items():
-        if name not in metrics:
-            fail(path, f"{key}.{name}", "missing")
+        if metrics.get(name) is None:
+            fail(path, f"{key}.{name}", "missing or not a number")
         if not valid(metrics[name]):
             fail(path, f"{key}.{name}", f"is {metrics[name]!r}, expected {what}")
 
@@ -169,6 +169,8 @@ def check_record(record, path, job=None, seed=None):
     check_fingerprints(record["data"], path)
     check_metrics(record["test"], path, "test")
     efficiencies, rejections = (record["roc"].get(key) for key in ("signal_efficiency", "background_rejection"))
+    if not all(isinstance(points, list) and points and all(_is_number(v) for v in points) for points in (efficiencies, rejections)):
+        _fail(path, "roc", "signal_efficiency and background_rejection must be lists of numbers")
     if not (isinstance(efficiencies, list) and efficiencies and all(_finite(v) and 0 < v <= 1 for v in efficiencies)):
         _fail(path, "roc.signal_efficiency", "must be a list of fractions in (0, 1]")
     if not (isinstance(rejections, list) and rejections and all(_rejection(v) for v in rejections)):
@@ -185,7 +187,7 @@ def check_record(record, path, job=None, seed=None):
     for key, valid, what in (("best_val_loss", lambda v: _finite(v) and v >= 0, "a finite number ≥ 0"),
                              ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer ≥ 0"),
                              ("epochs", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1")):
-        if key not in summary:
+        if summary.get(key) is None:
             _fail(path, f"summary.{key}", "missing")
         if not valid(summary[key]):
             _fail(path, f"summary.{key}", f"is {summary[key]!r}, expected {what}")

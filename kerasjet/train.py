@@ -306,6 +306,42 @@ def _check_same_config(config_path, config):
         raise KerasjetError(f"{config_path}: '{key}' differs from this invocation; use a new run directory")
 
 
+# nanoPELICAN holds its pair arrays (B, N, N, C) float32 several times at the peak of a training step
+# (the LinEq2to2 basis' aggregations, activations and their gradients): at least this many
+PAIR_ARRAYS_AT_PEAK = 8
+
+
+def physical_memory():
+    """Bytes of physical memory of this machine (0 if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def memory_estimate(config):
+    """A lower bound of the bytes one training step of ``config`` holds: nanoPELICAN's pair
+    arrays (PAIR_ARRAYS_AT_PEAK × batch × N² × max(C, 1) float32), every model's input batch."""
+    n = config.model_kwargs.get("n_constituents", 80)
+    need = config.batch_size * n * 5 * 4
+    if config.model == "nanopelican":
+        need += PAIR_ARRAYS_AT_PEAK * config.batch_size * n * n * max(config.model_kwargs.get("c_hidden", 2), 1) * 4
+    return need
+
+
+def check_memory(config):
+    """KerasjetError before anything is allocated when a training step of ``config`` cannot fit
+    in this machine's memory (memory_estimate against physical_memory)."""
+    need, have = memory_estimate(config), physical_memory()
+    if have and need > have:
+        kwargs = config.model_kwargs
+        raise KerasjetError(
+            f"--batch-size {config.batch_size} with --n-constituents {kwargs.get('n_constituents', 80)}"
+            + (f" and --c-hidden {kwargs.get('c_hidden', 2)}" if config.model == "nanopelican" else "")
+            + f": a training step needs at least {need / 2**30:.1f} GiB, this machine has {have / 2**30:.1f} GiB; "
+            "lower --batch-size or the model's size")
+
+
 def train(run_dir, config, verbose=1, callbacks=()):
     """Train (or resume) the run in ``run_dir``; returns its summary dict.
 
@@ -316,6 +352,7 @@ def train(run_dir, config, verbose=1, callbacks=()):
     """
     if config.starts < 1 or config.probe_epochs < 1:
         raise KerasjetError(f"starts and probe_epochs must be at least 1 (got {config.starts}, {config.probe_epochs})")
+    check_memory(config)
     if config.starts > 1:
         return train_best_start(run_dir, config, verbose, callbacks)
     return _train_run(run_dir, config, verbose, callbacks)

@@ -197,8 +197,8 @@ ROWS = [
     ("study-dir-is-file", "study --budget tiny --dir {out}/blocker --collect --results {out}/results", 2, ["blocker", "expected a folder"]),
     ("fold-json-parent-file", "fold {bad}/float.keras --json {out}/blocker/f.json", 2, ["blocker", "is a file"]),
     # 4. numbers
-    ("seed-negative", "generate --jets 5 --seed -1 --out {out}/g.h5", 2, ["--seed", "≥ 0", "-1"]),
-    ("jets-zero", "generate --jets 0 --out {out}/g.h5", 2, ["--jets", "positive"]),
+    ("seed-negative", "generate --jets 5 --seed -1 --out {out}/g.h5", 2, ["--seed", "[0, 2^63 - 1]", "-1"]),
+    ("jets-zero", "generate --jets 0 --out {out}/g.h5", 2, ["--jets", "[1, 100000000]", "got 0"]),
     ("signal-fraction", "generate --jets 5 --signal-fraction 1.5 --out {out}/g.h5", 2, ["--signal-fraction", "[0, 1]"]),
     ("pthat-nan", "generate --jets 5 --pthat-min nan --out {out}/g.h5", 2, ["--pthat-min", "nan"]),
     ("shard-range", "generate --jets 5 --shard 3 --num-shards 2 --out {out}/g.h5", 2, ["--shard must lie"]),
@@ -207,14 +207,14 @@ ROWS = [
     ("lr-zero", f"{TRAIN} --lr 0", 2, ["--lr", "positive"]),
     ("lr-not-a-number", f"{TRAIN} --lr fast", 2, ["--lr", "expected a number", "fast"]),
     ("dropout-one", f"{TRAIN} --dropout 1", 2, ["--dropout", "[0, 1)"]),
-    ("epochs-zero", f"{TRAIN} --epochs 0", 2, ["--epochs", "positive"]),
+    ("epochs-zero", f"{TRAIN} --epochs 0", 2, ["--epochs", "[1, 10000]", "got 0"]),
     ("keep-best-above-seeds", f"{TRAIN} --seeds 2 --keep-best 3", 2, ["--keep-best", "3 of 2"]),
     ("sparsity-one", f"{COMPRESS} --prune 1 --out {{out}}/q.h5", 2, ["--prune", "[0, 1)"]),
-    ("compress-epochs-negative", f"{COMPRESS} --epochs -1 --out {{out}}/q.h5", 2, ["--epochs", "≥ 0"]),
+    ("compress-epochs-negative", f"{COMPRESS} --epochs -1 --out {{out}}/q.h5", 2, ["--epochs", "[0, 10000]", "got -1"]),
     ("compress-lr-inf", f"{COMPRESS} --lr inf --out {{out}}/q.h5", 2, ["--lr", "inf"]),
-    ("test-jets-zero", "convert hls_configs/nanopelican_c2_n16.yml --jets 0", 2, ["--jets", "positive"]),
+    ("test-jets-zero", "convert hls_configs/nanopelican_c2_n16.yml --jets 0", 2, ["--jets", "[1, 10000000]", "got 0"]),
     ("study-judge-without-study-json", "study --judge-only --level particle --results {out}/nothing", 2, ["nothing/study.json", "no such file"]),
-    ("job-index-negative", "study --budget tiny --dir {out}/s --job-index -1", 2, ["--job-index", "≥ 0"]),
+    ("job-index-negative", "study --budget tiny --dir {out}/s --job-index -1", 2, ["--job-index", "[0, 100000]", "got -1"]),
     # 5. models
     ("compress-nan-loss", f"{COMPRESS} --epochs 1 --lr 1e30 --bits float --out {{out}}/q.keras", 2, ["no finite validation loss", "1e+30"]),
     ("quantized-into-keras", f"{COMPRESS} --bits 8 --out {{out}}/q.keras", 2, ["q.keras", "use .h5"]),
@@ -226,6 +226,28 @@ ROWS = [
     ("model-extension", "evaluate {out}/blocker {bad}/good.h5", 2, ["blocker", "model files end in .keras"]),
     ("jets-file-as-model", "evaluate {bad}/good.h5 {bad}/good.h5", 2, ["good.h5", "not a loadable Keras model"]),
     ("nan-scores", "evaluate {bad}/nan_scores.keras {bad}/good.h5 --json {out}/m.json", 2, ["nan_scores.keras", "nan", "cannot be ranked"]),
+    # 7. nothing hangs or exhausts the machine (issue 45, item 2): settings that cannot make a jet, sizes beyond their
+    # stated bounds, memory-heavy settings estimated before anything is allocated
+    ("pthat-window-above-jets", "generate --jets 10 --out {out}/g.h5 --pthat-min 1500 --pthat-max 2000", 2,
+     ["--pthat-min/--pthat-max", "1500-2000 GeV cannot produce jets of 550-650 GeV", "367-975 GeV"]),
+    ("pthat-window-below-jets", "generate --jets 10 --out {out}/g.h5 --pthat-min 10 --pthat-max 200", 2,
+     ["--pthat-min/--pthat-max", "10-200 GeV cannot produce jets"]),
+    ("jets-beyond-bound", "generate --jets 1000000000000 --out {out}/g.h5", 2, ["--jets", "[1, 100000000]"]),
+    ("seed-beyond-int64", "generate --jets 10 --seed 100000000000000000000000 --out {out}/g.h5", 2, ["--seed", "2^63 - 1"]),
+    ("max-constituents-beyond-bound", "generate --jets 10 --max-constituents 1000000000 --out {out}/g.h5", 2,
+     ["--max-constituents", "[1, 1000]"]),
+    ("workers-beyond-bound", "generate --jets 10 --workers 100000 --out {out}/g.h5", 2, ["--workers", "[1, 256]"]),
+    ("num-shards-beyond-bound", "generate --jets 10 --shard 0 --num-shards 1000000 --out {out}/g.h5", 2, ["--num-shards", "[1, 100000]"]),
+    ("train-n-beyond-bound", f"{TRAIN} --n-constituents 5000", 2, ["--n-constituents", "[1, 1000]"]),
+    ("train-c-hidden-beyond-bound", f"{TRAIN} --c-hidden 100000", 2, ["--c-hidden", "[1, 1024]"]),
+    ("train-batch-beyond-bound", f"{TRAIN} --batch-size 100000000", 2, ["--batch-size", "[1, 65536]"]),
+    ("train-step-beyond-memory", f"{TRAIN} --c-hidden 1000 --n-constituents 1000 --batch-size 65536", 2,
+     ["--batch-size 65536 with --n-constituents 1000 and --c-hidden 1000", "GiB, this machine has", "lower --batch-size"]),
+    ("convert-reuse-beyond-bound", "convert hls_configs/nanopelican_c2_n8_8bit.yml --reuse-factor 1000000000", 2,
+     ["--reuse-factor", "[1, 1048576]"]),
+    # 8. options that do not apply to the chosen model (issue 45, item 4)
+    ("train-nanopelican-option-for-topodnn", f"{TRAIN} --model topodnn --scaled", 2, ["--c-hidden, --scaled", "--model topodnn has none"]),
+    ("train-one-class-val", f"train --train {GOOD} --val {{bad}}/qcd_only.h5 --out {{out}}/run", 2, ["qcd_only.h5", "a ROC needs"]),
 ]
 
 
@@ -392,3 +414,61 @@ def test_bad_record_or_study_json_is_refused_before_any_table(command, name, cha
     for word in words:
         assert word in lines[0], lines[0]
     assert snapshot(res) == before  # tables.md, study.json, roc.png, claims.md, figure1.png untouched
+
+
+def test_generate_refusals_come_within_seconds_and_before_tensorflow(tmp_path):
+    """The pTHat window that made generate loop forever is refused at once (the hang case: within
+    a generous 60 s, start-up included), and trivial refusals come before TensorFlow is imported."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys; from kerasjet.cli import main; status = main(sys.argv[1:]); "
+            "assert 'tensorflow' not in sys.modules, 'TensorFlow imported before the refusal'; sys.exit(status)")
+    for argv in (["generate", "--jets", "10", "--out", str(tmp_path / "g.h5"), "--pthat-min", "1500", "--pthat-max", "2000"],
+                 ["info", str(tmp_path / "missing.h5")],
+                 ["train", "--train", str(tmp_path / "missing.h5"), "--val", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "r")]):
+        began = time.monotonic()
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1 and done.stderr.startswith("kerasjet: error: "), done.stderr
+        assert time.monotonic() - began < 60
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_generator_that_accepts_no_jet_says_so(monkeypatch):
+    """Settings the up-front checks let through but that accept no jet (no jet within |η| < 0):
+    the event loop stops after its bound with the reason instead of running forever."""
+    from dataclasses import replace
+
+    import kerasjet.data.generate as generate_module
+    from kerasjet.data.generate import GeneratorSettings, ProcessJets
+    from kerasjet.errors import KerasjetError
+
+    monkeypatch.setattr(generate_module, "MAX_EVENTS_WITHOUT_JET", 64)
+    source = ProcessJets("background", 3, replace(GeneratorSettings(), level="particle", jet_abs_eta_max=0.0))
+    with pytest.raises(KerasjetError, match="the background generator accepted no jet in [0-9]+ events"):
+        source.take(5)
+    assert 64 <= source.events < 64 + 256
+
+
+def test_sigterm_during_generate_is_handled_like_ctrl_c(tmp_path):
+    """SIGTERM (a batch system's time limit) while generate writes: exit 130 with the interrupt's
+    one line, and no *.tmpPID file or output left behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "g.h5"
+    process = subprocess.Popen([sys.executable, "-m", "kerasjet.cli", "generate", "--jets", "3000", "--out", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("g.h5.tmp*")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert process.poll() is None, "generate finished before the signal"
+    time.sleep(1.0)  # inside the event loop
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "kerasjet: interrupted; no partial output file was kept" in err, err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

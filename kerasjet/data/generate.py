@@ -38,7 +38,7 @@ from kerasjet import kinematics
 from kerasjet.data.detector import LEVELS, TOP_MATCHINGS, EnergyFlow, simulate
 from kerasjet.data.settings import GeneratorSettings, configuration_name
 from kerasjet.data.io import JetArrays, PelicanWriter, check_jet_file, count_jets, read_attributes, read_jets
-from kerasjet.files import atomic_output
+from kerasjet.files import atomic_output, terminate_as_interrupt
 from kerasjet.errors import KerasjetError
 from kerasjet.extras import import_extra, require_module
 
@@ -48,6 +48,18 @@ fastjet = import_extra("fastjet", "generate")
 require_module("pythia8mc", "generate")  # imported where a Pythia is made
 
 NEUTRINO_IDS = (12, 14, 16)
+# a process that has accepted no jet after this many events cannot produce one (the reference
+# recipe accepts several percent of its events): generation stops with the reason, never hangs
+MAX_EVENTS_WITHOUT_JET = 20_000
+# the pTHat window must reach within this factor of the jet-pT window: a 2→2 process at pTHat
+# gives leading jets near pTHat (QCD jets need pTHat near the jet pT), never one 1.5 times off
+PTHAT_REACH = 1.5
+# size limits of a job, stated in `kerasjet generate --help`
+MAX_JETS = 100_000_000
+MAX_CONSTITUENTS = 1000
+MAX_SEED = 2**63 - 1  # stored as an HDF5 attribute (int64)
+MAX_WORKERS = 256
+MAX_SHARDS = 100_000
 TOP_ID, W_ID, B_ID = 6, 24, 5
 PYTHIA_MAX_SEED = 900_000_000
 
@@ -131,9 +143,17 @@ class ProcessJets:
         self.accepted = 0
 
     def take(self, n):
-        """(pmu (n, M, 4) float32, nobj (n,) int16, truth (n, 4) float32) of the next n jets."""
+        """(pmu (n, M, 4) float32, nobj (n,) int16, truth (n, 4) float32) of the next n jets;
+        KerasjetError when MAX_EVENTS_WITHOUT_JET events have given no accepted jet (settings
+        that cannot produce one: the loop never hangs)."""
         pmu, nobj, truth, have = [], [], [], 0
         while have < n:
+            if self.accepted == 0 and self.events >= MAX_EVENTS_WITHOUT_JET:
+                s = self.settings
+                raise KerasjetError(
+                    f"the {self.process} generator accepted no jet in {self.events} events (pTHat window "
+                    f"{s.pthat_min:g}-{s.pthat_max:g} GeV, jets {s.jet_pt_min:g} < pT < {s.jet_pt_max:g} GeV, "
+                    f"|eta| < {s.jet_abs_eta_max:g}): these settings cannot produce its jets")
             efficiency = (self.accepted + 1) / (self.events + 2)
             batch = int(np.clip((n - have) / efficiency, 8, 256))
             jets = self.select(self.pythia.nextBatch(batch))
@@ -360,14 +380,15 @@ def generate(out, n_jets, seed, settings=GeneratorSettings(), signal_fraction=0.
     With ``shard``/``num_shards`` only that shard's blocks of the ``n_jets`` job are written;
     ``merge`` joins the shards into the file an unsharded job would have written.
     """
-    _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards)
+    _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards, seed)
     blocks = plan_blocks(n_jets, signal_fraction, settings.block_size)
     if shard is not None:
         blocks = shard_blocks(blocks, shard, num_shards)
     n_out = sum(b.n_signal + b.n_background for b in blocks)
     attrs = file_attributes(settings, n_jets, seed, signal_fraction, shard, num_shards)
     tasks = [(block, seed, settings) for block in blocks]
-    with atomic_output(out) as tmp, PelicanWriter(tmp, n_out, settings.max_constituents, attrs) as writer, \
+    # SIGTERM (a batch system's time limit) like Ctrl-C: the temporary file is removed
+    with terminate_as_interrupt(), atomic_output(out) as tmp, PelicanWriter(tmp, n_out, settings.max_constituents, attrs) as writer, \
             tqdm(total=n_out, unit="jet", desc=f"generating {os.path.basename(out)}", disable=not show_progress) as bar:
         if workers == 1:
             results = map(_generate_block_in_worker, tasks)
@@ -390,9 +411,13 @@ def _drain(results, writer, bar):
         bar.update(len(jets))
 
 
-def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards):
-    if n_jets <= 0:
-        raise KerasjetError(f"--jets must be positive (got {n_jets})")
+def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards, seed=0):
+    """Every setting of a generate job, before any work: sizes within their limits (the plan,
+    the padded arrays and the file stay bounded) and settings that can produce jets."""
+    if not 1 <= n_jets <= MAX_JETS:
+        raise KerasjetError(f"--jets must lie in [1, {MAX_JETS}] (got {n_jets})")
+    if not 0 <= seed <= MAX_SEED:
+        raise KerasjetError(f"--seed must lie in [0, 2^63 - 1] (got {seed})")
     if not 0.0 <= signal_fraction <= 1.0:
         raise KerasjetError(f"--signal-fraction must lie in [0, 1] (got {signal_fraction})")
     if workers < 1:
@@ -403,12 +428,22 @@ def _check_job(n_jets, signal_fraction, workers, settings, shard, num_shards):
         raise KerasjetError(f"--top-matching must be one of {', '.join(TOP_MATCHINGS)} (got '{settings.top_matching}')")
     if not 0 <= settings.pthat_min < settings.pthat_max:
         raise KerasjetError(f"--pthat-min must be below --pthat-max (got {settings.pthat_min}, {settings.pthat_max})")
-    if settings.max_constituents <= 0:
-        raise KerasjetError(f"--max-constituents must be positive (got {settings.max_constituents})")
+    if not 1 <= settings.max_constituents <= MAX_CONSTITUENTS:
+        raise KerasjetError(f"--max-constituents must lie in [1, {MAX_CONSTITUENTS}] (got {settings.max_constituents})")
+    if workers > MAX_WORKERS:
+        raise KerasjetError(f"--workers must lie in [1, {MAX_WORKERS}] (got {workers})")
+    if settings.pthat_min > PTHAT_REACH * settings.jet_pt_max or settings.pthat_max < settings.jet_pt_min / PTHAT_REACH:
+        raise KerasjetError(
+            f"--pthat-min/--pthat-max: the pTHat window {settings.pthat_min:g}-{settings.pthat_max:g} GeV cannot produce jets "
+            f"of {settings.jet_pt_min:g}-{settings.jet_pt_max:g} GeV (leading jets come out near pTHat; QCD jets need pTHat "
+            f"near the jet pT): the window must reach into {settings.jet_pt_min / PTHAT_REACH:.0f}-"
+            f"{PTHAT_REACH * settings.jet_pt_max:.0f} GeV")
     if (shard is None) != (num_shards is None):
         raise KerasjetError("--shard and --num-shards go together")
     if num_shards is not None and not (num_shards >= 1 and 0 <= shard < num_shards):
         raise KerasjetError(f"--shard must lie in [0, --num-shards) (got {shard} of {num_shards})")
+    if num_shards is not None and num_shards > MAX_SHARDS:
+        raise KerasjetError(f"--num-shards must lie in [1, {MAX_SHARDS}] (got {num_shards})")
 
 
 def _shard_jets(attrs):
