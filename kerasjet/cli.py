@@ -303,6 +303,9 @@ def cmd_compress(args):
 
 
 def cmd_convert(args):
+    from kerasjet.files import read_yaml_text
+
+    read_yaml_text(args.config)  # a missing file or a YAML syntax error: refused before hls4ml and TensorFlow are imported
     from kerasjet.hls.config import load_config
     from kerasjet.hls.convert import deploy, format_report
 

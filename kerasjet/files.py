@@ -107,3 +107,50 @@ def check_output_folder(path):
     if os.path.exists(path) and not os.path.isdir(path):
         raise KerasjetError(f"{path}: is a file; expected a folder")
     _existing_ancestor(os.path.join(path, "x"))
+
+
+MAX_YAML_BYTES = 1 << 20  # a deployment YAML is a page; a bigger file is not one
+MAX_YAML_DEPTH = 32
+
+
+def read_yaml_text(path):
+    """The text of the YAML file at ``path`` after the checks that need no schema: KerasjetError
+    ``<path>: the file: <what>`` for a missing file, a folder, over MAX_YAML_BYTES, non-UTF-8
+    bytes, a YAML syntax error or nesting deeper than MAX_YAML_DEPTH (tags are not constructed:
+    this needs neither hls4ml nor TensorFlow)."""
+    import yaml
+
+    def fail(what):
+        raise KerasjetError(f"{path}: the file: {what}")
+
+    if os.path.isdir(path):
+        fail("is a directory, not a YAML file")
+    if not os.path.exists(path):
+        fail("no such file")
+    if os.path.getsize(path) > MAX_YAML_BYTES:
+        fail(f"{os.path.getsize(path)} bytes; a deployment YAML has at most {MAX_YAML_BYTES}")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        fail(f"not UTF-8 text (byte {err.start})")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        fail(f"not valid YAML ({' '.join(str(err).split())})")
+    except RecursionError:
+        fail(f"nested deeper than {MAX_YAML_DEPTH} levels")
+    stack = [(node, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_YAML_DEPTH:
+            fail(f"nested deeper than {MAX_YAML_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    fail(f"a complex key (a list or mapping used as a key, line {key.start_mark.line + 1})")
+                stack.append((value, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+    return text

@@ -94,6 +94,9 @@ RAW_ROWS = [
     ("bad-yaml", b"Backend: [Vivado\n", "the file: not valid YAML"),
     ("not-a-mapping", b"- Vivado\n", "the file: must be a mapping"),
     ("missing", "absent", "the file: no such file"),
+    ("complex-key", b"? [Backend, Part]\n: Vivado\n", "the file: a complex key (a list or mapping used as a key, line 1)"),
+    ("deep-nesting", b"a: " + b"[" * 100 + b"]" * 100 + b"\n", "the file: nested deeper than 32 levels"),
+    ("very-deep-nesting", b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", "the file: nested deeper than 32 levels"),
 ]
 
 

@@ -367,17 +367,10 @@ def register_yaml_tags():
 
 def read_yaml(path):
     """The parsed YAML at ``path``; KerasjetError for a missing file, a folder, non-UTF-8 bytes,
-    a syntax error or a duplicate key."""
-    if os.path.isdir(path):
-        _fail(path, "the file", "is a directory, not a YAML file")
-    if not os.path.exists(path):
-        _fail(path, "the file", "no such file")
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        _fail(path, "the file", f"not UTF-8 text (byte {err.start})")
+    a syntax error, a complex key, deep nesting (kerasjet.files.read_yaml_text) or a duplicate key."""
+    from kerasjet.files import read_yaml_text
+
+    text = read_yaml_text(path)
     loader = _StrictLoader(text)
     loader.name = path
     try:
