@@ -39,7 +39,11 @@ def for_hls4ml(model, calibration=None):
     if not needs_folding(model):
         return model
     if calibration is None:
-        raise KerasjetError(f"model '{model.name}' is a float nanoPELICAN as trained: fold it for firmware with calibration jets, "
+        from kerasjet.models.nanopelican import has_batchnorm
+
+        what = "has BatchNorm layers" if has_batchnorm(model) else \
+            f"is a float nanoPELICAN as trained (N̄ = {model.get_layer('lineq_2to2').n_bar:g}, not a power of two)"
+        raise KerasjetError(f"model '{model.name}' {what}: fold it for firmware with calibration jets, "
                             "kerasjet.hls.for_hls4ml(model, {'pmu': pmu, 'mask': mask}) (pmu (B, N, 4) GeV, mask (B, N))")
     from kerasjet.compress import folded_nanopelican
 
