@@ -486,7 +486,8 @@ def write_hls_config(model_path, yaml_path=None, test_file=None, description=Non
     (required: convert compares Keras and csim on them). output_dir: the hls4ml project (default
     ``hls_<model stem>`` beside the YAML). The LayerName precisions are read from the model's
     quantizers (kerasjet.hls.config.quantizer_types), N from its input, the paths are written
-    relative to the YAML's folder (where convert resolves them), the tolerances are bit-exact.
+    relative to the YAML's folder (where convert resolves them), the tolerances are bit-exact, the
+    C simulation runs on 2,000 test jets (all of them if the file holds fewer).
     """
     import os
 
@@ -512,5 +513,10 @@ def write_hls_config(model_path, yaml_path=None, test_file=None, description=Non
     description = description or f"{model.name}, N = {n_constituents_of(model)}, from {os.path.basename(model_path)}"
     text = render_config(relative(model_path), relative(output_dir), relative(test_file), description.replace('"', "'"),
                          n_constituents_of(model), types, writer)
+    if os.path.exists(test_file):  # the C simulation's jets: render_config's 2,000, or all the file holds when fewer
+        from kerasjet.data.io import count_jets
+
+        jets = min(2000, count_jets(test_file))
+        text = text.replace("\n    jets: 2000\n", f"\n    jets: {jets}\n", 1)
     write_text(text, yaml_path)
     return yaml_path
