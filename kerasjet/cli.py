@@ -67,7 +67,8 @@ CLOSED_FRACTION = _number(float, lambda v: 0 <= v <= 1, "in [0, 1]")
 def _sized(low, high, shown=None):
     """An argparse type for a size or count: an integer in [low, high] (the upper bound keeps the
     job's memory, disk and plan bounded; --help states it)."""
-    return _number(int, lambda v: low <= v <= high, f"in [{low}, {shown or high}]")
+    lower = {0: "≥ 0", 1: "positive"}.get(low, f"≥ {low}")
+    return _number(int, lambda v: low <= v <= high, f"{lower} and at most {shown or high}")
 
 
 # upper bounds of the size options (stated in --help)
@@ -283,11 +284,16 @@ def cmd_compress(args):
 
     # QKeras layers reload only from HDF5: a quantized model in .keras would not load back
     check_output_file(args.out, (".keras", ".h5") if args.bits == "float" else (".h5",))
+    if args.bits != "ternary" and (args.recipe or args.placement):  # they would be silently ignored
+        raise KerasjetError(f"{'--recipe' if args.recipe else '--placement'} applies to --bits ternary only (got --bits {args.bits})")
+    if args.bits in ("float", "ternary") and args.pair_weights:
+        raise KerasjetError(f"--pair-weights applies to --bits 16, 8, 6 and 4 only (got --bits {args.bits})")
     _check_jets(args.train, args.val)
     _check_jets(args.test, both_classes=True)
     model = load_model(args.model, allow_lambda=args.allow_lambda)
     compressed = compress(model, args.train, args.val, args.bits, args.prune, args.epochs, args.lr, train_jets=args.train_jets,
-                          recipe=args.recipe, placement=args.placement, pair_po2=args.pair_weights == "po2")
+                          recipe=args.recipe or "finetune", placement=args.placement or "all",
+                          pair_po2=(args.pair_weights or "po2") == "po2")
     save_model(compressed, args.out)
     bits, nonzero = weight_summary(compressed)
     print(f"saved {args.out}: {bits:.2f} bits per weight, {nonzero} non-zero weights, kernel sparsity {sparsity(compressed):.2f}")
@@ -300,6 +306,22 @@ def cmd_compress(args):
         rows = [("float", evaluate(args.model, args.test, allow_lambda=args.allow_lambda)[0]),
                 (f"{args.bits}-bit" if args.bits.isdigit() else args.bits, evaluate(args.out, args.test)[0])]
         print(format_table(rows, title=f"{args.test}"))
+
+
+def _check_test_data(config, jets=None):
+    """The config's test jets before the conversion: the file exists (the `make demo` hint only
+    for the demo file), holds both classes (an AUC is compared) and at least the jets asked for."""
+    from kerasjet.data.io import check_jet_file
+
+    test_file = config["test_data"]["file"]
+    if not os.path.exists(test_file):
+        hint = " (run `make demo` to create data/demo.h5)" if os.path.basename(test_file) == "demo.h5" else ""
+        raise KerasjetError(f"{config['source']}: kerasjet.test_data.file: no such file {test_file}{hint}")
+    n = check_jet_file(test_file, both_classes=True)
+    wanted = jets or config["test_data"]["jets"]
+    if wanted > n:
+        where = "--jets" if jets else f"{config['source']}: kerasjet.test_data.jets"
+        raise KerasjetError(f"{where}: {wanted} jets, but {test_file} holds {n}")
 
 
 def cmd_convert(args):
@@ -318,6 +340,7 @@ def cmd_convert(args):
         from kerasjet.hls.synthesis import require_tool
 
         require_tool(config["backend"])
+    _check_test_data(config, args.jets)
     report, hls_model = deploy(config, jets=args.jets, reuse_factor=args.reuse_factor)
     print(format_report(report))
     print(f"report: {os.path.join(report['output_dir'], 'report.json')}")
@@ -460,13 +483,13 @@ def build_parser():
     p.add_argument("--epochs", type=_sized(0, MAX_EPOCHS), help=f"fine-tuning epochs, 0 to {MAX_EPOCHS:,} (default: 3; --bits ternary: 6)")
     p.add_argument("--train-jets", type=JETS, help=f"fine-tune on the first jets of --train only, 1 to {MAX_JETS:,} (default: all)")
     p.add_argument("--lr", type=POSITIVE, help="fine-tuning learning rate, > 0 (default: 1e-3; --bits ternary: 1e-2)")
-    p.add_argument("--recipe", default="finetune", choices=("finetune", "progressive", "scratch"),
-                   help="how --bits ternary is trained: from the float model (finetune), through 8 and 4 bits (progressive), "
+    p.add_argument("--recipe", choices=("finetune", "progressive", "scratch"),
+                   help="--bits ternary only: how it is trained (default: finetune): from the float model (finetune), through 8 and 4 bits (progressive), "
                         "or from re-initialised weights (scratch); warm-up + cosine, results/compression/ternary_recipe.md")
-    p.add_argument("--placement", default="all", choices=("all", "ends-8bit"),
-                   help="--bits ternary: every layer ternary, or the first and last at 8 bits (ends-8bit)")
-    p.add_argument("--pair-weights", default="po2", choices=("po2", "fixed"),
-                   help="nanoPELICAN at 16/8/6/4 bits: d_ij weights as signed powers of two (po2: shifts in firmware, the same "
+    p.add_argument("--placement", choices=("all", "ends-8bit"),
+                   help="--bits ternary only: every layer ternary, or the first and last at 8 bits (ends-8bit) (default: all)")
+    p.add_argument("--pair-weights", choices=("po2", "fixed"),
+                   help="nanoPELICAN at --bits 16/8/6/4 only: d_ij weights as signed powers of two (po2: shifts in firmware, the same "
                         "function by ReLU homogeneity) or fixed point like the other weights (default po2)")
     p.add_argument("--allow-lambda", action="store_true", help=LAMBDA_HELP)
     p.set_defaults(func=cmd_compress)

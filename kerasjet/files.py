@@ -94,7 +94,10 @@ def _existing_ancestor(path):
 
 def check_output_file(path, suffixes=None):
     """Refuse, before any work, an output file that cannot be written: an existing folder, a
-    parent that is a file, an unwritable folder or (with ``suffixes``) an unsupported extension."""
+    parent that is a file, an unwritable folder or (with ``suffixes``) an unsupported extension.
+    An empty name or one ending in a path separator names no file."""
+    if not path or not path.strip() or path.endswith(("/", os.sep)):
+        raise KerasjetError(f"{path!r}: expected a file name")
     if os.path.isdir(path):
         raise KerasjetError(f"{path}: is a folder; expected a file name")
     if suffixes and os.path.splitext(path)[1].lower() not in suffixes:

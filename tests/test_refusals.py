@@ -197,8 +197,8 @@ ROWS = [
     ("study-dir-is-file", "study --budget tiny --dir {out}/blocker --collect --results {out}/results", 2, ["blocker", "expected a folder"]),
     ("fold-json-parent-file", "fold {bad}/float.keras --json {out}/blocker/f.json", 2, ["blocker", "is a file"]),
     # 4. numbers
-    ("seed-negative", "generate --jets 5 --seed -1 --out {out}/g.h5", 2, ["--seed", "[0, 2^63 - 1]", "-1"]),
-    ("jets-zero", "generate --jets 0 --out {out}/g.h5", 2, ["--jets", "[1, 100000000]", "got 0"]),
+    ("seed-negative", "generate --jets 5 --seed -1 --out {out}/g.h5", 2, ["--seed", "≥ 0 and at most 2^63 - 1", "-1"]),
+    ("jets-zero", "generate --jets 0 --out {out}/g.h5", 2, ["--jets", "positive and at most 100000000", "got 0"]),
     ("signal-fraction", "generate --jets 5 --signal-fraction 1.5 --out {out}/g.h5", 2, ["--signal-fraction", "[0, 1]"]),
     ("pthat-nan", "generate --jets 5 --pthat-min nan --out {out}/g.h5", 2, ["--pthat-min", "nan"]),
     ("shard-range", "generate --jets 5 --shard 3 --num-shards 2 --out {out}/g.h5", 2, ["--shard must lie"]),
@@ -207,14 +207,14 @@ ROWS = [
     ("lr-zero", f"{TRAIN} --lr 0", 2, ["--lr", "positive"]),
     ("lr-not-a-number", f"{TRAIN} --lr fast", 2, ["--lr", "expected a number", "fast"]),
     ("dropout-one", f"{TRAIN} --dropout 1", 2, ["--dropout", "[0, 1)"]),
-    ("epochs-zero", f"{TRAIN} --epochs 0", 2, ["--epochs", "[1, 10000]", "got 0"]),
+    ("epochs-zero", f"{TRAIN} --epochs 0", 2, ["--epochs", "positive and at most 10000", "got 0"]),
     ("keep-best-above-seeds", f"{TRAIN} --seeds 2 --keep-best 3", 2, ["--keep-best", "3 of 2"]),
     ("sparsity-one", f"{COMPRESS} --prune 1 --out {{out}}/q.h5", 2, ["--prune", "[0, 1)"]),
-    ("compress-epochs-negative", f"{COMPRESS} --epochs -1 --out {{out}}/q.h5", 2, ["--epochs", "[0, 10000]", "got -1"]),
+    ("compress-epochs-negative", f"{COMPRESS} --epochs -1 --out {{out}}/q.h5", 2, ["--epochs", "≥ 0 and at most 10000", "got -1"]),
     ("compress-lr-inf", f"{COMPRESS} --lr inf --out {{out}}/q.h5", 2, ["--lr", "inf"]),
-    ("test-jets-zero", "convert hls_configs/nanopelican_c2_n16.yml --jets 0", 2, ["--jets", "[1, 10000000]", "got 0"]),
+    ("test-jets-zero", "convert hls_configs/nanopelican_c2_n16.yml --jets 0", 2, ["--jets", "positive and at most 10000000", "got 0"]),
     ("study-judge-without-study-json", "study --judge-only --level particle --results {out}/nothing", 2, ["nothing/study.json", "no such file"]),
-    ("job-index-negative", "study --budget tiny --dir {out}/s --job-index -1", 2, ["--job-index", "[0, 100000]", "got -1"]),
+    ("job-index-negative", "study --budget tiny --dir {out}/s --job-index -1", 2, ["--job-index", "≥ 0 and at most 100000", "got -1"]),
     # 5. models
     ("compress-nan-loss", f"{COMPRESS} --epochs 1 --lr 1e30 --bits float --out {{out}}/q.keras", 2, ["no finite validation loss", "1e+30"]),
     ("quantized-into-keras", f"{COMPRESS} --bits 8 --out {{out}}/q.keras", 2, ["q.keras", "use .h5"]),
@@ -232,22 +232,30 @@ ROWS = [
      ["--pthat-min/--pthat-max", "1500-2000 GeV cannot produce jets of 550-650 GeV", "367-975 GeV"]),
     ("pthat-window-below-jets", "generate --jets 10 --out {out}/g.h5 --pthat-min 10 --pthat-max 200", 2,
      ["--pthat-min/--pthat-max", "10-200 GeV cannot produce jets"]),
-    ("jets-beyond-bound", "generate --jets 1000000000000 --out {out}/g.h5", 2, ["--jets", "[1, 100000000]"]),
-    ("seed-beyond-int64", "generate --jets 10 --seed 100000000000000000000000 --out {out}/g.h5", 2, ["--seed", "2^63 - 1"]),
+    ("jets-beyond-bound", "generate --jets 1000000000000 --out {out}/g.h5", 2, ["--jets", "positive and at most 100000000"]),
+    ("seed-beyond-int64", "generate --jets 10 --seed 100000000000000000000000 --out {out}/g.h5", 2, ["--seed", "at most 2^63 - 1"]),
     ("max-constituents-beyond-bound", "generate --jets 10 --max-constituents 1000000000 --out {out}/g.h5", 2,
-     ["--max-constituents", "[1, 1000]"]),
-    ("workers-beyond-bound", "generate --jets 10 --workers 100000 --out {out}/g.h5", 2, ["--workers", "[1, 256]"]),
-    ("num-shards-beyond-bound", "generate --jets 10 --shard 0 --num-shards 1000000 --out {out}/g.h5", 2, ["--num-shards", "[1, 100000]"]),
-    ("train-n-beyond-bound", f"{TRAIN} --n-constituents 5000", 2, ["--n-constituents", "[1, 1000]"]),
-    ("train-c-hidden-beyond-bound", f"{TRAIN} --c-hidden 100000", 2, ["--c-hidden", "[1, 1024]"]),
-    ("train-batch-beyond-bound", f"{TRAIN} --batch-size 100000000", 2, ["--batch-size", "[1, 65536]"]),
+     ["--max-constituents", "positive and at most 1000"]),
+    ("workers-beyond-bound", "generate --jets 10 --workers 100000 --out {out}/g.h5", 2, ["--workers", "positive and at most 256"]),
+    ("num-shards-beyond-bound", "generate --jets 10 --shard 0 --num-shards 1000000 --out {out}/g.h5", 2, ["--num-shards", "positive and at most 100000"]),
+    ("train-n-beyond-bound", f"{TRAIN} --n-constituents 5000", 2, ["--n-constituents", "positive and at most 1000"]),
+    ("train-c-hidden-beyond-bound", f"{TRAIN} --c-hidden 100000", 2, ["--c-hidden", "positive and at most 1024"]),
+    ("train-batch-beyond-bound", f"{TRAIN} --batch-size 100000000", 2, ["--batch-size", "positive and at most 65536"]),
     ("train-step-beyond-memory", f"{TRAIN} --c-hidden 1000 --n-constituents 1000 --batch-size 65536", 2,
      ["--batch-size 65536 with --n-constituents 1000 and --c-hidden 1000", "GiB, this machine has", "lower --batch-size"]),
     ("convert-reuse-beyond-bound", "convert hls_configs/nanopelican_c2_n8_8bit.yml --reuse-factor 1000000000", 2,
-     ["--reuse-factor", "[1, 1048576]"]),
+     ["--reuse-factor", "positive and at most 1048576"]),
     # 8. options that do not apply to the chosen model (issue 45, item 4)
     ("train-nanopelican-option-for-topodnn", f"{TRAIN} --model topodnn --scaled", 2, ["--c-hidden, --scaled", "--model topodnn has none"]),
     ("train-one-class-val", f"train --train {GOOD} --val {{bad}}/qcd_only.h5 --out {{out}}/run", 2, ["qcd_only.h5", "a ROC needs"]),
+    ("compress-recipe-not-ternary", f"{COMPRESS} --bits 8 --recipe scratch --out {{out}}/q.h5", 2,
+     ["--recipe applies to --bits ternary only", "--bits 8"]),
+    ("compress-placement-not-ternary", f"{COMPRESS} --bits 4 --placement ends-8bit --out {{out}}/q.h5", 2, ["--placement applies to --bits ternary"]),
+    ("compress-pair-weights-float", f"{COMPRESS} --bits float --pair-weights fixed --out {{out}}/q.keras", 2,
+     ["--pair-weights applies to --bits 16, 8, 6 and 4 only"]),
+    # 9. output names that name no file, refused before the jets are made
+    ("generate-out-empty", "generate --jets 10 --out=", 2, ["''", "expected a file name"]),
+    ("generate-out-folder-name", "generate --jets 10 --out {out}/new/", 2, ["new/", "expected a file name"]),
 ]
 
 
@@ -473,3 +481,11 @@ def test_sigterm_during_generate_is_handled_like_ctrl_c(tmp_path):
     assert process.returncode == 130 and "kerasjet: interrupted; no partial output file was kept" in err, err
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_read_jets_refuses_an_empty_file_as_every_command_does(bad):
+    from kerasjet.errors import KerasjetError
+
+    with pytest.raises(KerasjetError, match=r"empty\.h5: the file holds no jets"):
+        read_jets(str(bad / "empty.h5"))
+    assert len(read_jets(str(bad / "s0of3.h5"), allow_empty=True).nobj) == 0  # an empty shard is a valid file

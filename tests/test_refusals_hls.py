@@ -84,6 +84,7 @@ ROWS = [
      "is a file; expected a folder"),
     ("rtl-part", {"kerasjet.rtl": {"part": "a b"}}, [], 2, "kerasjet.rtl.part: 'a b' is not an FPGA part name"),
     ("rtl-clock-absurd", {"kerasjet.rtl": {"clock_period": 1e30}}, [], 2, "kerasjet.rtl.clock_period: must be at most 1000.0"),
+    ("test-jets-beyond-file", {"kerasjet.test_data.jets": 100000}, [], 2, "kerasjet.test_data.jets: 100000 jets, but", "holds 300"),
 ]
 
 # (id, file content as bytes or None for a folder, words)
@@ -260,7 +261,7 @@ def test_every_entry_point_refuses_before_work(lines, words, tmp_path, jets_file
         assert code == 2 and len(err) == 1, (name, err)
         assert err[0].startswith(f"kerasjet: error: {path}: ") and words in err[0], (name, err[0])
         assert snapshot(tmp_path.parent) == before, name
-        assert not list(tmp_path.parent.parent.rglob("INJECTED")) and not list(tmp_path.parent.parent.rglob("escaped*")), name
+        assert not list(tmp_path.parent.rglob("INJECTED")) and not list(tmp_path.parent.rglob("escaped*")), name
 
 
 def test_convert_from_config_dict_is_checked(tmp_path, monkeypatch):
@@ -286,3 +287,39 @@ def test_convert_from_config_dict_is_checked(tmp_path, monkeypatch):
             hls4ml.converters.convert_from_config({**good, **change})
         assert words in str(refusal.value)
         assert list(tmp_path.iterdir()) == []
+
+
+def test_hls4ml_cli_checks_an_untagged_config_first(work, capsys, monkeypatch):
+    """`python -m kerasjet.hls convert -c` on a YAML without kerasjet tags (plain path strings,
+    which hls4ml's own reader would pass on unchecked): refused by kerasjet's checks first."""
+    from kerasjet.hls.__main__ import main as hls_main
+
+    tmp_path, config = work
+    monkeypatch.chdir(tmp_path)
+    path = write_config(tmp_path, {"ProjectName": "x;touch INJECTED;y"}, config)
+    before = snapshot(tmp_path.parent)
+    code = hls_main(["convert", "-c", path])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith(f"kerasjet: error: {path}: ProjectName: project name"), err
+    assert snapshot(tmp_path.parent) == before and not list(tmp_path.parent.rglob("INJECTED"))
+
+
+def test_one_class_test_data_is_refused_before_the_conversion(work, jets_file, capsys, monkeypatch):
+    """A test_data.file with one class (no AUC to compare) is refused before hls4ml runs, and
+    --jets beyond the file's jets is refused naming --jets."""
+    import kerasjet.hls.convert
+    from kerasjet.data.io import read_jets, write_jets
+
+    monkeypatch.setattr(kerasjet.hls.convert, "deploy", lambda *a, **k: pytest.fail("the conversion started"))
+    tmp_path, config = work
+    jets = read_jets(jets_file)
+    write_jets(str(tmp_path / "qcd.h5"), jets.select(jets.is_signal == 0))
+    import copy
+
+    path = write_config(tmp_path, {"kerasjet.test_data.file": str(tmp_path / "qcd.h5")}, copy.deepcopy(config))
+    code, err = refused([path], capsys)
+    assert code == 2 and len(err) == 1 and "qcd.h5" in err[0] and "a ROC needs top (1) and QCD (0) jets" in err[0], err
+    code, err = refused([write_config(tmp_path, {}, copy.deepcopy(config)), "--jets", "5000"], capsys)
+    assert code == 2 and err == [f"kerasjet: error: --jets: 5000 jets, but {jets_file} holds 300"], err
+    code, err = refused([write_config(tmp_path, {"kerasjet.test_data.file": "other.h5"}, config)], capsys)
+    assert code == 2 and len(err) == 1 and "kerasjet.test_data.file: no such file" in err[0] and "make demo" not in err[0], err

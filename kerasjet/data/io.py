@@ -138,12 +138,14 @@ def count_jets(path):
         return _check_structure(f)
 
 
-def read_jets(path, start=0, stop=None):
+def read_jets(path, start=0, stop=None, allow_empty=False):
     """Read jets [start, stop) of a file in either layout, validated, as :class:`JetArrays`:
     ``pmu`` (n, M, 4) GeV (E, px, py, pz; zero beyond ``nobj``), ``nobj`` (n,), ``is_signal`` (n,) int8
-    (1 top, 0 QCD), ``truth_pmu`` (n, 4) GeV."""
+    (1 top, 0 QCD), ``truth_pmu`` (n, 4) GeV. KerasjetError for a file without jets, as every
+    command refuses it, unless ``allow_empty`` (an empty shard of a sharded job is a valid file)."""
     with _reading(path) as f:
-        _check_structure(f)
+        if _check_structure(f) == 0 and not allow_empty:
+            raise KerasjetError(f"{path}: the file holds no jets")
         reader = _read_pelican if detect_layout(f) == "pelican" else _read_reference
         jets = reader(f, slice(start, stop))
     validate_jets(jets, path, first_index=start)
