@@ -299,11 +299,22 @@ def config_difference(config_path, config, same_file_names=False):
     return next((k for k in wanted if stored.get(k) != wanted[k]), None)
 
 
+# the command-line options of RunConfig's keys, for messages (option names, not internal keys)
+OPTION_NAMES = {"model": "--model", "model_kwargs": "the model options (--n-constituents, --c-hidden, --basis, --scaled, "
+                "--no-batchnorm, --dropout)", "train": "--train", "val": "--val", "epochs": "--epochs", "batch_size": "--batch-size",
+                "learning_rate": "--lr", "seed": "--seed", "schedule": "--schedule", "starts": "--starts",
+                "probe_epochs": "--probe-epochs"}
+
+
 def _check_same_config(config_path, config):
-    """Refuse to resume a run whose stored config.json differs from ``config``."""
+    """Refuse to resume a run whose stored config.json differs from ``config``, naming the
+    command-line option (and the key of config.json)."""
     key = config_difference(config_path, config)
     if key is not None:
-        raise KerasjetError(f"{config_path}: '{key}' differs from this invocation; use a new run directory")
+        stored = _read_json(config_path).get(key)
+        option = OPTION_NAMES.get(key, f"'{key}'")
+        raise KerasjetError(f"{config_path}: {option} differs from this invocation (the run has {key} = {stored!r:.80}); "
+                            "use a new run directory (--out)")
 
 
 # nanoPELICAN holds its pair arrays (B, N, N, C) float32 several times at the peak of a training step

@@ -489,3 +489,21 @@ def test_read_jets_refuses_an_empty_file_as_every_command_does(bad):
     with pytest.raises(KerasjetError, match=r"empty\.h5: the file holds no jets"):
         read_jets(str(bad / "empty.h5"))
     assert len(read_jets(str(bad / "s0of3.h5"), allow_empty=True).nobj) == 0  # an empty shard is a valid file
+
+
+def test_a_resumed_run_names_the_option_that_differs(bad, out, capsys):
+    """Resuming a run folder with another --lr names the option, not the internal key."""
+    import json
+
+    run = out / "run"
+    run.mkdir()
+    stored = {"model": "nanopelican", "model_kwargs": {"n_constituents": 8, "c_hidden": 1, "batchnorm": True, "scaled": False,
+                                                      "dropout": 0.0, "basis": "nano"},
+              "train": f"{bad}/good.h5", "val": f"{bad}/good.h5", "epochs": 1, "batch_size": 16, "learning_rate": 0.1}
+    (run / "config.json").write_text(json.dumps(stored))
+    before = snapshot(bad, out)
+    status, _, err = run_cli(TRAIN.format(bad=bad, out=out), capsys)
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and "config.json: --lr differs from this invocation" in lines[0], err
+    assert "learning_rate = 0.1" in lines[0] and "(--out)" in lines[0]
+    assert snapshot(bad, out) == before
