@@ -323,3 +323,18 @@ def test_one_class_test_data_is_refused_before_the_conversion(work, jets_file, c
     assert code == 2 and err == [f"kerasjet: error: --jets: 5000 jets, but {jets_file} holds 300"], err
     code, err = refused([write_config(tmp_path, {"kerasjet.test_data.file": "other.h5"}, config)], capsys)
     assert code == 2 and len(err) == 1 and "kerasjet.test_data.file: no such file" in err[0] and "make demo" not in err[0], err
+
+
+def test_unsupported_model_is_refused_naming_the_file(work, capsys):
+    """A model kerasjet cannot convert (LorentzNet) is refused naming the YAML and the model file,
+    not Keras' internal model name, before hls4ml runs."""
+    from kerasjet.models import build_model, save_model
+
+    tmp_path, config = work
+    model_file = str(tmp_path / "lorentznet.keras")
+    save_model(build_model("lorentznet", n_constituents=8), model_file)
+    before = snapshot(tmp_path)
+    code, err = refused([write_config(tmp_path, {"KerasModel": model_file}, config)], capsys)
+    assert code == 2 and len(err) == 1, err
+    assert f"KerasModel: {model_file} is neither a nanoPELICAN nor a dense tagger" in err[0], err
+    assert snapshot(tmp_path) == before

@@ -204,6 +204,9 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     jets = jets or config["test_data"]["jets"]
     report_path = os.path.join(output_dir, "report.json")
     model = load_model(config["model"])
+    if not _is_nanopelican(model) and not any(layer.name in FEATURE_LAYERS for layer in model.layers):
+        raise KerasjetError(f"{config['source']}: KerasModel: {config['model']} is neither a nanoPELICAN nor a dense tagger "
+                            "(constituent MLP, hls4ml-style tagger, TopoDNN, Deep Sets): kerasjet converts only those")
     n = n_constituents_of(model)
     if n != config["n_constituents"]:
         raise KerasjetError(f"{config['source']}: kerasjet.n_constituents: {config['n_constituents']} but the model takes N = {n}")
