@@ -201,16 +201,31 @@ def cmd_train(args):
         print(format_table([(f"{args.model} ({len(kept)} seeds)", row)], title=f"{args.test}"))
 
 
+MODEL_SUFFIXES = (".keras", ".h5")  # kerasjet.models.MODEL_SUFFIXES
+
+
+def _check_model_file(path):
+    """The trivial refusals of a model file (missing, another extension), before TensorFlow is
+    imported; kerasjet.models.load_model checks the rest."""
+    if not os.path.isfile(path):
+        raise KerasjetError(f"{path}: no such model file")
+    if os.path.splitext(path)[1] not in MODEL_SUFFIXES:
+        raise KerasjetError(f"{path}: model files end in .keras (float) or .h5 (quantized)")
+
+
 def cmd_evaluate(args):
-    from kerasjet.evaluate import evaluate
     from kerasjet.files import write_json
-    from kerasjet.metrics import format_table, plot_roc
 
     if args.json:
         check_output_file(args.json)
     if args.roc:
         check_output_file(args.roc, PLOT_SUFFIXES)
+    if args.model != "masscut":
+        _check_model_file(args.model)
     _check_jets(args.data, both_classes=True)
+    from kerasjet.evaluate import evaluate
+    from kerasjet.metrics import format_table, plot_roc
+
     masscut = args.model == "masscut"
     if not masscut and (args.score is not None or args.n_constituents is not None):
         raise KerasjetError("--score and --n-constituents apply to 'masscut' only (a model's inputs fix its N)")
@@ -233,11 +248,12 @@ def cmd_evaluate(args):
 
 def cmd_fold(args):
     from kerasjet.files import write_json
-    from kerasjet.fold import fold, format_formula
-    from kerasjet.models import load_model
 
     if args.json:
         check_output_file(args.json)
+    _check_model_file(args.model)
+    from kerasjet.fold import fold, format_formula
+    from kerasjet.models import load_model
     folded = fold(load_model(args.model, allow_lambda=args.allow_lambda))
     print(format_formula(folded))
     if args.json:
@@ -277,19 +293,20 @@ def cmd_study(args):
 
 
 def cmd_compress(args):
-    from kerasjet.compress import compress, sparsity, weight_summary
-    from kerasjet.evaluate import evaluate
-    from kerasjet.metrics import format_table
-    from kerasjet.models import load_model, save_model
-
     # QKeras layers reload only from HDF5: a quantized model in .keras would not load back
     check_output_file(args.out, (".keras", ".h5") if args.bits == "float" else (".h5",))
     if args.bits != "ternary" and (args.recipe or args.placement):  # they would be silently ignored
         raise KerasjetError(f"{'--recipe' if args.recipe else '--placement'} applies to --bits ternary only (got --bits {args.bits})")
     if args.bits in ("float", "ternary") and args.pair_weights:
         raise KerasjetError(f"--pair-weights applies to --bits 16, 8, 6 and 4 only (got --bits {args.bits})")
+    _check_model_file(args.model)
     _check_jets(args.train, args.val)
     _check_jets(args.test, both_classes=True)
+    from kerasjet.compress import compress, sparsity, weight_summary
+    from kerasjet.evaluate import evaluate
+    from kerasjet.metrics import format_table
+    from kerasjet.models import load_model, save_model
+
     model = load_model(args.model, allow_lambda=args.allow_lambda)
     compressed = compress(model, args.train, args.val, args.bits, args.prune, args.epochs, args.lr, train_jets=args.train_jets,
                           recipe=args.recipe or "finetune", placement=args.placement or "all",

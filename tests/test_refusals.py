@@ -436,6 +436,8 @@ def test_generate_refusals_come_within_seconds_and_before_tensorflow(tmp_path):
     for argv in (["generate", "--jets", "10", "--out", str(tmp_path / "g.h5"), "--pthat-min", "1500", "--pthat-max", "2000"],
                  ["info", str(tmp_path / "missing.h5")],
                  ["convert", str(tmp_path / "missing.yml")],
+                 ["evaluate", str(tmp_path / "missing.keras"), str(tmp_path / "missing.h5")],
+                 ["fold", str(tmp_path / "model.txt")],
                  ["train", "--train", str(tmp_path / "missing.h5"), "--val", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "r")]):
         began = time.monotonic()
         done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
