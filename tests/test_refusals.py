@@ -509,3 +509,16 @@ def test_a_resumed_run_names_the_option_that_differs(bad, out, capsys):
     assert status == 2 and len(lines) == 1 and "config.json: --lr differs from this invocation" in lines[0], err
     assert "learning_rate = 0.1" in lines[0] and "(--out)" in lines[0]
     assert snapshot(bad, out) == before
+
+
+def test_generate_stdout_holds_only_its_own_output(tmp_path):
+    """FastJet's banner goes to stderr: stdout is the one line generate prints (1 and 2 workers)."""
+    import subprocess
+    import sys
+
+    for workers in ("1", "2"):
+        out = tmp_path / f"g{workers}.h5"
+        done = subprocess.run([sys.executable, "-m", "kerasjet.cli", "generate", "--jets", "4", "--out", str(out), "--workers", workers],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == [f"wrote 4 detector-level jets (atlas-delphes-3.4) to {out}"], done.stdout

@@ -27,6 +27,7 @@ from importlib import metadata
 import multiprocessing
 import os
 import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
@@ -349,7 +350,23 @@ def _generate_block_in_worker(args):
 
 
 def _ignore_sigint():
+    """A worker's start: Ctrl-C is the main process's to handle; FastJet's banner off stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _fastjet_banner_to_stderr()
+
+
+def _fastjet_banner_to_stderr():
+    """Print FastJet's banner (once per process, to C++'s stdout) with stdout pointed at stderr, so
+    that a command's stdout holds only its own output."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        fastjet._swig.ClusterSequence.print_banner()
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def file_attributes(settings, n_jets, seed, signal_fraction, shard=None, num_shards=None):
@@ -387,6 +404,7 @@ def generate(out, n_jets, seed, settings=GeneratorSettings(), signal_fraction=0.
     n_out = sum(b.n_signal + b.n_background for b in blocks)
     attrs = file_attributes(settings, n_jets, seed, signal_fraction, shard, num_shards)
     tasks = [(block, seed, settings) for block in blocks]
+    _fastjet_banner_to_stderr()
     # SIGTERM (a batch system's time limit) like Ctrl-C: the temporary file is removed
     with terminate_as_interrupt(), atomic_output(out) as tmp, PelicanWriter(tmp, n_out, settings.max_constituents, attrs) as writer, \
             tqdm(total=n_out, unit="jet", desc=f"generating {os.path.basename(out)}", disable=not show_progress) as bar:
