@@ -402,7 +402,7 @@ def build_parser():
     p.add_argument("--max-constituents", type=N_CONSTITUENTS, default=200,
                    help=f"constituent slots stored per jet, 1 to {MAX_CONSTITUENTS}")
     p.add_argument("--signal-fraction", type=CLOSED_FRACTION, default=0.5, help="exact fraction of top jets, in [0, 1]")
-    p.add_argument("--pthat-min", type=NONNEGATIVE, default=500.0, help="lower end of the generated pTHat window, GeV")
+    p.add_argument("--pthat-min", type=NONNEGATIVE, default=500.0, help="lower end of the generated pTHat window, ≥ 0 GeV")
     p.add_argument("--pthat-max", type=POSITIVE, default=700.0,
                    help="upper end of the generated pTHat window, GeV; the window must reach into 367-975 GeV, "
                         "near the jets' 550-650 GeV (default: 700.0)")

@@ -319,7 +319,17 @@ def test_version_and_help_defaults_units(capsys):
             if action.option_strings and action.default is not None and action.default is not False and action.dest != "help":
                 assert f"(default: {action.default})" in text or "(default:" in (action.help or ""), (name, action.dest)
     generate_help = " ".join(subcommands["generate"].format_help().split())
-    assert "window, GeV (default: 500.0)" in generate_help
+    assert "window, ≥ 0 GeV (default: 500.0)" in generate_help
+    for option, bound in (("--jets", "1 to 100,000,000"), ("--max-constituents", "1 to 1000"), ("--workers", "1 to 256"),
+                          ("--seed", "0 to 2^63 - 1"), ("--num-shards", "1 to 100,000"), ("--pthat-max", "must reach into 367-975 GeV")):
+        assert bound in " ".join(subcommands["generate"]._option_string_actions[option].help.split()), option
+    train = subcommands["train"]._option_string_actions
+    for option, words in (("--n-constituents", "1 to 1000"), ("--c-hidden", "nanoPELICAN only: hidden channels, 1 to 1024"),
+                          ("--batch-size", "1 to 65,536"), ("--epochs", "1 to 10,000"), ("--scaled", "nanoPELICAN only"),
+                          ("--dropout", "nanoPELICAN only"), ("--basis", "nanoPELICAN only"), ("--no-batchnorm", "nanoPELICAN only")):
+        assert words in train[option].help, option
+    compress = subcommands["compress"]._option_string_actions
+    assert "--bits ternary only" in compress["--recipe"].help and "--bits ternary only" in compress["--placement"].help
 
 
 def test_interrupt_says_what_was_kept(bad, out, capsys, monkeypatch):
