@@ -43,4 +43,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if status:  # hls4ml's own command line ends normally without an exit status
+        sys.exit(status)
