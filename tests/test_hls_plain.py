@@ -234,19 +234,19 @@ def test_profiling_reads_the_kerasjet_layers(tmp_path, monkeypatch):
     assert set(profiling.activation_types_hlsmodel(hls_model)["layer"]) >= {"lorentz_dot", "lineq_2to2", "lineq_2to0"}
 
 
-def readme_script():
-    text = open(os.path.join(ROOT, "README.md")).read()
+def guide_script():
+    text = open(os.path.join(ROOT, "docs", "guide", "hls4ml.md")).read()
     section = text[text.index("## Using kerasjet layers from plain hls4ml"):]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def test_readme_script_runs_as_written(jets_file, tmp_path, monkeypatch, capsys):
-    """The README's script, run from a folder laid out like the repository (models/, data/demo.h5)."""
+def test_hls4ml_guide_script_runs_as_written(jets_file, tmp_path, monkeypatch, capsys):
+    """The hls4ml guide's script (docs/guide/hls4ml.md), run from a folder laid out like the repository (models/, data/demo.h5)."""
     (tmp_path / "data").mkdir()
     os.symlink(jets_file, tmp_path / "data" / "demo.h5")
     os.symlink(os.path.join(ROOT, "models"), tmp_path / "models")
     monkeypatch.chdir(tmp_path)
-    exec(compile(readme_script(), "README.md", "exec"), {"__name__": "__main__"})
+    exec(compile(guide_script(), "docs/guide/hls4ml.md", "exec"), {"__name__": "__main__"})
     assert "bit-exact: True" in capsys.readouterr().out
 
 
