@@ -1,4 +1,4 @@
-"""Generator throughput: accepted jets per second on one core, at both levels (50% top).
+"""Generator throughput: accepted jets per second on one core, at both levels (50% top), default configuration.
 
     python benchmarks/generate.py [--jets 2000] [--seed 1] [--level particle detector] [--profile]
 
@@ -17,6 +17,7 @@ import time
 
 from kerasjet.data.detector import simulate
 from kerasjet.data.generate import GeneratorSettings, ProcessJets, _FlatEvents, _matched_tops, _pad_constituents, generate
+from kerasjet.data.settings import configuration_name
 from kerasjet.errors import run_script
 
 
@@ -57,7 +58,7 @@ def profile(path, jets, seed, level):
     profiler.runcall(generate, path, jets, seed, GeneratorSettings(level=level), workers=1, show_progress=False)
     total = time.process_time() - start
     stages = stage_seconds(pstats.Stats(profiler))
-    print(f"{level} level, {jets} jets under cProfile: {total:.2f} CPU s ({1000 * total / jets:.2f} ms/jet)")
+    print(f"{configuration_name(GeneratorSettings(level=level))}, {jets} jets under cProfile: {total:.2f} CPU s ({1000 * total / jets:.2f} ms/jet)")
     for stage, seconds in {**stages, "rest (HDF5 output, Python glue)": total - sum(stages.values())}.items():
         print(f"  {stage:48} {seconds:6.2f} s  {1000 * seconds / jets:6.2f} ms/jet  {seconds / total:6.1%}")
 
@@ -76,7 +77,7 @@ def main():
                 profile(path, args.jets, args.seed, level)
                 continue
             wall, cpu = run(path, args.jets, args.seed, level)
-            print(f"generator, {level} level: {args.jets} jets (50% top) in {wall:.1f} s on one core: "
+            print(f"generator, {configuration_name(GeneratorSettings(level=level))}: {args.jets} jets (50% top) in {wall:.1f} s on one core: "
                   f"{args.jets / wall:.0f} accepted jets/s/core ({args.jets / cpu:.0f} per CPU second)")
 
 

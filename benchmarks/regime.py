@@ -93,8 +93,8 @@ def report(rows, n_jets, seed):
         f"Written by `python benchmarks/regime.py --jets {n_jets} --seed {seed}`: {n_jets} detector-level jets (50% top, "
         f"seed {seed}) per configuration, the jet mass and pT the sum of the stored constituents. The reference column "
         "and the distance are defined in `kerasjet/data/regime.py` (reference read off published histograms: ±0.01 in a "
-        "fraction, ±2 GeV in a mass; distance: χ² per figure over the six mass quantiles and six fractions, 1 = as close "
-        "as the reference can be read). Statistical errors of each row: about ±1 GeV on medians, ±0.005 on fractions and "
+        "fraction, ±2 GeV in a mass; distance: χ² per figure over the six mass quantiles, six fractions and the pT "
+        "slope, 1 = as close as the reference can be read). Statistical errors of each row: about ±1 GeV on medians, ±0.005 on fractions and "
         "±0.003 on AUCs.",
         "",
         *table(rows),

@@ -216,9 +216,9 @@ def test_evaluate_masscut_says_which_score_and_constituents(jets_file, capsys):
 # --- against the reference ----------------------------------------------------------------------
 
 def test_regime_figures_of_the_reference_itself_are_at_distance_zero():
-    figures = {**REFERENCE, "jets": {"top": 10_000, "qcd": 10_000}}
+    figures = {**REFERENCE, "jets": {"top": 10_000, "qcd": 10_000}, "pt_slope_counts": (2400, 1500)}
     assert regime_distance(figures) == 0.0
-    assert regime_distance({**figures, "qcd_mass_median": REFERENCE["qcd_mass_median"] + 12 * 2.0}) == pytest.approx(144 / 12)
+    assert regime_distance({**figures, "qcd_mass_median": REFERENCE["qcd_mass_median"] + 13 * 2.0}) == pytest.approx(169 / 13)
 
 
 def test_regime_figures_on_known_samples():

@@ -46,8 +46,8 @@ def regime_figures(mass, pt, is_signal, nobj):
 
     Returns a dict with the keys of :data:`REFERENCE` (QCD and top mass quantiles in GeV; QCD
     fractions in :data:`QCD_MASS_BINS`; top fraction in :data:`TOP_MASS_WINDOW`; pT slope;
-    one-sided mass AUC and window AUC, score −|m − 173 GeV|) plus ``jets`` per class and
-    ``mean_constituents`` per class.
+    one-sided mass AUC and window AUC, score −|m − 173 GeV|) plus ``jets`` per class,
+    ``mean_constituents`` per class and ``pt_slope_counts``, the jets in the two pT bins.
     """
     top, qcd = is_signal == 1, is_signal == 0
     if not top.any() or not qcd.any():
@@ -55,6 +55,7 @@ def regime_figures(mass, pt, is_signal, nobj):
     q16, median, q84 = (np.quantile(mass[qcd], [0.16, 0.5, 0.84]))
     t16, t_median, t84 = (np.quantile(mass[top], [0.16, 0.5, 0.84]))
     (low_lo, low_hi), (high_lo, high_hi) = PT_SLOPE_BINS
+    low = np.count_nonzero((pt >= low_lo) & (pt < low_hi))
     high = np.count_nonzero((pt >= high_lo) & (pt < high_hi))
     labels = top.astype(np.int8)
     return {
@@ -63,7 +64,8 @@ def regime_figures(mass, pt, is_signal, nobj):
         "qcd_mass_fractions": tuple(float(f) for f in np.histogram(mass[qcd], QCD_MASS_BINS)[0] / qcd.sum()),
         "top_mass_median": float(t_median), "top_mass_q16": float(t16), "top_mass_q84": float(t84),
         "top_mass_in_window": float(np.mean((mass[top] >= TOP_MASS_WINDOW[0]) & (mass[top] < TOP_MASS_WINDOW[1]))),
-        "pt_slope": float(np.count_nonzero((pt >= low_lo) & (pt < low_hi)) / high) if high else float("inf"),
+        "pt_slope": float(low / high) if high else float("inf"),
+        "pt_slope_counts": (int(low), int(high)),
         "mass_auc": float(roc_auc(labels, mass)),
         "mass_window_auc": float(roc_auc(labels, -np.abs(mass - TOP_MASS_GEV))),
         "mean_constituents": {"top": float(nobj[top].mean()), "qcd": float(nobj[qcd].mean())},
@@ -71,10 +73,11 @@ def regime_figures(mass, pt, is_signal, nobj):
 
 
 def regime_distance(figures):
-    """χ² per figure between a sample's :func:`regime_figures` and :data:`REFERENCE`: the six
-    mass quantiles (σ = 2 GeV), the five QCD mass fractions and the top window fraction
-    (σ = 0.01 ⊕ the sample's binomial error), averaged over those 12 terms. 1 means "as close
-    as the reference can be read"."""
+    """χ² per figure between a sample's :func:`regime_figures` and :data:`REFERENCE`, averaged
+    over 13 terms: the six mass quantiles (σ = 2 GeV), the five QCD mass fractions and the top
+    window fraction (σ = 0.01 ⊕ the sample's binomial error), and the pT slope (σ: the Poisson
+    errors of the two bins' counts, the reference's taken as a sample of the same size, 20,000
+    jets, of the same shape). 1 means "as close as the reference can be read"."""
     terms = [((figures[k] - REFERENCE[k]) / REFERENCE_UNCERTAINTY["mass_gev"]) ** 2 for k in MASS_FIGURES]
     fractions = [(figures["qcd_mass_fractions"][i], REFERENCE["qcd_mass_fractions"][i], figures["jets"]["qcd"])
                  for i in range(len(QCD_MASS_BINS) - 1)]
@@ -82,6 +85,10 @@ def regime_distance(figures):
     for ours, reference, n in fractions:
         sigma = np.hypot(REFERENCE_UNCERTAINTY["fraction"], np.sqrt(ours * (1 - ours) / n))
         terms.append(((ours - reference) / sigma) ** 2)
+    low, high = figures["pt_slope_counts"]
+    relative = np.sqrt(1 / max(low, 1) + 1 / max(high, 1))
+    sigma = np.hypot(figures["pt_slope"] * relative, REFERENCE["pt_slope"] * relative * np.sqrt(sum(figures["jets"].values()) / 20_000))
+    terms.append(((figures["pt_slope"] - REFERENCE["pt_slope"]) / sigma) ** 2)
     return float(np.mean(terms))
 
 
