@@ -264,10 +264,10 @@ def cmd_fold(args):
 def cmd_study(args):
     from dataclasses import replace
 
-    from kerasjet.study import BUDGETS, INTERIM, collect, jobs, judge, prepare_data, run_all, run_job
+    from kerasjet.study import BUDGETS, INTERIM, collect, default_results_dir, jobs, judge, prepare_data, run_all, run_job
 
     budget = replace(BUDGETS[args.budget], level=args.level)
-    results = args.results or os.path.join("results", "study", args.level)
+    results = args.results or default_results_dir(args.level)
     if args.judge_only:
         judge(results)
         print(open(os.path.join(results, "claims.md")).read())
@@ -414,10 +414,11 @@ def build_parser():
                    help="detector configuration at detector level (results/detector/regime.md compares them with the "
                         "reference dataset)")
     p.add_argument("--mpi", action=argparse.BooleanOptionalAction,
-                   help="Pythia's multi-parton interactions (default: off, as the reference dataset's description says)")
+                   help="Pythia's multi-parton interactions (default: on, which the reference dataset's distributions need although "
+                        "its description says off: results/detector/regime.md)")
     p.add_argument("--top-matching", choices=TOP_MATCHINGS,
                    help="a top jet needs its top, its b and — 'quarks': both quarks of its W; 'w': the W boson — within "
-                        "ΔR < 0.8 of the jet axis (default: quarks)")
+                        "ΔR < 0.8 of the jet axis (default: w, the closer to the reference)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("merge", help="join the shards of a sharded generate job into one file")
@@ -525,7 +526,9 @@ def build_parser():
                    help="jets, epochs and seeds (kerasjet/study.py: 'default' 5 seeds, best 3, 14 h on 2 cores; "
                         "'three-seed' 3, best 2)")
     p.add_argument("--dir", default="data/study", help="data and run folder")
-    p.add_argument("--results", help="where tables and plots go (default results/study/<level>)")
+    p.add_argument("--results", help="where tables and plots go (default: results/study/<study name>, the default jet "
+                                            "configuration's name; results/study/detector and results/study/particle hold "
+                                            "the studies of kerasjet 0.1's jets)")
     p.add_argument("--judge-only", action="store_true",
                    help="only rewrite claims.md and figure1.png from the results folder's study.json "
                         "(for the interim tables: --results <results>/interim)")

@@ -112,14 +112,37 @@ def jobs(budget):
     return [(name, seed) for name in configurations(budget) for seed in range(budget.seeds)]
 
 
+# the names of the studies made on kerasjet 0.1's jets, before configurations were named
+HISTORICAL_STUDY_NAMES = {"atlas-delphes-3.4": "detector", "particle": "particle"}
+
+
+def study_name(level):
+    """The name of the study at ``level`` on the generator's default configuration
+    (kerasjet.data.settings.configuration_name): its results folder results/study/<name> and
+    the suffix of its data files and run folders. kerasjet 0.1's configurations keep their
+    historical names, 'detector' and 'particle'."""
+    from kerasjet.data.settings import GeneratorSettings, configuration_name
+
+    name = configuration_name(GeneratorSettings(level=level))
+    return HISTORICAL_STUDY_NAMES.get(name, name)
+
+
+def default_results_dir(level):
+    """Where the study at ``level`` keeps its records and tables: results/study/<study_name>."""
+    return os.path.join("results", "study", study_name(level))
+
+
 def _level_suffix(level):
-    """'' for particle level (the committed study's names), '_<level>' otherwise."""
-    return "" if level == "particle" else f"_{level}"
+    """'' for the historical particle-level study (the committed study's names), '_<study name>'
+    otherwise ('_detector' for the historical detector-level one)."""
+    name = study_name(level)
+    return "" if name == "particle" else f"_{name}"
 
 
 def data_files(study_dir, budget):
-    """Paths of the train/val/test files, named by their size and level (``_detector``; particle
-    level keeps the committed study's names): shared by budgets of equal size and level."""
+    """Paths of the train/val/test files, named by their size and study (``_detector``, or the
+    configuration's name; the historical particle level keeps the committed study's names):
+    shared by budgets of equal size and level."""
     data = os.path.join(study_dir, "data")
     suffix = _level_suffix(budget.level)
     return {split: os.path.join(data, f"{split}_{n}{suffix}.h5") for split, n in

@@ -120,5 +120,6 @@ def test_interrupted_write_leaves_nothing(tmp_path):
 def test_info_summary_and_plot(jets_file, tmp_path, capsys):
     assert main(["info", jets_file, "--plot", str(tmp_path / "m.png")]) == 0
     out = capsys.readouterr().out
-    assert "300 jets (detector level), signal fraction 0.500" in out and "top" in out and "QCD" in out
+    assert "300 jets (detector level, configuration atlas-delphes-3.3+mpi+w-matching), signal fraction 0.500" in out
+    assert "top" in out and "QCD" in out
     assert (tmp_path / "m.png").stat().st_size > 1000

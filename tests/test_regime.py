@@ -176,7 +176,8 @@ def test_configuration_names():
     assert detector_name(replace(ATLAS_DELPHES_3_3, bz=3.8)) == "custom"
     settings = GeneratorSettings(detector=ATLAS_DELPHES_3_3, mpi=True, top_matching="w", pthat_min=300.0, pthat_max=1000.0)
     assert configuration_name(settings) == "atlas-delphes-3.3+mpi+w-matching+pthat-300-1000"
-    assert configuration_name(GeneratorSettings(level="particle")) == "particle"
+    assert configuration_name(GeneratorSettings(level="particle", mpi=False, top_matching="quarks")) == "particle"
+    assert configuration_name(GeneratorSettings()) == "atlas-delphes-3.3+mpi+w-matching"  # the default
 
 
 def test_w_matching_accepts_every_quark_matched_top_and_more():
@@ -184,7 +185,7 @@ def test_w_matching_accepts_every_quark_matched_top_and_more():
     within 0.8 (a W between its quarks), and the W reading admits partly contained tops."""
     from kerasjet.data.generate import ProcessJets
 
-    quarks = ProcessJets("signal", 21, GeneratorSettings())
+    quarks = ProcessJets("signal", 21, replace(GeneratorSettings(), top_matching="quarks"))
     w = ProcessJets("signal", 21, replace(GeneratorSettings(), top_matching="w"), detector_rng=np.random.default_rng(21))
     quarks.detector_rng = np.random.default_rng(21)
     batch = quarks.pythia.nextBatch(150)

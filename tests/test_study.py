@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -10,9 +11,13 @@ from dataclasses import replace
 import pytest
 
 from kerasjet.cli import main
+from kerasjet.data.detector import DETECTOR_CONFIGURATIONS
+from kerasjet.data.generate import generate
+from kerasjet.data.settings import GeneratorSettings, configuration_name
 from kerasjet.errors import KerasjetError
 from kerasjet.study import (BUDGETS, FAMILIES, NOT_RESOLVED, TABLE1, TABLE2, VERDICTS, check_claims, collect, compare, data_files,
-                            family_style, job_record_path, jobs, judge, prepare_data, run_all, run_dir)
+                            default_results_dir, family_style, job_record_path, jobs, judge, prepare_data, run_all, run_dir,
+                            study_name)
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))  # study_time, score_ties
 
@@ -187,31 +192,43 @@ def check_malformed_records_are_refused(study, budget, results, record, good):
     kept = open(mass).read()
     other_study = json.loads(kept)
     other_study["data"]["train"]["jets"] = 100_000
-    for content, message in ((other_study, r"data\.train is train_300\.h5 with 100000 jets, but this study's train file is "
-                                           r"train_300\.h5 with 300"),
+    train_name = re.escape(os.path.basename(data_files(study, budget)["train"]))
+    for content, message in ((other_study, rf"data\.train is {train_name} with 100000 jets, but this study's train file is "
+                                           rf"{train_name} with 300"),
                              ({**other_study, "data": {}}, r"data: is \{\}")):
         with open(mass, "w") as f:
             json.dump(content, f)
         with pytest.raises(KerasjetError, match=rf"jet_mass_cut\.json: {message}"):
             collect(study, budget, results, "tiny")
     os.remove(mass)
-    with pytest.raises(KerasjetError, match=r"train_300\.h5: no such file, and no record .*jet_mass_cut\.json"):
+    with pytest.raises(KerasjetError, match=rf"{train_name}: no such file, and no record .*jet_mass_cut\.json"):
         collect(study, budget, results, "tiny")
     with open(mass, "w") as f:
         f.write(kept)
 
 
-def test_levels_never_share_data_or_runs(tmp_path, jets_file):
+def test_levels_and_configurations_never_share_data_or_runs(tmp_path, jets_file):
     particle, detector = BUDGETS["tiny"], replace(BUDGETS["tiny"], level="detector")
-    assert particle.level == "particle"  # the committed study's level and names
-    assert data_files("s", particle)["train"] == os.path.join("s", "data", "train_300.h5")
-    assert data_files("s", detector)["train"] == os.path.join("s", "data", "train_300_detector.h5")
-    assert run_dir("s", "TopoDNN", 0, "detector") != run_dir("s", "TopoDNN", 0) == os.path.join("s", "runs", "topodnn", "seed_0")
+    assert particle.level == "particle"
+    # the default configuration's study is named after it; kerasjet 0.1's keep their historical names
+    assert study_name("detector") == configuration_name(GeneratorSettings()) == "atlas-delphes-3.3+mpi+w-matching"
+    assert default_results_dir("detector") == os.path.join("results", "study", "atlas-delphes-3.3+mpi+w-matching")
+    assert data_files("s", particle)["train"] == os.path.join("s", "data", "train_300_particle+mpi+w-matching.h5")
+    assert data_files("s", detector)["train"] == os.path.join("s", "data", "train_300_atlas-delphes-3.3+mpi+w-matching.h5")
+    assert len({run_dir("s", "TopoDNN", 0, "detector"), run_dir("s", "TopoDNN", 0, "particle")}) == 2
     study = tmp_path / "study"
     (study / "data").mkdir(parents=True)
     shutil.copy(jets_file, data_files(str(study), particle)["train"])  # 300 detector-level jets under the particle name
     with pytest.raises(KerasjetError, match="holds detector-level jets, the study runs at particle level"):
         prepare_data(str(study), particle, workers=1)
+    os.remove(data_files(str(study), particle)["train"])
+    legacy = str(study / "legacy.h5")  # the same jets, labelled as kerasjet 0.1's detector-level configuration
+    generate(legacy, 300, seed=7, settings=GeneratorSettings(detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.4"], mpi=False,
+                                                              top_matching="quarks", block_size=20), show_progress=False)
+    os.rename(legacy, data_files(str(study), detector)["train"])
+    with pytest.raises(KerasjetError, match="attribute 'configuration' is atlas-delphes-3.4, the study runs on "
+                                            "atlas-delphes-3.3\+mpi\+w-matching jets"):
+        prepare_data(str(study), detector, workers=1)
 
 
 def _row(auc, rejection, params=27):

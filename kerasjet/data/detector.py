@@ -98,8 +98,9 @@ class DetectorSettings:
       1.15 m, half-length 3.51 m [ParticlePropagator]; ``bz = 0`` deposits every particle along
       its direction.
 
-    The defaults are the separate-calorimeter card without propagation (kerasjet ≤ 0.1's
-    detector); :data:`DETECTOR_CONFIGURATIONS` names the measured alternatives.
+    The dataclass defaults are the separate-calorimeter card without propagation (kerasjet 0.1's
+    detector, "atlas-delphes-3.4"); :data:`DETECTOR_CONFIGURATIONS` names it and Delphes 3.3's,
+    the generator's default (:data:`DEFAULT_DETECTOR`).
     """
 
     track_abs_eta_max: float = 2.5
@@ -213,7 +214,7 @@ DETECTOR_CONFIGURATIONS = {
     "atlas-delphes-3.4": DetectorSettings(),  # kerasjet 0.1's detector: files without detector_calorimeter hold it
 }
 LEGACY_DETECTOR = "atlas-delphes-3.4"
-DEFAULT_DETECTOR = "atlas-delphes-3.4"  # GeneratorSettings' detector: chosen by benchmarks/regime.py
+DEFAULT_DETECTOR = "atlas-delphes-3.3"  # GeneratorSettings' detector: the closest to the reference (results/detector/regime.md)
 
 
 def detector_name(settings):

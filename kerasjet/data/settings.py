@@ -18,7 +18,12 @@ class GeneratorSettings:
     parametric detector with the parameters ``detector`` ('detector'). ``mpi``: Pythia's
     multi-parton interactions (``PartonLevel:MPI``). ``top_matching``: which partons of a
     hadronic top must lie within ``match_radius`` of a signal jet's axis besides the top itself —
-    ``"quarks"``: its b and both quarks of its W; ``"w"``: its b and the W boson."""
+    ``"quarks"``: its b and both quarks of its W; ``"w"``: its b and the W boson.
+
+    The defaults (Delphes 3.3's ATLAS detector, MPI on, W-matched tops, pTHat 500–700 GeV) are
+    the configuration closest to the reference dataset's published distributions among those
+    measured by ``benchmarks/regime.py`` (results/detector/regime.md). kerasjet 0.1 generated
+    "atlas-delphes-3.4" jets: MPI off, quark-matched tops, the separate-calorimeter detector."""
 
     sqrt_s: float = 14000.0
     pthat_min: float = 500.0
@@ -31,8 +36,8 @@ class GeneratorSettings:
     max_constituents: int = 200
     block_size: int = 500
     level: str = "detector"
-    mpi: bool = False
-    top_matching: str = "quarks"
+    mpi: bool = True
+    top_matching: str = "w"
     detector: DetectorSettings = field(default_factory=lambda: DETECTOR_CONFIGURATIONS[DEFAULT_DETECTOR])
 
     def pythia_commands(self, process, seed):
