@@ -434,7 +434,7 @@ def test_bad_record_or_study_json_is_refused_before_any_table(command, name, cha
     assert snapshot(res) == before  # tables.md, study.json, roc.png, claims.md, figure1.png untouched
 
 
-def test_generate_refusals_come_within_seconds_and_before_tensorflow(tmp_path):
+def test_generate_refusals_come_within_seconds_and_before_tensorflow(tmp_path, bad):
     """The pTHat window that made generate loop forever is refused at once (the hang case: within
     a generous 60 s, start-up included), and trivial refusals come before TensorFlow is imported."""
     import subprocess
@@ -446,7 +446,7 @@ def test_generate_refusals_come_within_seconds_and_before_tensorflow(tmp_path):
     for argv in (["generate", "--jets", "10", "--out", str(tmp_path / "g.h5"), "--pthat-min", "1500", "--pthat-max", "2000"],
                  ["info", str(tmp_path / "missing.h5")],
                  ["convert", str(tmp_path / "missing.yml")],
-                 ["evaluate", str(tmp_path / "missing.keras"), str(tmp_path / "missing.h5")],
+                 ["evaluate", str(tmp_path / "missing.keras"), str(bad / "good.h5")],
                  ["fold", str(tmp_path / "model.txt")],
                  ["train", "--train", str(tmp_path / "missing.h5"), "--val", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "r")]):
         began = time.monotonic()
@@ -546,3 +546,18 @@ def test_generate_stdout_holds_only_its_own_output(tmp_path):
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert len(lines) == 1 and lines[0].startswith("wrote 4 detector-level jets (") and lines[0].endswith(f") to {out}"), lines
+
+
+def test_an_interrupt_wrapped_by_a_c_extension_is_an_interrupt(out, capsys, monkeypatch):
+    """Ctrl-C or SIGTERM while a C extension initialises (Pythia's import turns the
+    KeyboardInterrupt into 'ImportError: initialization failed'): exit 130 with the interrupt's
+    line, not a traceback."""
+    def interrupted_import(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise ImportError("initialization failed") from interrupt
+
+    monkeypatch.setattr("kerasjet.data.generate.generate", interrupted_import)
+    status, _, err = run_cli(f"generate --jets 5 --out {out}/g.h5", capsys)
+    assert status == 130 and err == "kerasjet: interrupted; no partial output file was kept\n", err
