@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, replace
 
 from kerasjet.errors import KerasjetError
 from kerasjet.files import save_figure, write_json, write_text
-from kerasjet.study_records import MASS_CUT_JOB, MASS_CUT_RECORD, data_fingerprints, read_record, record_path, write_record
+from kerasjet.study_records import (MASS_CUT_JOB, MASS_CUT_RECORD, check_record_files, data_fingerprints, read_record, record_path,
+                                    write_record)
 
 # model configurations: name → (builder, kwargs). nanoPELICAN keeps its two BatchNorm layers
 # (10·C + 1 + 2 + 2·C parameters; the BatchNorms fold away): without them (exactly 10·C + 1) it
@@ -447,6 +448,7 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
     from kerasjet.train import select_best
 
     files = data_files(study_dir, budget)
+    check_record_files(os.path.join(results_dir, "jobs"))  # every record's shape and numbers, before anything else
     fingerprints = _study_fingerprints(files, results_dir, budget)  # checks the data before any output
     records, missing = {}, []
     for index, (name, seed) in enumerate(jobs(budget)):

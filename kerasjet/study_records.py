@@ -220,6 +220,14 @@ def read_record(path, fingerprints, job=None, seed=None):
     return record
 
 
+def check_record_files(folder):
+    """Every record in ``folder`` (``<results>/jobs``) read and checked (read_record, no
+    fingerprints compared): a malformed record or an impossible number is refused, naming its
+    file and key, before the study's data or any other record is compared or a table written."""
+    for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        read_record(path, None)
+
+
 def _number(value):
     """A JSON value back from write_json: the strings 'inf'/'-inf' as floats."""
     return float(value) if value in ("inf", "-inf") else value
