@@ -121,8 +121,13 @@ def bad(jets_file, tmp_path_factory):
         f["table/block0_items"] = items
     (folder / "text.h5").write_text("not HDF5")
     os.makedirs(folder / "study" / "data")
-    shutil.copy(folder / "nan.h5", folder / "study" / "data" / "test_300.h5")
-    shutil.copy(folder / "good.h5", folder / "study" / "data" / "train_300.h5")
+    from dataclasses import replace
+
+    from kerasjet.study import BUDGETS, data_files
+
+    study_files = data_files(str(folder / "study"), replace(BUDGETS["tiny"], level="particle"))  # named as the study names them
+    shutil.copy(folder / "nan.h5", study_files["test"])
+    shutil.copy(folder / "good.h5", study_files["train"])
     write_bad_models(folder)
     write_shards(folder)
     return folder
@@ -178,8 +183,8 @@ ROWS = [
     ("train-bad-test", f"{TRAIN} --test {{bad}}/label.h5", 2, ["label.h5", "0 or 1"]),
     ("compress-bad-train", f"compress {{bad}}/float.keras --train {{bad}}/negative_e.h5 --val {GOOD} --out {{out}}/q.h5", 2,
      ["negative_e.h5", "E < 0"]),
-    ("study-data-of-other-size", "study --budget tiny --level particle --dir {bad}/study --prepare-only", 2, ["train_300.h5", "holds 40 jets", "needs 300"]),
-    ("study-bad-test-file", "study --budget tiny --level particle --dir {bad}/study --collect --results {out}/results", 2, ["test_300.h5", "NaN/inf"]),
+    ("study-data-of-other-size", "study --budget tiny --level particle --dir {bad}/study --prepare-only", 2, ["train_300", "holds 40 jets", "needs 300"]),
+    ("study-bad-test-file", "study --budget tiny --level particle --dir {bad}/study --collect --results {out}/results", 2, ["test_300", "NaN/inf"]),
     # 2. shards
     ("merge-num-shards", MERGE % "{bad}/s0of2.h5", 2, ["s0of2.h5", "attribute 'num_shards'"]),
     ("merge-duplicate", MERGE % "{bad}/s1of3.h5", 2, ["s1of3.h5", "attribute 'shard'", "given twice"]),
