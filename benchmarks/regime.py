@@ -26,11 +26,13 @@ from kerasjet.data.summary import jet_observables
 from kerasjet.errors import KerasjetError, run_script
 from kerasjet.files import write_json, write_text
 
-ATLAS_3_3 = GeneratorSettings(detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.3"])
+# kerasjet 0.1's jets (MPI off, quark-matched tops, the separate-calorimeter detector) and Delphes 3.3's detector on them
+KERASJET_0_1 = GeneratorSettings(detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.4"], mpi=False, top_matching="quarks")
+ATLAS_3_3 = replace(KERASJET_0_1, detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.3"])
 # the candidates measured: every one a GeneratorSettings whose configuration_name names it
 CANDIDATES = [
-    GeneratorSettings(detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.4"]),
-    GeneratorSettings(detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.3-no-field"]),
+    KERASJET_0_1,
+    replace(ATLAS_3_3, detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.3-no-field"]),
     ATLAS_3_3,
     replace(ATLAS_3_3, top_matching="w"),
     replace(ATLAS_3_3, pthat_min=300.0, pthat_max=1000.0),
