@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, replace
 
 from kerasjet.errors import KerasjetError
 from kerasjet.files import save_figure, write_json, write_text
-from kerasjet.study_records import (MASS_CUT_JOB, MASS_CUT_RECORD, check_record_files, data_fingerprints, read_record, record_path,
-                                    write_record)
+from kerasjet.study_records import (MASS_CUT_JOB, MASS_CUT_ONE_SIDED_JOB, MASS_CUT_ONE_SIDED_RECORD, MASS_CUT_RECORD, check_record_files,
+                                    data_fingerprints, read_record, record_path, write_record)
 
 # model configurations: name → (builder, kwargs). nanoPELICAN keeps its two BatchNorm layers
 # (10·C + 1 + 2 + 2·C parameters; the BatchNorms fold away): without them (exactly 10·C + 1) it
@@ -304,7 +304,7 @@ def run_job(study_dir, budget, index, results_dir=None, verbose=2):
     if results_dir is None:
         return train(folder, config, verbose=verbose)
     fingerprints = data_fingerprints(files)
-    mass_cut_record(files, results_dir, fingerprints)
+    mass_cut_records(files, results_dir, fingerprints)
     path = job_record_path(results_dir, name, seed)
     record = _checked_record(path, fingerprints, budget, name, seed)
     if record is None:
@@ -336,17 +336,32 @@ def _check_epochs(path, summary, budget):
                             "it belongs to another budget (remove it to redo the job)")
 
 
-def mass_cut_record(files, results_dir, fingerprints):
-    """The mass cut's record (evaluated on the test file once): the window score, −|m − 173 GeV|,
-    that the committed studies' records hold."""
+# the mass cut's two jobs: job → (kerasjet.models.masscut score, record name)
+MASS_CUTS = {MASS_CUT_JOB: ("window", MASS_CUT_RECORD), MASS_CUT_ONE_SIDED_JOB: ("mass", MASS_CUT_ONE_SIDED_RECORD)}
+
+
+def mass_cut_record(files, results_dir, fingerprints, job=MASS_CUT_JOB):
+    """A mass cut's record (evaluated on the test file once): ``job`` MASS_CUT_JOB, the window
+    score −|m − 173 GeV| that every study's records hold, or MASS_CUT_ONE_SIDED_JOB, the jet mass
+    itself (the seed paper's), which studies collected since 7 December 2026 hold too."""
     from kerasjet.evaluate import MASS_CUT, evaluate
 
-    path = record_path(results_dir, MASS_CUT_RECORD)
-    record = read_record(path, fingerprints, MASS_CUT_JOB)
+    score, name = MASS_CUTS[job]
+    path = record_path(results_dir, name)
+    record = read_record(path, fingerprints, job)
     if record is None:
-        metrics, labels, scores = evaluate(MASS_CUT, files["test"], mass_score="window")
-        record = write_record(path, MASS_CUT_JOB, None, metrics, labels, scores, fingerprints)
+        metrics, labels, scores = evaluate(MASS_CUT, files["test"], mass_score=score)
+        record = write_record(path, job, None, metrics, labels, scores, fingerprints)
     return record
+
+
+def mass_cut_records(files, results_dir, fingerprints):
+    """{job: record} of the mass cuts: the window always; the one-sided cut where its record or the
+    test file exists (kerasjet 0.1's studies, collected from their records alone, have none)."""
+    records = {MASS_CUT_JOB: mass_cut_record(files, results_dir, fingerprints)}
+    if os.path.exists(files["test"]) or os.path.exists(record_path(results_dir, MASS_CUT_ONE_SIDED_RECORD)):
+        records[MASS_CUT_ONE_SIDED_JOB] = mass_cut_record(files, results_dir, fingerprints, MASS_CUT_ONE_SIDED_JOB)
+    return records
 
 
 def _limit_threads(threads):
@@ -464,9 +479,9 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
     if interim and len(unfinished) == len(records):
         raise KerasjetError(f"{os.path.join(results_dir, 'jobs')}: no model has a record for every seed yet; nothing to collect")
     interim = interim and bool(unfinished)  # every job finished: the complete tables
-    mass = mass_cut_record(files, results_dir, fingerprints)
-    rows = {MASS_CUT_JOB: {"metrics": mass["test"], "seeds": []}}
-    curves = [_roc_curve(MASS_CUT_JOB, mass)]
+    masses = mass_cut_records(files, results_dir, fingerprints)
+    rows = {job: {"metrics": record["test"], "seeds": []} for job, record in masses.items()}
+    curves = [_roc_curve(job, record) for job, record in masses.items()]
     for name, job_records in records.items():
         if name in unfinished:
             continue
@@ -491,7 +506,8 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
     tables = []
     for table, names in (("table1", TABLE1), ("table2", TABLE2)):
         if table in budget.tables and any(n in rows for n in names):  # (an interim collect may have none yet)
-            listed = [("Jet mass cut", rows["Jet mass cut"]["metrics"])] if table == "table1" else []
+            listed = [(_mass_cut_label(job, rows), rows[job]["metrics"]) for job in (MASS_CUT_ONE_SIDED_JOB, MASS_CUT_JOB)
+                      if job in rows and table == "table1"]
             listed += [(n, rows[n]["metrics"]) for n in names if n in rows]
             tables.append(format_table(listed, title=f"{'Table 1' if table == 'table1' else 'Table 2'}: {caption}"))
     write_text("\n\n".join(tables) + "\n", os.path.join(results_dir, "tables.md"))
@@ -502,6 +518,13 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
     if not interim and os.path.isdir(superseded):  # the complete tables are written: the interim ones go
         shutil.rmtree(superseded)
     return rows
+
+
+def _mass_cut_label(job, rows):
+    """A mass cut's row label in Table 1: the window's says so beside the one-sided cut."""
+    if job == MASS_CUT_ONE_SIDED_JOB:
+        return "Jet mass cut, one-sided (the paper's)"
+    return "Jet mass cut, window (−|m − 173 GeV|)" if MASS_CUT_ONE_SIDED_JOB in rows else job
 
 
 def _roc_curve(name, record):

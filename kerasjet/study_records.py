@@ -26,6 +26,7 @@ ROC_SIGNAL_EFFICIENCIES = tuple(round(0.02 * k, 2) for k in range(1, 50))
 # the summary fields a record keeps (kerasjet.train's summary.json has more, e.g. the run folder)
 SUMMARY_KEYS = ("model", "seed", "epochs", "parameters", "best_val_loss", "start", "start_seed", "probe_val_losses")
 MASS_CUT_RECORD = "jet_mass_cut"
+MASS_CUT_ONE_SIDED_RECORD = "jet_mass_cut_one_sided"
 # an epoch over this many times its run's median epoch counts as the median (a job paused with
 # SIGSTOP while the tests ran)
 PAUSE_FACTOR = 3
@@ -98,7 +99,9 @@ def write_record(path, name, summary, metrics, labels, scores, fingerprints):
 
 
 SPLITS = ("train", "val", "test")
-MASS_CUT_JOB = "Jet mass cut"
+MASS_CUT_JOB = "Jet mass cut"  # the window score −|m − 173 GeV| (kerasjet 0.1's studies hold only this one)
+MASS_CUT_ONE_SIDED_JOB = "Jet mass cut, one-sided"  # the jet mass itself: the seed paper's "simple jet mass cut"
+MASS_CUT_JOBS = (MASS_CUT_JOB, MASS_CUT_ONE_SIDED_JOB)
 
 
 def _fail(path, key, what):
@@ -179,7 +182,7 @@ def check_record(record, path, job=None, seed=None):
         _fail(path, "roc", f"{len(efficiencies)} signal efficiencies but {len(rejections)} rejections")
     if job is not None and record["job"] != job:
         raise KerasjetError(f"{path}: job is '{record['job']}', but this file is the record of '{job}' (remove it to redo the job)")
-    if record["job"] == MASS_CUT_JOB:
+    if record["job"] in MASS_CUT_JOBS:
         return
     summary = record.get("summary")
     if not isinstance(summary, dict):

@@ -39,9 +39,16 @@ def test_tiny_study_runs_resumes_and_collects(tmp_path, monkeypatch):
         again = run_all(study, budget, results, workers=1)
     assert [s["best_val_loss"] for s in again] == [s["best_val_loss"] for s in summaries]
     rows = collect(study, budget, results, "tiny")
-    assert set(rows) >= {"Jet mass cut", "nanoPELICAN C=2", "LorentzNet-3", "TopoDNN"}
+    assert set(rows) >= {"Jet mass cut", "Jet mass cut, one-sided", "nanoPELICAN C=2", "LorentzNet-3", "TopoDNN"}
     for name in ("tables.md", "study.json", "roc.png", "figure1.png", "claims.md"):
         assert os.path.getsize(os.path.join(results, name)) > 100
+    # both mass cuts, the paper's one-sided score first, the window beside it: different scores, different AUCs
+    table1 = open(os.path.join(results, "tables.md")).read()
+    assert table1.index("| Jet mass cut, one-sided (the paper's) |") < table1.index("| Jet mass cut, window (−|m − 173 GeV|) |")
+    assert rows["Jet mass cut, one-sided"]["metrics"]["auc"] != rows["Jet mass cut"]["metrics"]["auc"]
+    with open(os.path.join(results, "jobs", "jet_mass_cut_one_sided.json")) as f:
+        labels_scores = json.load(f)
+    assert labels_scores["job"] == "Jet mass cut, one-sided"
     with open(os.path.join(results, "study.json")) as f:
         provenance = json.load(f)["provenance"]
     assert provenance["train_jets"] == 300 and provenance["seeds"] == 2 and provenance["keep_best"] == 2
@@ -104,7 +111,7 @@ def check_collect_from_records_alone(study, budget, results):
     from study_time import job_hours
 
     tables = open(os.path.join(results, "tables.md")).read()
-    assert len(os.listdir(os.path.join(results, "jobs"))) == len(jobs(budget)) + 1  # and the mass cut's
+    assert len(os.listdir(os.path.join(results, "jobs"))) == len(jobs(budget)) + 2  # and the two mass cuts
     hours = job_hours(study, results, budget)
     shutil.rmtree(study)
     collect(study, budget, results, "tiny")
