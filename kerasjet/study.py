@@ -46,6 +46,8 @@ TABLE2 = {f"nanoPELICAN C={c} N-scaled": ("nanopelican", dict(c_hidden=c, scaled
 # guard. The dense peers (4k–59k parameters) train once: none of their 20 detector-level seeds
 # stuck (TopoDNN's five within 0.0016 in AUC).
 MULTI_START_BUILDERS = ("nanopelican", "lorentznet")
+STUDY_N = 80  # constituent slots of every study model, and of the mass cuts (the same N for both)
+
 # Peak learning rates other than the seed paper's 5e-3 (kerasjet.train.RunConfig), per builder.
 # LorentzNet-3: its authors train at 1e-3 with 128 jets per step (32 on each of 4 GPUs); at the
 # study's 512 that is 2e-3 by the square-root rule for Adam. At 5e-3 the schedule's warm restarts
@@ -282,7 +284,7 @@ def job_config(study_dir, budget, name, seed):
 
     builder, kwargs = configurations(budget)[name]
     files = data_files(study_dir, budget)
-    return RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": 80}, train=files["train"], val=files["val"],
+    return RunConfig(model=builder, model_kwargs={**kwargs, "n_constituents": STUDY_N}, train=files["train"], val=files["val"],
                      epochs=budget.epochs, seed=seed, starts=budget.starts if builder in MULTI_START_BUILDERS else 1,
                      learning_rate=PEAK_LEARNING_RATES.get(builder, RunConfig.learning_rate))
 
@@ -343,14 +345,16 @@ MASS_CUTS = {MASS_CUT_JOB: ("window", MASS_CUT_RECORD), MASS_CUT_ONE_SIDED_JOB: 
 def mass_cut_record(files, results_dir, fingerprints, job=MASS_CUT_JOB):
     """A mass cut's record (evaluated on the test file once): ``job`` MASS_CUT_JOB, the window
     score −|m − 173 GeV| that every study's records hold, or MASS_CUT_ONE_SIDED_JOB, the jet mass
-    itself (the seed paper's), which studies collected since 7 December 2026 hold too."""
+    itself (the seed paper's), which studies collected since 7 December 2026 hold too. Both take the
+    jet mass of the STUDY_N leading constituents, as every model of the study sees the jets
+    (kerasjet 0.1's studies' records: of every stored constituent)."""
     from kerasjet.evaluate import MASS_CUT, evaluate
 
     score, name = MASS_CUTS[job]
     path = record_path(results_dir, name)
     record = read_record(path, fingerprints, job)
     if record is None:
-        metrics, labels, scores = evaluate(MASS_CUT, files["test"], mass_score=score)
+        metrics, labels, scores = evaluate(MASS_CUT, files["test"], mass_score=score, n_constituents=STUDY_N)
         record = write_record(path, job, None, metrics, labels, scores, fingerprints)
     return record
 
@@ -492,7 +496,8 @@ def collect(study_dir, budget, results_dir, budget_name, interim=False):
                       "seeds": [r["summary"]["seed"] for r in kept], "per_seed": evaluated}
     provenance = {
         "budget": budget_name, **asdict(budget), "data_files": files, "data_seeds": DATA_SEEDS, "data": fingerprints,
-        "note": "mean ± std over the kept seeds (lowest validation loss); the mass cut needs no training",
+        "note": f"mean ± std over the kept seeds (lowest validation loss); the mass cut needs no training and takes the "
+                f"jet mass of the {STUDY_N} leading constituents, as the models see the jets",
     }
     superseded = os.path.join(results_dir, INTERIM)
     if interim:
