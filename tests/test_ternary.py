@@ -120,7 +120,7 @@ def test_recipe_model_csim_and_da4ml_are_bit_exact(recipe_model, jets_file, cali
     config["hls4ml"]["HLSConfig"]["LayerName"]["relu"]["Precision"]["result"] = relu.cpp("AP_RND_CONV", "AP_SAT")
     report, hls_model = deploy(config, test_file=jets_file, jets=300, reuse_factor=1, output_dir=str(tmp_path / "prj"), verbose=False)
     assert report["max_abs_diff"] == 0.0 and report["identical_outputs"] == 1.0 and report["passed"]
-    assert report["distinct_outputs"] > 50, report["distinct_outputs"]
+    assert report["distinct_outputs"] > 20, report["distinct_outputs"]  # agreement on many different outputs, not on a constant
     rtl = build_rtl(model, calibration, str(tmp_path / "rtl"), verilator=False, synthesis=False,
                     csim=csim_outputs(hls_model, model, calibration), verbose=False)
     assert rtl["keras_vs_emulation_mismatches"] == 0 and rtl["csim_vs_emulation_mismatches"] == 0

@@ -71,7 +71,7 @@ def test_changed_config_is_refused(jets_file, tmp_path):
                        val=jets_file, epochs=1, batch_size=128)
     train(str(tmp_path / "run"), config, verbose=0)
     changed = RunConfig(**{**config.__dict__, "learning_rate": 1e-2})
-    with pytest.raises(KerasjetError, match="'learning_rate' differs"):
+    with pytest.raises(KerasjetError, match="--lr differs from this invocation \\(the run has learning_rate = 0.005\\)"):
         train(str(tmp_path / "run"), changed, verbose=0)
 
 
@@ -92,7 +92,7 @@ def test_multi_start_keeps_the_start_with_the_lowest_probe_loss(jets_file, tmp_p
     assert len(np.genfromtxt(tmp_path / "run" / "history.csv", delimiter=",", names=True)) == 3
     assert (tmp_path / "run" / "best.keras").exists()
     assert train(str(tmp_path / "run"), config, verbose=0) == summary  # finished: reloaded, not retrained
-    with pytest.raises(KerasjetError, match="'probe_epochs' differs"):
+    with pytest.raises(KerasjetError, match="--probe-epochs differs from this invocation \\(the run has probe_epochs = 1\\)"):
         train(str(tmp_path / "run"), RunConfig(**{**config.__dict__, "probe_epochs": 2}), verbose=0)
 
 
@@ -112,7 +112,7 @@ def test_a_start_is_judged_by_its_loss_at_the_end_of_its_probe(tmp_path):
         _probe_loss(str(tmp_path), 6)
 
 
-def _trained_logits(inputs, labels, momentum_scale, batchnorm, steps=20):
+def _trained_logits(inputs, labels, momentum_scale, batchnorm, steps=40):
     """Logits and folded-form logits of a nanoPELICAN after ``steps`` Adam steps on one batch."""
     tf.keras.utils.set_random_seed(5)
     model = build_model("nanopelican", c_hidden=2, n_constituents=16, batchnorm=batchnorm, momentum_scale=momentum_scale)
