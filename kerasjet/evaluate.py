@@ -45,6 +45,10 @@ def evaluate(model_path, data_path, allow_lambda=False, mass_score="mass", n_con
         threshold, n_parameters = ACCURACY_THRESHOLDS[mass_score], 0
     else:
         model = load_model(model_path, allow_lambda=allow_lambda)
+        inputs = list(getattr(model, "input_names", None) or [])
+        if not {"pmu", "mask"} <= set(inputs):
+            raise KerasjetError(f"{model_path}: its inputs are {inputs}; kerasjet evaluates models whose inputs are 'pmu' "
+                                "(B, N, 4) and 'mask' (B, N), as kerasjet.models builds them")
         labels, scores = model_scores(model, data_path)
         threshold, n_parameters = 0.0, trainable_parameters(model)
     bad = ~np.isfinite(scores)

@@ -73,7 +73,10 @@ def damage_last_chunk(path):
 
 
 def write_bad_models(folder):
-    """A model with a Lambda layer (.h5 and .keras), a model whose scores are NaN, a truncated one."""
+    """A model with a Lambda layer (.h5 and .keras), a model whose scores are NaN, a truncated one,
+    one whose input is not kerasjet's 'pmu' and 'mask'."""
+    foreign = tf.keras.Input((8, 4), name="constituents")
+    tf.keras.Model(foreign, tf.keras.layers.Dense(1)(tf.keras.layers.Flatten()(foreign))).save(folder / "no_pmu.keras")
     inputs = {"pmu": tf.keras.Input((8, 4), name="pmu"), "mask": tf.keras.Input((8,), name="mask")}
     total = tf.keras.layers.Lambda(lambda p: tf.reduce_sum(p, axis=(1, 2)), name="stored_code")(inputs["pmu"])
     lambda_model = tf.keras.Model(inputs, tf.keras.layers.Reshape((1,))(total))
@@ -97,6 +100,10 @@ def write_shards(folder):
         shutil.copy(folder / ("s2of3.h5" if key != "shard" else "s1of3.h5"), folder / name)
         with h5py.File(folder / name, "a") as f:
             f.attrs[key] = value
+    for shard in range(3):  # every shard of the job tampered alike: a plan with blocks of 0 jets
+        shutil.copy(folder / f"s{shard}of3.h5", folder / f"tampered{shard}.h5")
+        with h5py.File(folder / f"tampered{shard}.h5", "a") as f:
+            f.attrs["generator_block_size"] = 0
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +199,8 @@ ROWS = [
     ("merge-wrong-blocks", "merge {bad}/relabelled.h5 {bad}/s1of3.h5 {bad}/s2of3.h5 --out {out}/merged.h5", 2,
      ["relabelled.h5", "holds 20 jets", "has 0"]),
     ("merge-missing", "merge {bad}/s0of3.h5 {bad}/s1of3.h5 --out {out}/merged.h5", 2, ["shard 2 of 3 is missing"]),
+    ("merge-tampered-attributes", "merge {bad}/tampered0.h5 {bad}/tampered1.h5 {bad}/tampered2.h5 --out {out}/merged.h5", 2,
+     ["tampered0.h5", "attribute 'generator_block_size' is 0, expected an integer ≥ 1"]),
     ("merge-into-a-shard", "merge {bad}/s0of3.h5 {bad}/s1of3.h5 {bad}/s2of3.h5 --out {bad}/s2of3.h5", 2, ["output is one of the shards"]),
     # 3. output paths, checked before any work
     ("plot-extension", INFO % "good.h5" + "x", 2, ["mass.pngx", "unsupported extension"]),
@@ -228,6 +237,8 @@ ROWS = [
     ("lambda-h5", "evaluate {bad}/lambda.h5 {bad}/good.h5 --json {out}/m.json", 2, ["lambda.h5", "Lambda layer 'stored_code'", "--allow-lambda"]),
     ("lambda-keras", "fold {bad}/lambda.keras --json {out}/f.json", 2, ["lambda.keras", "Lambda layer", "--allow-lambda"]),
     ("truncated-model", "evaluate {bad}/truncated.keras {bad}/good.h5 --json {out}/m.json", 2, ["truncated.keras", "not a loadable Keras model"]),
+    ("model-without-pmu", "evaluate {bad}/no_pmu.keras {bad}/good.h5 --json {out}/m.json", 2,
+     ["no_pmu.keras", "its inputs are ['constituents']", "'pmu'"]),
     ("model-extension", "evaluate {out}/blocker {bad}/good.h5", 2, ["blocker", "model files end in .keras"]),
     ("jets-file-as-model", "evaluate {bad}/good.h5 {bad}/good.h5", 2, ["good.h5", "not a loadable Keras model"]),
     ("nan-scores", "evaluate {bad}/nan_scores.keras {bad}/good.h5 --json {out}/m.json", 2, ["nan_scores.keras", "nan", "cannot be ranked"]),

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from kerasjet import kinematics
 from kerasjet.data.detector import LEVELS, TOP_MATCHINGS, EnergyFlow, simulate
-from kerasjet.data.settings import GeneratorSettings, configuration_name
+from kerasjet.data.settings import GeneratorSettings, configuration_name, settings_from_attributes
 from kerasjet.data.io import JetArrays, PelicanWriter, check_jet_file, count_jets, read_attributes, read_jets
 from kerasjet.files import atomic_output, terminate_as_interrupt
 from kerasjet.errors import KerasjetError
@@ -470,6 +470,31 @@ def _shard_jets(attrs):
     return sum(b.n_signal + b.n_background for b in shard_blocks(blocks, attrs["shard"], attrs["num_shards"]))
 
 
+# job attributes a shard's plan is computed from: attribute → (valid, what it must be)
+_JOB_ATTRIBUTES = {
+    "job_jets": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
+    "signal_fraction": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1, "a fraction in [0, 1]"),
+    "generator_block_size": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
+    "generator_max_constituents": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
+    "num_shards": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
+    "shard": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+}
+
+
+def _check_job_attributes(path, attrs):
+    """Refuse a shard whose job attributes cannot plan a job (tampered or foreign files), and one
+    whose settings do not make a GeneratorSettings, by one KerasjetError naming file and attribute."""
+    for key, (valid, what) in _JOB_ATTRIBUTES.items():
+        if key not in attrs:
+            raise KerasjetError(f"{path}: attribute '{key}' is missing (not a shard written by kerasjet generate)")
+        if not valid(attrs[key]):
+            raise KerasjetError(f"{path}: attribute '{key}' is {attrs[key]!r}, expected {what}")
+    try:
+        settings_from_attributes(attrs)
+    except (KeyError, TypeError, ValueError) as err:
+        raise KerasjetError(f"{path}: its generator_*/detector_* attributes do not make generator settings ({err})") from None
+
+
 def _read_shards(shard_paths):
     """(job attributes, {shard index: path}) after checking that the files are the shards of one
     job, each exactly once, with the jets their blocks give; KerasjetError naming the file and
@@ -481,6 +506,7 @@ def _read_shards(shard_paths):
             raise KerasjetError(f"{path}: not a shard (no 'shard'/'num_shards' attributes)")
         job = {k: v for k, v in attrs.items() if k != "shard"}
         if reference is None:
+            _check_job_attributes(path, attrs)
             reference, reference_path = job, path
         elif job != reference:
             key = next(k for k in ["generator_level", *sorted(set(job) | set(reference))] if job.get(k) != reference.get(k))
