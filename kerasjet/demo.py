@@ -1,8 +1,8 @@
 """The main job behind ``make demo``, run on the embedded default dataset.
 
-1. dataset: 4000 generated detector-level jets (seed 2024; the level and detector configuration
-   the shipped models were trained on, kerasjet.study.SHIPPED_LEVEL and SHIPPED_DETECTOR),
-   cached in data/demo.h5;
+1. dataset: 4000 generated detector-level jets (seed 2024; the configuration the shipped
+   models were trained on, kerasjet.study.shipped_settings: kerasjet 0.1's jets), cached in
+   data/demo.h5;
 2. model: the shipped nanoPELICAN C = 2 (models/nanopelican_c2.keras, trained by the study on
    100k independent jets), or, if it is missing, a brief training on half of the demo jets;
    its metrics against the jet-mass cut;
@@ -14,11 +14,10 @@
 
 import os
 
-from kerasjet.data.detector import DETECTOR_CONFIGURATIONS
-from kerasjet.data.generate import GeneratorSettings, generate
+from kerasjet.data.generate import generate
 from kerasjet.data.summary import format_summary, plot_mass, summarize
 from kerasjet.study import MODELS_DIR as MODELS
-from kerasjet.study import SHIPPED_DETECTOR, SHIPPED_LEVEL, shipped_float
+from kerasjet.study import shipped_float, shipped_settings
 
 DEMO_SEED = 2024
 REPOSITORY = os.path.dirname(MODELS)
@@ -28,7 +27,7 @@ SHIPPED_MODEL = shipped_float()
 def _dataset(data_path, n_jets, workers):
     from kerasjet.data.settings import configuration_name, file_configuration
 
-    settings = GeneratorSettings(level=SHIPPED_LEVEL, detector=DETECTOR_CONFIGURATIONS[SHIPPED_DETECTOR])
+    settings = shipped_settings()
     wanted = configuration_name(settings)
     cached = file_configuration(data_path) if os.path.exists(data_path) else None
     if cached == wanted:
