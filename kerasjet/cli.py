@@ -236,7 +236,8 @@ def cmd_evaluate(args):
     if masscut:
         constituents = "every constituent" if args.n_constituents is None else f"the {args.n_constituents} leading constituents"
         name = f"mass cut ({'one-sided, score = m' if score == 'mass' else 'window, score = −|m − 173 GeV|'})"
-        print(f"mass cut: jet mass of {constituents}, {name[10:-1]}")
+        accuracy = "m > 143 GeV" if score == "mass" else "abs(m − 173 GeV) < 30 GeV"
+        print(f"mass cut: jet mass of {constituents}, {name[10:-1]}; its accuracy counts a jet as top when {accuracy}")
     print(format_table([(name, metrics)], title=f"{args.data} ({metrics['jets']} jets)"))
     print(f"1/εB at εS = 0.5: {metrics['rejection_at_0.5']:.1f}")
     if args.json:
