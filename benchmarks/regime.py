@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from kerasjet.data.detector import DEFAULT_DETECTOR, DETECTOR_CONFIGURATIONS
 from kerasjet.data.generate import generate
-from kerasjet.data.settings import GeneratorSettings, configuration_name, file_configuration
+from kerasjet.data.settings import KERASJET_0_1, GeneratorSettings, configuration_name, file_configuration
 from kerasjet.data.io import count_jets
 from kerasjet.data.regime import QCD_MASS_BINS, REFERENCE, regime_distance, regime_figures, target_checks
 from kerasjet.data.summary import jet_observables
@@ -27,7 +27,6 @@ from kerasjet.errors import KerasjetError, run_script
 from kerasjet.files import write_json, write_text
 
 # kerasjet 0.1's jets (MPI off, quark-matched tops, the separate-calorimeter detector) and Delphes 3.3's detector on them
-KERASJET_0_1 = GeneratorSettings(detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.4"], mpi=False, top_matching="quarks")
 ATLAS_3_3 = replace(KERASJET_0_1, detector=DETECTOR_CONFIGURATIONS["atlas-delphes-3.3"])
 # the candidates measured: every one a GeneratorSettings whose configuration_name names it
 CANDIDATES = [

@@ -234,10 +234,12 @@ def cmd_evaluate(args):
                                        n_constituents=args.n_constituents)
     name = _model_label(args.model)
     if masscut:
+        from kerasjet.models.masscut import MASS_CUT_DESCRIPTIONS
+
         constituents = "every constituent" if args.n_constituents is None else f"the {args.n_constituents} leading constituents"
-        name = f"mass cut ({'one-sided, score = m' if score == 'mass' else 'window, score = −|m − 173 GeV|'})"
-        accuracy = "m > 143 GeV" if score == "mass" else "abs(m − 173 GeV) < 30 GeV"
-        print(f"mass cut: jet mass of {constituents}, {name[10:-1]}; its accuracy counts a jet as top when {accuracy}")
+        description, accuracy = MASS_CUT_DESCRIPTIONS[score]
+        name = f"mass cut ({description})"
+        print(f"mass cut: jet mass of {constituents}, {description}; its accuracy counts a jet as top when {accuracy}")
     print(format_table([(name, metrics)], title=f"{args.data} ({metrics['jets']} jets)"))
     print(f"1/εB at εS = 0.5: {metrics['rejection_at_0.5']:.1f}")
     if args.json:

@@ -158,17 +158,17 @@ DATA_SEEDS = {"train": 1, "val": 2, "test": 3}
 # benchmarks (compression, hls, firmware) and `make demo` start from: the detector-level
 # single-seed study
 SHIPPED_LEVEL = "detector"
-# the detector configuration of the jets they were trained on (kerasjet.data.detector.DETECTOR_CONFIGURATIONS)
-SHIPPED_DETECTOR = "atlas-delphes-3.4"
 
 
 def shipped_settings():
     """The GeneratorSettings of the jets the shipped models were trained on: kerasjet 0.1's
-    detector-level jets (SHIPPED_DETECTOR, multi-parton interactions off, quark-matched tops)."""
-    from kerasjet.data.detector import DETECTOR_CONFIGURATIONS
-    from kerasjet.data.settings import GeneratorSettings
+    detector-level jets (kerasjet.data.settings.KERASJET_0_1: atlas-delphes-3.4, multi-parton
+    interactions off, quark-matched tops)."""
+    from kerasjet.data.settings import KERASJET_0_1
 
-    return GeneratorSettings(level=SHIPPED_LEVEL, detector=DETECTOR_CONFIGURATIONS[SHIPPED_DETECTOR], mpi=False, top_matching="quarks")
+    return replace(KERASJET_0_1, level=SHIPPED_LEVEL)
+
+
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 # the firmware's N: the shipped C = 2 and C = 3 models there start from a float model of their own
 FIRMWARE_N = (8, 16, 32)

@@ -306,6 +306,20 @@ def calorimeter_position(ids, p, settings):
     return eta, phi
 
 
+def _towers(event, calorimeter, eta, phi, eta_step, phi_bins):
+    """The towers hit by n deposits of ``event`` (n,) in ``calorimeter`` (n,) at (``eta``,
+    ``phi``) (n,) on grids of ``eta_step`` and ``phi_bins`` (scalars or (n,)): each deposit's
+    tower index ``hit`` (n,), then per tower (ordered by event, calorimeter, η, φ) its event,
+    calorimeter, η index (+ ETA_INDEX_OFFSET) and φ index."""
+    ieta = np.floor(eta / eta_step).astype(np.int64) + ETA_INDEX_OFFSET
+    iphi = np.floor((phi + np.pi) / (2 * np.pi) * phi_bins).astype(np.int64) % phi_bins
+    keys, hit = np.unique(((event * 2 + calorimeter) * 2 * ETA_INDEX_OFFSET + ieta) * MAX_PHI_BINS + iphi, return_inverse=True)
+    tower_event, keys = np.divmod(keys, 4 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
+    tower_calorimeter, keys = np.divmod(keys, 2 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
+    tower_ieta, tower_iphi = np.divmod(keys, MAX_PHI_BINS)
+    return hit, tower_event, tower_calorimeter, tower_ieta, tower_iphi
+
+
 def _combined_calorimeter(ids, event, eta, phi, energy, tracked, track_energy, track_resolution, rng, settings):
     """Delphes 3.3's ``Calorimeter`` module (modules/Calorimeter.cc, FinalizeTower) for particles
     of PDG ``ids`` (n,) of ``event`` (n,) reaching the calorimeter at (``eta``, ``phi``) (n,)
@@ -330,12 +344,9 @@ def _combined_calorimeter(ids, event, eta, phi, energy, tracked, track_energy, t
     step, phi_bins = settings.hcal_eta_step, settings.hcal_phi_bins
     with np.errstate(invalid="ignore"):
         inside = np.flatnonzero(~np.isin(np.abs(ids), INVISIBLE_IDS) & (np.abs(eta) < settings.hcal_abs_eta_max))
-    ieta = np.floor(eta[inside] / step).astype(np.int64) + ETA_INDEX_OFFSET
-    iphi = np.floor((phi[inside] + np.pi) / (2 * np.pi) * phi_bins).astype(np.int64) % phi_bins
-    keys, hit = np.unique((event[inside] * 2 * ETA_INDEX_OFFSET + ieta) * MAX_PHI_BINS + iphi, return_inverse=True)
-    n_towers = len(keys)
-    tower_event, keys = np.divmod(keys, 2 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
-    tower_ieta, tower_iphi = np.divmod(keys, MAX_PHI_BINS)
+    hit, tower_event, _, tower_ieta, tower_iphi = _towers(event[inside], np.zeros(len(inside), np.int64), eta[inside],
+                                                          phi[inside], step, phi_bins)
+    n_towers = len(tower_event)
     centre_eta = (tower_ieta - ETA_INDEX_OFFSET + 0.5) * step
     draws = rng.standard_normal((n_towers, 2))
     offset = rng.random((n_towers, 2)) if settings.smear_tower_centre else np.full((n_towers, 2), 0.5)
@@ -379,22 +390,16 @@ def _calorimeters(calorimeter, event, eta, phi, energy, track_energy, track_vari
     """
     inside = np.flatnonzero(np.abs(eta) < settings.grid(calorimeter)[2])
     eta_step, phi_bins, _ = settings.grid(calorimeter[inside])
-    ieta = np.floor(eta[inside] / eta_step).astype(np.int64) + ETA_INDEX_OFFSET
-    iphi = np.floor((phi[inside] + np.pi) / (2 * np.pi) * phi_bins).astype(np.int64) % phi_bins
-    keys, hit = np.unique(((event[inside] * 2 + calorimeter[inside]) * 2 * ETA_INDEX_OFFSET + ieta) * MAX_PHI_BINS + iphi,
-                          return_inverse=True)
+    hit, tower_event, kind, ieta, iphi = _towers(event[inside], calorimeter[inside], eta[inside], phi[inside], eta_step, phi_bins)
     tower_energy = np.bincount(hit, weights=energy[inside])
     tower_track_energy = np.bincount(hit, weights=track_energy[inside])
     tower_track_sigma = np.sqrt(np.bincount(hit, weights=track_variance[inside]))
-    tower_event, keys = np.divmod(keys, 4 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
-    kind, keys = np.divmod(keys, 2 * ETA_INDEX_OFFSET * MAX_PHI_BINS)
-    ieta, iphi = np.divmod(keys, MAX_PHI_BINS)
     eta_step, phi_bins, _ = settings.grid(kind)
-    offset = rng.random((len(keys), 2)) if settings.smear_tower_centre else np.full((len(keys), 2), 0.5)
+    offset = rng.random((len(kind), 2)) if settings.smear_tower_centre else np.full((len(kind), 2), 0.5)
     centre_eta = (ieta - ETA_INDEX_OFFSET + offset[:, 0]) * eta_step
     centre_phi = (iphi + offset[:, 1]) * 2 * np.pi / phi_bins - np.pi
     width = np.sqrt(np.log1p((settings.tower_resolution(kind, tower_energy, centre_eta) / tower_energy) ** 2))
-    measured = tower_energy * np.exp(width * rng.standard_normal(len(keys)) - width ** 2 / 2)
+    measured = tower_energy * np.exp(width * rng.standard_normal(len(kind)) - width ** 2 / 2)
     measured = np.where(settings.passes_threshold(kind, measured, centre_eta), measured, 0.0)
     sigma = settings.tower_resolution(kind, measured, centre_eta)
     excess = np.maximum(measured - tower_track_energy, 0.0)

@@ -470,13 +470,17 @@ def _shard_jets(attrs):
     return sum(b.n_signal + b.n_background for b in shard_blocks(blocks, attrs["shard"], attrs["num_shards"]))
 
 
+def _integer_at_least(minimum):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+
+
 # job attributes a shard's plan is computed from: attribute → (valid, what it must be)
 _JOB_ATTRIBUTES = {
-    "job_jets": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
+    "job_jets": (_integer_at_least(1), "an integer ≥ 1"),
     "signal_fraction": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1, "a fraction in [0, 1]"),
-    "generator_block_size": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
-    "generator_max_constituents": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
-    "num_shards": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer ≥ 1"),
+    "generator_block_size": (_integer_at_least(1), "an integer ≥ 1"),
+    "generator_max_constituents": (_integer_at_least(1), "an integer ≥ 1"),
+    "num_shards": (_integer_at_least(1), "an integer ≥ 1"),
     "shard": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
 }
 

@@ -57,9 +57,11 @@ class GeneratorSettings:
 
 
 REFERENCE_PTHAT_WINDOW = (500.0, 700.0)  # GeV: configuration names mention any other window
+# kerasjet 0.1's jets at detector level: its detector, multi-parton interactions off, quark-matched tops
+KERASJET_0_1 = GeneratorSettings(detector=DETECTOR_CONFIGURATIONS[LEGACY_DETECTOR], mpi=False, top_matching="quarks")
 # what a kerasjet file without these attributes was generated with (kerasjet 0.1)
-LEGACY_ATTRIBUTES = {"generator_mpi": False, "generator_top_matching": "quarks",
-                     **{f"detector_{k}": v for k, v in asdict(DETECTOR_CONFIGURATIONS[LEGACY_DETECTOR]).items()}}
+LEGACY_ATTRIBUTES = {"generator_mpi": KERASJET_0_1.mpi, "generator_top_matching": KERASJET_0_1.top_matching,
+                     **{f"detector_{k}": v for k, v in asdict(KERASJET_0_1.detector).items()}}
 
 
 def configuration_name(settings):

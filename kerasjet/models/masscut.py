@@ -15,6 +15,9 @@ MASS_CUT_SCORES = ("mass", "window")
 # decision thresholds for the accuracy figure: a top has m > 143 GeV ('mass') or lies within
 # 30 GeV of the top mass ('window'), the same lower edge
 ACCURACY_THRESHOLDS = {"mass": TOP_MASS_GEV - 30.0, "window": -30.0}
+# score → (what it ranks by, when its accuracy counts a jet as top), for printed output
+MASS_CUT_DESCRIPTIONS = {"mass": ("one-sided, score = m", f"m > {TOP_MASS_GEV - 30.0:g} GeV"),
+                         "window": ("window, score = −|m − 173 GeV|", "abs(m − 173 GeV) < 30 GeV")}
 
 
 def mass_cut_scores(pmu, mask=None, score="window"):
