@@ -1,10 +1,11 @@
 """kerasjet's nanoPELICAN against the seed paper's own PyTorch code, same files, budget and seeds.
 
-    python benchmarks/parity.py [--data data/parity] [--seeds 5] [--epochs 16]
+    python benchmarks/parity.py [--data data/parity] [--seeds 5] [--epochs 16] [--c-hidden C]
                                 [--reference DIR --reference-python PYTHON] [--finished-only] [--tiny]
 
 The files: 60k training, 10k validation and 40k test particle-level jets generated with seeds 101,
-102 and 103 (seeds no other part of kerasjet uses), made here if missing. The budget: nanoPELICAN C = 2,
+102 and 103 (seeds no other part of kerasjet uses) with kerasjet 0.1's generator settings (no MPI,
+quark-matched tops: the jets of the committed tables), made here if missing. The budget: nanoPELICAN C = 2,
 N = 80 leading constituents, batch 512, --epochs epochs (default 16), peak learning rate 5e-3,
 the best epoch by validation loss; with and without BatchNorm. Each side trains with its own
 recipe: kerasjet's default (the calibrated momentum unit, no dropout: dropout 0.05 changed the
@@ -28,6 +29,10 @@ nothing: it tabulates the runs that have finished and names the others as not ru
 reference trains about 13 minutes per seed on an idle 2-core machine, several times that when
 the cores are shared). --tiny runs the kerasjet
 side on a few hundred jets for one epoch (the test of this script).
+
+--c-hidden C (default 2) trains only kerasjet's default model, the seed paper's without BatchNorm,
+at C hidden channels (the reference comparison is at C = 2): the check that the default trains
+at every C of the paper's Table 1 with one start per seed (run folders kerasjet_nobn_c<C>_<E>ep).
 """
 
 import argparse
@@ -62,20 +67,23 @@ METRICS = ("auc", "rejection_at_0.3", "accuracy")
 
 def data_files(data_dir, splits, workers):
     """{split: path}, generating the files that are missing."""
-    from kerasjet.data.generate import GeneratorSettings, generate
+    from dataclasses import replace
+
+    from kerasjet.data.generate import generate
+    from kerasjet.data.settings import KERASJET_0_1
 
     files = {}
     for split, (jets, seed) in splits.items():
         files[split] = os.path.join(data_dir, f"{split}_{jets}.h5")
         if not os.path.exists(files[split]):
             print(f"generating {split}: {jets} jets (seed {seed}) → {files[split]}")
-            generate(files[split], jets, seed, GeneratorSettings(level=LEVEL), workers=workers)
+            generate(files[split], jets, seed, replace(KERASJET_0_1, level=LEVEL), workers=workers)
     return files
 
 
-def run_name(code, batchnorm, starts, epochs):
-    """Run-folder name of one side: e.g. kerasjet_bn_16ep, kerasjet_bn_3starts_16ep."""
-    return f"{code}_{'bn' if batchnorm else 'nobn'}{f'_{starts}starts' if starts > 1 else ''}_{epochs}ep"
+def run_name(code, batchnorm, starts, epochs, c_hidden=2):
+    """Run-folder name of one side: e.g. kerasjet_bn_16ep, kerasjet_bn_3starts_16ep, kerasjet_nobn_c3_16ep."""
+    return f"{code}_{'bn' if batchnorm else 'nobn'}{f'_c{c_hidden}' if c_hidden != 2 else ''}{f'_{starts}starts' if starts > 1 else ''}_{epochs}ep"
 
 
 def reuse_single_start(single_run, run_dir):
@@ -95,13 +103,13 @@ def finished(code, run_dir):
     return reference_finished(run_dir)
 
 
-def train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size, starts=1):
+def train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size, starts=1, c_hidden=2):
     """Train one kerasjet seed (resumable; ``starts`` > 1: the best of that many starts, see
     kerasjet.train.train_best_start) and return its test metrics."""
     from kerasjet.evaluate import evaluate
     from kerasjet.train import RunConfig, train
 
-    config = RunConfig(model="nanopelican", model_kwargs=dict(c_hidden=2, n_constituents=N_CONSTITUENTS, batchnorm=batchnorm),
+    config = RunConfig(model="nanopelican", model_kwargs=dict(c_hidden=c_hidden, n_constituents=N_CONSTITUENTS, batchnorm=batchnorm),
                        train=files["train"], val=files["val"], epochs=epochs, batch_size=batch_size,
                        learning_rate=LEARNING_RATE, seed=seed, starts=starts)
     summary = train(run_dir, config, verbose=0)
@@ -143,7 +151,7 @@ def format_markdown(results, budget):
     lines = [
         "# Training parity: kerasjet against the seed paper's PELICAN-nano code",
         "",
-        f"Same {budget['level']}-level files for every side ({budget['jets']}), nanoPELICAN C = 2, N = {N_CONSTITUENTS}, batch {budget['batch_size']}, "
+        f"Same {budget['level']}-level files for every side ({budget['jets']}), nanoPELICAN C = {budget.get('c_hidden', 2)}, N = {N_CONSTITUENTS}, batch {budget['batch_size']}, "
         f"{budget['epochs']} epochs, peak learning rate {LEARNING_RATE:g}, best epoch by validation loss; kerasjet "
         f"without dropout, the reference with dropout {REFERENCE_DROPOUT}. Cells: test AUC (1/εB at εS = 0.3). Written by `python benchmarks/parity.py`"
         f"{' ' + budget['flags'] if budget['flags'] else ''}.",
@@ -184,9 +192,13 @@ def main():
     parser.add_argument("--reference-from", metavar="PARITY_JSON",
                         help="without --reference: the reference's rows from an earlier parity.json of the same files and budget")
     parser.add_argument("--tiny", action="store_true", help="a few hundred jets, one epoch, one seed (the test)")
+    parser.add_argument("--c-hidden", type=int, default=2,
+                        help="hidden channels; other than 2 (the reference comparison), only kerasjet's default model trains")
     args = parser.parse_args()
-    if args.seeds < 1 or args.epochs < 1:
-        raise KerasjetError("--seeds and --epochs must be at least 1")
+    if args.seeds < 1 or args.epochs < 1 or args.c_hidden < 1:
+        raise KerasjetError("--seeds, --epochs and --c-hidden must be at least 1")
+    if args.c_hidden != 2 and (args.reference or args.reference_from):
+        raise KerasjetError(f"--c-hidden {args.c_hidden}: the reference comparison is at C = 2 (drop --reference/--reference-from)")
     if not args.name or os.sep in args.name or args.name.startswith("."):
         raise KerasjetError(f"--name {args.name!r}: a file name without folder (the folder is --out)")
     if args.reference and args.reference_from:
@@ -197,23 +209,25 @@ def main():
     if args.tiny:
         splits, seeds, epochs, batch_size = TINY_SPLITS, range(1, 2), 1, 128
     budget = {"level": LEVEL, "jets": ", ".join(f"{split} {jets} (seed {seed})" for split, (jets, seed) in splits.items()),
-              "epochs": epochs, "batch_size": batch_size, "flags": " ".join(sys.argv[1:])}
+              "epochs": epochs, "batch_size": batch_size, "c_hidden": args.c_hidden, "flags": " ".join(sys.argv[1:])}
     carried = carried_reference(args.reference_from, budget) if args.reference_from else {}  # checked before any work
     files = data_files(args.data, splits, args.workers)
     results, not_run = {}, []
     for name, (code, batchnorm, starts) in SIDES.items():
         if (code == "reference" and not args.reference) or args.only not in (None, code):
             continue
+        if args.c_hidden != 2 and (code, batchnorm, starts) != ("kerasjet", False, 1):
+            continue
         runs = []
         for seed in seeds:
-            run_dir = os.path.join(args.data, "runs", run_name(code, batchnorm, starts, epochs), f"seed_{seed}")
+            run_dir = os.path.join(args.data, "runs", run_name(code, batchnorm, starts, epochs, args.c_hidden), f"seed_{seed}")
             if args.finished_only and not finished(code, run_dir):
                 not_run.append(f"{name}, seed {seed}")
                 continue
             if code == "kerasjet" and starts > 1:
                 reuse_single_start(os.path.join(args.data, "runs", run_name(code, batchnorm, 1, epochs), f"seed_{seed}"), run_dir)
             if code == "kerasjet":
-                run = train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size, starts)
+                run = train_kerasjet(run_dir, files, seed, epochs, batchnorm, batch_size, starts, args.c_hidden)
             else:
                 from pelican_nano_reference import train_reference
 

@@ -148,22 +148,23 @@ def cmd_info(args):
         print(f"jet-mass plot written to {args.plot}")
 
 
-NANOPELICAN_DEFAULTS = {"c_hidden": 2, "basis": "nano", "dropout": 0.0}
+NANOPELICAN_DEFAULTS = {"c_hidden": 2, "basis": "nano", "dropout": 0.0, "batchnorm": False}
 NANOPELICAN_ONLY = {"c_hidden": "--c-hidden", "basis": "--basis", "dropout": "--dropout", "scaled": "--scaled",
-                    "no_batchnorm": "--no-batchnorm"}
+                    "batchnorm": "--batchnorm/--no-batchnorm"}
 
 
 def _model_kwargs(args):
     """Keyword arguments of the chosen model builder from the command-line flags; KerasjetError
     for a nanoPELICAN option given with another model (it would be silently ignored)."""
     kwargs = {"n_constituents": args.n_constituents}
-    given = [flag for dest, flag in NANOPELICAN_ONLY.items() if getattr(args, dest) not in (None, False)]
+    unset = {"scaled": False}  # a flag's value when not given (None for the others)
+    given = [flag for dest, flag in NANOPELICAN_ONLY.items() if getattr(args, dest) is not unset.get(dest)]
     if args.model != "nanopelican":
         if given:
             raise KerasjetError(f"{', '.join(given)}: nanoPELICAN options; --model {args.model} has none (drop them)")
         return kwargs
     values = {key: default if getattr(args, key) is None else getattr(args, key) for key, default in NANOPELICAN_DEFAULTS.items()}
-    kwargs.update(c_hidden=values["c_hidden"], batchnorm=not args.no_batchnorm, scaled=args.scaled,
+    kwargs.update(c_hidden=values["c_hidden"], batchnorm=values["batchnorm"], scaled=args.scaled,
                   dropout=values["dropout"], basis=values["basis"])
     return kwargs
 
@@ -467,7 +468,10 @@ def build_parser():
                    help=f"nanoPELICAN only: hidden channels, 1 to {MAX_C_HIDDEN} (default: {NANOPELICAN_DEFAULTS['c_hidden']})")
     p.add_argument("--basis", choices=("nano", "full"), help="nanoPELICAN only: LinEq2to2 basis (default: nano)")
     p.add_argument("--scaled", action="store_true", help="nanoPELICAN only: multiplicity-scaled aggregators (Table 2)")
-    p.add_argument("--no-batchnorm", action="store_true", help="nanoPELICAN only: drop the BatchNorm layers (10·C+1 parameters)")
+    p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None,
+                   help="nanoPELICAN only: --batchnorm adds two BatchNorm layers (12·C + 3 parameters, the BatchNorms fold away). "
+                        "Default --no-batchnorm: the seed paper's model, 10·C + 1 parameters, one start, data-dependent "
+                        "initialisation and relative steps")
     p.add_argument("--dropout", type=FRACTION, help="nanoPELICAN only: dropout rate, in [0, 1) (default: 0.0)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output: 0 none, 1 bar, 2 a line per epoch")
     p.set_defaults(func=cmd_train, kept_on_interrupt=RESUMABLE)

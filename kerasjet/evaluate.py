@@ -67,4 +67,7 @@ def aggregate(metric_dicts):
         out[k] = (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0)
     out["parameters"] = metric_dicts[0].get("parameters")
     out["runs"] = len(metric_dicts)
+    notes = [m["threshold_note"] for m in metric_dicts if m.get("threshold_note")]
+    if notes:
+        out["threshold_note"] = f"{len(notes)} of {len(metric_dicts)} runs: {notes[0]}"
     return out

@@ -48,8 +48,27 @@ def background_rejection(labels, scores, signal_efficiency):
     return math.inf if background == 0 else 1.0 / background
 
 
+# a run "sits at a class fraction" when its accuracy is within this of the fraction of top jets
+# or of QCD jets (nearly every jet called one class) while its AUC is at least RANKING_AUC
+CLASS_FRACTION_TOLERANCE = 0.01
+RANKING_AUC = 0.75
+
+
+def threshold_note(accuracy, auc, signal_fraction, threshold=0.0):
+    """A sentence when ``accuracy`` sits at the fraction of one class (``signal_fraction`` of the
+    jets are top) while ``auc`` is high: the scores rank the jets but nearly all fall on one side
+    of ``threshold``, so the threshold is uncalibrated, not the tagger broken. None otherwise."""
+    fraction = min((signal_fraction, 1.0 - signal_fraction), key=lambda f: abs(accuracy - f))
+    if auc < RANKING_AUC or abs(accuracy - fraction) > CLASS_FRACTION_TOLERANCE:
+        return None
+    return (f"accuracy {accuracy:.4f} sits at a class fraction ({fraction:.4f}) while the AUC is {auc:.4f}: the scores rank "
+            f"the jets, but nearly all fall on one side of the threshold {threshold:g} (an uncalibrated threshold, e.g. a "
+            "BatchNorm model's moving statistics off at this batch size); read the AUC and 1/εB, or train without BatchNorm")
+
+
 def evaluate_scores(labels, scores, threshold=0.0, n_parameters=None):
-    """Dict of accuracy, auc, rejection at εS = 0.3 and 0.5, jets, parameters."""
+    """Dict of accuracy, auc, rejection at εS = 0.3 and 0.5, jets, parameters; and
+    'threshold_note' (``threshold_note``) when the accuracy sits at the class fraction."""
     labels = np.asarray(labels).ravel()
     scores = np.asarray(scores).ravel()
     result = {
@@ -61,14 +80,19 @@ def evaluate_scores(labels, scores, threshold=0.0, n_parameters=None):
         result[f"rejection_at_{eff}"] = background_rejection(labels, scores, eff)
     if n_parameters is not None:
         result["parameters"] = int(n_parameters)
+    note = threshold_note(result["accuracy"], result["auc"], float(np.mean(labels)), threshold)
+    if note:
+        result["threshold_note"] = note
     return result
 
 
-def format_table(rows, title="Top tagging on generated jets"):
+def format_table(rows, title="Top tagging on generated jets", reference=None, reference_name="reference"):
     """A Markdown table in the layout of the seed paper's Table 1.
 
     rows: list of (name, metrics) where metrics holds accuracy, auc, rejection_at_0.3 and
-    parameters, each either a number or a (mean, std) pair.
+    parameters, each either a number or a (mean, std) pair; a row's 'threshold_note' is printed
+    under the table. ``reference`` ({row name: metrics}, missing values allowed) adds the same four
+    columns headed ``reference_name`` beside ours ("—" where it has no number).
     """
 
     def cell(value, digits):
@@ -78,14 +102,19 @@ def format_table(rows, title="Top tagging on generated jets"):
             return f"{value[0]:.{digits}f} ± {value[1]:.{digits}f}"
         return f"{value:.{digits}f}"
 
-    lines = [f"**{title}**", "", "| Architecture | Accuracy | AUC | 1/εB (εS = 0.3) | # Params |", "|---|---|---|---|---|"]
-    for name, m in rows:
+    def cells(m):
         params = m.get("parameters")
-        lines.append(
-            f"| {name} | {cell(m.get('accuracy'), 4)} | {cell(m.get('auc'), 4)} | {cell(m.get('rejection_at_0.3'), 0)} | "
-            f"{'—' if params is None else params} |"
-        )
-    return "\n".join(lines)
+        return [cell(m.get("accuracy"), 4), cell(m.get("auc"), 4), cell(m.get("rejection_at_0.3"), 0), "—" if params is None else str(params)]
+
+    header = ["Architecture", "Accuracy", "AUC", "1/εB (εS = 0.3)", "# Params"]
+    if reference is not None:
+        header += [f"{reference_name}: {column}" for column in header[1:]]
+    lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, m in rows:
+        row = [name] + cells(m) + (cells(reference.get(name, {})) if reference is not None else [])
+        lines.append("| " + " | ".join(row) + " |")
+    notes = [f"note ({name}): {m['threshold_note']}" for name, m in rows if m.get("threshold_note")]
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def plot_roc(curves, out, title=""):

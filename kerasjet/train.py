@@ -23,9 +23,11 @@ import numpy as np
 import tensorflow as tf
 
 from kerasjet import kinematics
+from kerasjet.data.io import signal_fraction
 from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
+from kerasjet.metrics import threshold_note
 from kerasjet.models import build_model, save_model
 from kerasjet.models.nanopelican import has_batchnorm, initialise_from_data
 
@@ -155,6 +157,25 @@ class _StopOnNonFiniteLoss(tf.keras.callbacks.Callback):
                     "needs a new run folder" if self.epoch else "no epoch finished, so nothing was kept")
             raise KerasjetError(f"{self.run_dir}: training loss became {loss} in epoch {self.epoch + 1}, batch {batch + 1} "
                                 f"(learning rate too high for these inputs?); {kept}")
+
+
+class _ThresholdWatch(tf.keras.callbacks.Callback):
+    """Say once, after the first epoch whose val_accuracy sits at the validation file's class
+    fraction while its val_auc is high (kerasjet.metrics.threshold_note), that the threshold is
+    uncalibrated — rather than print accuracy 0.5000 epoch after epoch without a word."""
+
+    def __init__(self, signal_fraction, verbose):
+        super().__init__()
+        self.signal_fraction, self.verbose, self.said = signal_fraction, verbose, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.said or not self.verbose or "val_accuracy" not in logs or "val_auc" not in logs:
+            return
+        note = threshold_note(float(logs["val_accuracy"]), float(logs["val_auc"]), self.signal_fraction)
+        if note:
+            print(f"note (epoch {epoch + 1}, validation jets): {note}")
+            self.said = True
 
 
 def _forget_failed_start(run_dir, created):
@@ -301,7 +322,7 @@ def config_difference(config_path, config, same_file_names=False):
 
 # the command-line options of RunConfig's keys, for messages (option names, not internal keys)
 OPTION_NAMES = {"model": "--model", "model_kwargs": "the model options (--n-constituents, --c-hidden, --basis, --scaled, "
-                "--no-batchnorm, --dropout)", "train": "--train", "val": "--val", "epochs": "--epochs", "batch_size": "--batch-size",
+                "--batchnorm, --dropout)", "train": "--train", "val": "--val", "epochs": "--epochs", "batch_size": "--batch-size",
                 "learning_rate": "--lr", "seed": "--seed", "schedule": "--schedule", "starts": "--starts",
                 "probe_epochs": "--probe-epochs"}
 
@@ -465,6 +486,7 @@ def _train_run(run_dir, config, verbose=1, callbacks=(), stop_after=None):
         tf.keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=state["epochs_done"] > 0),
         tf.keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), write_graph=False, profile_batch=0),
         _EpochState(run_dir, checkpoint, state["best_val_loss"]),
+        _ThresholdWatch(signal_fraction(config.val), verbose),
         *callbacks,
     ]
     os.makedirs(run_dir, exist_ok=True)

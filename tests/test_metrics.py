@@ -43,3 +43,21 @@ def test_evaluate_scores_accuracy_and_table():
     assert row["auc"] == pytest.approx((0.91, np.std([0.9, 0.92], ddof=1)))
     table = format_table([("nanoPELICAN C=2", row)])
     assert "| nanoPELICAN C=2 | 0.8100 ± 0.0141 | 0.9100 ± 0.0141 | 110 ± 14 | 21 |" in table
+
+
+def test_an_accuracy_at_the_class_fraction_with_a_high_auc_is_explained():
+    """Scores that rank the jets well but all lie above the threshold (an uncalibrated shift):
+    accuracy is the class fraction, the metrics carry a note and every printed table shows it;
+    the same scores centred on the threshold carry none, and neither does a tagger that does not rank."""
+    labels = RNG.integers(0, 2, 4000)
+    scores = RNG.normal(labels * 2.0, 1.0)
+    shifted = evaluate_scores(labels, scores + 50.0)
+    assert shifted["accuracy"] == pytest.approx(labels.mean()) and shifted["auc"] > 0.9  # every jet called top
+    assert "sits at a class fraction" in shifted["threshold_note"] and "uncalibrated threshold" in shifted["threshold_note"]
+    assert "note (C = 2): accuracy" in format_table([("C = 2", shifted)])
+    assert "1 of 2 runs: accuracy" in aggregate([shifted, evaluate_scores(labels, scores - 1.0)])["threshold_note"]
+    assert "sits at a class fraction" in evaluate_scores(labels, scores - 50.0)["threshold_note"]  # every jet called QCD
+    assert "threshold_note" not in evaluate_scores(labels, scores - 1.0)
+    assert "threshold_note" not in evaluate_scores(labels, RNG.normal(0.0, 1.0, 4000) + 50.0)  # no ranking: AUC 0.5
+    assert "note" not in format_table([("C = 2", evaluate_scores(labels, scores - 1.0))])
+

@@ -9,7 +9,7 @@ import pytest
 from kerasjet.data.pipeline import InputSpec, load_inputs
 from kerasjet.fold import fold, folded_logits, format_formula
 from kerasjet.models import build_model, load_model, trainable_parameters
-from kerasjet.models.nanopelican import hidden_open_fractions
+from kerasjet.models.nanopelican import has_batchnorm, hidden_open_fractions
 
 RNG = np.random.default_rng(5)
 DICT_INPUT_MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "dict_inputs")
@@ -84,8 +84,17 @@ def test_topodnn_is_not_lorentz_invariant_but_is_padding_invariant(inputs):
 
 
 @pytest.mark.parametrize("c_hidden, expected", [(1, 11), (2, 21), (3, 31), (10, 101)])
-def test_nanopelican_parameter_count(c_hidden, expected):
-    assert trainable_parameters(build_model("nanopelican", c_hidden=c_hidden, batchnorm=False)) == expected
+def test_the_default_nanopelican_is_the_papers_model(c_hidden, expected):
+    """The default has exactly the seed paper's 10·C + 1 parameters and no BatchNorm; the N-scaled
+    variant adds only its exponents α (6 on LinEq2→2, of which the pair element's is inert: no sum
+    to scale; 2 on LinEq2→0); folding gives the paper's
+    9·C + 1 free parameters (one readout weight per channel becomes a sign)."""
+    model = build_model("nanopelican", c_hidden=c_hidden)
+    assert trainable_parameters(model) == expected
+    assert not has_batchnorm(model) and not any("batch" in layer.__class__.__name__.lower() for layer in model.layers)
+    assert trainable_parameters(build_model("nanopelican", c_hidden=c_hidden, scaled=True)) == expected + 8
+    assert fold(randomise(model))["free_parameters"] == 9 * c_hidden + 1
+    assert trainable_parameters(build_model("nanopelican", c_hidden=c_hidden, batchnorm=True)) == expected + 2 + 2 * c_hidden
 
 
 def test_baseline_sizes():
@@ -202,7 +211,9 @@ def test_shipped_models_at_firmware_n_start_from_their_float_model(c, n, bits):
 
     float_model = load_model(shipped_float(n, c))
     assert n_constituents_of(float_model) == n
-    assert trainable_parameters(float_model) == trainable_parameters(build_model("nanopelican", c_hidden=c, n_constituents=n))
+    # the shipped models are kerasjet 0.1's BatchNorm models (kerasjet.study.shipped_settings)
+    assert trainable_parameters(float_model) == trainable_parameters(build_model("nanopelican", c_hidden=c, n_constituents=n,
+                                                                                 batchnorm=True))
     assert n_constituents_of(load_model(os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{bits}.h5"))) == n
     trained_n = shipped_trained_n(n, c)
     with open(os.path.join(os.path.dirname(MODELS_DIR), "hls_configs", f"nanopelican_c{c}_n{n}_{bits}.yml")) as f:

@@ -234,7 +234,7 @@ def test_levels_and_configurations_never_share_data_or_runs(tmp_path, jets_file)
                                                               top_matching="quarks", block_size=20), show_progress=False)
     os.rename(legacy, data_files(str(study), detector)["train"])
     with pytest.raises(KerasjetError, match="attribute 'configuration' is atlas-delphes-3.4, the study runs on "
-                                            "atlas-delphes-3.3\+mpi\+w-matching jets"):
+                                            r"atlas-delphes-3.3\+mpi\+w-matching jets"):
         prepare_data(str(study), detector, workers=1)
 
 

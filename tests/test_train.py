@@ -60,7 +60,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(jets_file, tmp_p
     inputs, _ = load_inputs(jets_file, InputSpec(16), 0, 50)
     outputs = [load_model(str(tmp_path / run / "best.keras")).predict(inputs, verbose=0) for run in ("straight", "resumed")]
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-5, atol=1e-6)
-    assert straight["parameters"] == 21 + 2 * (1 + 2)  # BatchNorm: gamma and beta per channel, 1 then 2 channels
+    assert straight["parameters"] == 21  # the default: the seed paper's model, without BatchNorm
     # the momentum unit is calibrated on the training jets and stored in the model
     assert straight["momentum_scale"] == calibrate_momentum_scale(jets_file, InputSpec(16))
     assert load_model(str(tmp_path / "straight" / "best.keras")).get_layer("lorentz_dot").momentum_scale == straight["momentum_scale"]
@@ -227,3 +227,20 @@ def test_no_batchnorm_runs_take_steps_relative_to_their_weights(thousand_jets):
     constant = RelativeAdam([(v, NO_BATCHNORM_STEP_GAIN * s) for v, s in step_scales(model)], 1e-3)
     constant.apply_gradients([(tf.ones_like(kernel), kernel)])
     np.testing.assert_allclose((before - kernel.numpy()) / size, NO_BATCHNORM_STEP_GAIN * 1e-3, rtol=1e-3)
+
+
+def test_train_builds_the_papers_nanopelican_unless_told_otherwise():
+    """`kerasjet train` flags → builder arguments: no BatchNorm by default, --batchnorm adds it,
+    and either flag with another model is refused."""
+    from kerasjet.cli import _model_kwargs, build_parser
+    from kerasjet.errors import KerasjetError
+
+    base = "train --train t.h5 --val v.h5 --out runs/x --n-constituents 16".split()
+    parse = build_parser().parse_args
+    assert _model_kwargs(parse(base))["batchnorm"] is False
+    assert _model_kwargs(parse(base + ["--batchnorm"]))["batchnorm"] is True
+    assert _model_kwargs(parse(base + ["--no-batchnorm"]))["batchnorm"] is False
+    for flag in ("--batchnorm", "--no-batchnorm"):
+        with pytest.raises(KerasjetError, match="--batchnorm/--no-batchnorm: nanoPELICAN options"):
+            _model_kwargs(parse(base + ["--model", "topodnn", flag]))
+    assert _model_kwargs(parse(base + ["--model", "topodnn"])) == {"n_constituents": 16}

@@ -170,6 +170,13 @@ def check_jet_file(path, both_classes=False, allow_empty=False, chunk=CHECK_CHUN
     return n
 
 
+def signal_fraction(path, chunk=CHECK_CHUNK):
+    """Fraction of top jets (is_signal = 1) in ``path``, read ``chunk`` jets at a time."""
+    n = count_jets(path)
+    tops = sum(int(read_jets(path, start, min(start + chunk, n)).is_signal.sum()) for start in range(0, n, chunk))
+    return tops / max(n, 1)
+
+
 def _read_pelican(f, rows):
     return JetArrays(
         pmu=f["Pmu"][rows].astype(np.float32, copy=False),

@@ -15,14 +15,17 @@ DEFAULT_MOMENTUM_SCALE = 100.0
 INITIAL_HIDDEN_BIAS = 0.1
 
 
-def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=True, dropout=0.0, basis="nano",
+def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=False, dropout=0.0, basis="nano",
                 momentum_scale=DEFAULT_MOMENTUM_SCALE, multiplicity_degree=0, name=None):
     """d → [BatchNorm → Dropout] → LinEq2→2 → ReLU → [BatchNorm → Dropout] → LinEq2→0 → logit.
 
     Inputs [pmu (B, N, 4) GeV, mask (B, N)] (or the {'pmu', 'mask'} dict); output (B, 1), the
     logit of "top".
     d_ij = p_i·p_j / momentum_scale² (GeV; training calibrates it on the data, kerasjet.train).
-    Without BatchNorm the nano model has 10·c_hidden + 1 trainable parameters; multiplicity_degree
+    The default is the seed paper's model: no BatchNorm, 10·c_hidden + 1 trainable parameters
+    (11, 21, 31, 101 for C = 1, 2, 3, 10; ``scaled`` adds 6 + 2 exponents α, the pair element's inert), trained from a
+    data-dependent start with relative steps (kerasjet.train: ``initialise_from_data``,
+    ``RelativeAdam``). ``batchnorm=True`` adds two BatchNorms (2 + 2·c_hidden more). multiplicity_degree
     D gives it the biases polynomial in r = n/N̄ that folded BatchNorms provide (D·(2·c_hidden + 1)
     more; a model with BatchNorm has them already). Without Dropout each BatchNorm is the next
     equivariant layer's own input normalisation (the same function, several times cheaper to
