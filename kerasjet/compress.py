@@ -129,6 +129,16 @@ def nano_precision(weight_bits, placement="all", activation_range=None, pair_po2
     )
 
 
+def refuse_word_inputs(model, stage):
+    """KerasjetError for a model that starts from trigger words (kerasjet.data.words): its
+    quantized and firmware forms are not built yet, so ``stage`` refuses it by name."""
+    from kerasjet.models import input_format_of
+
+    if input_format_of(model) is not None:
+        raise KerasjetError(f"model '{model.name}' starts from '{input_format_of(model)}' trigger words: {stage} handles models "
+                            "of Cartesian momenta ('pmu') only so far")
+
+
 def is_nanopelican(model):
     return any(layer.name == "lineq_2to2" for layer in model.layers)
 
@@ -428,6 +438,7 @@ def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs
     """
     if weight_bits not in WEIGHT_CHOICES:
         raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")
+    refuse_word_inputs(model, "compress")
     if epochs is None:
         epochs = TERNARY_EPOCHS if weight_bits == "ternary" else 3
     calibration, _ = load_inputs(train_path, InputSpec(n_constituents_of(model)), 0, calibration_jets)

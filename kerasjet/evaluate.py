@@ -3,10 +3,10 @@
 import numpy as np
 
 from kerasjet.data.io import read_jets
-from kerasjet.data.pipeline import InputSpec, load_inputs
+from kerasjet.data.pipeline import load_inputs
 from kerasjet.errors import KerasjetError
 from kerasjet.metrics import evaluate_scores, roc_auc
-from kerasjet.models import load_model, n_constituents_of, trainable_parameters
+from kerasjet.models import input_spec_of, load_model, trainable_parameters
 from kerasjet.models.masscut import ACCURACY_THRESHOLDS, mass_cut_scores
 
 MASS_CUT = "masscut"
@@ -14,7 +14,7 @@ MASS_CUT = "masscut"
 
 def model_scores(model, data_path, batch_size=2048):
     """(labels (n,), logits (n,)) of a Keras model on every jet of ``data_path``."""
-    inputs, labels = load_inputs(data_path, InputSpec(n_constituents=n_constituents_of(model)))
+    inputs, labels = load_inputs(data_path, input_spec_of(model))
     logits = model.predict(inputs, batch_size=batch_size, verbose=0)
     return labels, np.asarray(logits).reshape(-1)
 
@@ -46,9 +46,9 @@ def evaluate(model_path, data_path, allow_lambda=False, mass_score="mass", n_con
     else:
         model = load_model(model_path, allow_lambda=allow_lambda)
         inputs = list(getattr(model, "input_names", None) or [])
-        if not {"pmu", "mask"} <= set(inputs):
+        if not ({"pmu", "mask"} <= set(inputs) or {"words", "mask"} <= set(inputs)):
             raise KerasjetError(f"{model_path}: its inputs are {inputs}; kerasjet evaluates models whose inputs are 'pmu' "
-                                "(B, N, 4) and 'mask' (B, N), as kerasjet.models builds them")
+                                "(B, N, 4) or 'words' (B, N, 3) and 'mask' (B, N), as kerasjet.models builds them")
         labels, scores = model_scores(model, data_path)
         threshold, n_parameters = 0.0, trainable_parameters(model)
     bad = ~np.isfinite(scores)

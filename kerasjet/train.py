@@ -116,7 +116,7 @@ class RunConfig:
     extra: dict = field(default_factory=dict)
 
     def input_spec(self):
-        return InputSpec(n_constituents=self.model_kwargs.get("n_constituents", 80))
+        return InputSpec(n_constituents=self.model_kwargs.get("n_constituents", 80), input_format=self.model_kwargs.get("input_format"))
 
 
 class _EpochState(tf.keras.callbacks.Callback):
@@ -206,11 +206,18 @@ def momentum_unit(pmu, mask):
 
 def calibrate_momentum_scale(path, spec, inputs=None):
     """``momentum_unit`` of the first CALIBRATION_JETS jets of ``path`` as the pipeline delivers
-    them (in units of ``spec.momentum_scale`` GeV); ``inputs``: those jets, if already loaded."""
+    them (in units of ``spec.momentum_scale`` GeV; trigger words as the massless momenta they
+    describe, in GeV); ``inputs``: those jets, if already loaded."""
     if inputs is None:
         inputs, _ = load_inputs(path, spec, 0, CALIBRATION_JETS)
+    if spec.input_format is None:
+        pmu = inputs["pmu"]
+    else:
+        from kerasjet.data.words import input_format, massless_momenta
+
+        pmu = massless_momenta(inputs["words"], inputs["mask"], input_format(spec.input_format))
     try:
-        return momentum_unit(inputs["pmu"], inputs["mask"])
+        return momentum_unit(pmu, inputs["mask"])
     except KerasjetError as err:
         raise KerasjetError(f"{path}: {err}") from None
 

@@ -36,6 +36,9 @@ def for_hls4ml(model, calibration=None):
     any other model as it is (folded and quantized nanoPELICANs, dense taggers: hls4ml converts
     them directly).
     """
+    from kerasjet.compress import refuse_word_inputs
+
+    refuse_word_inputs(model, "the hls4ml conversion")
     if not needs_folding(model):
         return model
     if calibration is None:

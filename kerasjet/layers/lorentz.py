@@ -35,3 +35,48 @@ class LorentzDot(tf.keras.layers.Layer):
         config = super().get_config()
         config["momentum_scale"] = self.momentum_scale
         return config
+
+
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class WordLorentzDot(tf.keras.layers.Layer):
+    """[words (B, N, 3), mask (B, N)] → d (B, 1, N, N), zero where i or j is padding: the Lorentz
+    products of massless candidates given as trigger words (kerasjet.data.words), in units of
+    ``momentum_scale`` GeV squared,
+
+        d_ij = pT_i pT_j [g_η(|Δη_ij|) + g_φ(|Δφ_ij|)],
+
+    pT from its code, g_η and g_φ read from the firmware's tables (``PairTables`` of
+    ``input_format`` with ``table_size`` entries and ``fraction_bits``) at the integer code
+    differences, Δφ wrapped. The words are integer codes held in float32; the output is symmetric
+    and invariant under permutations of the candidates and under boosts along the beam (Δη).
+    """
+
+    def __init__(self, input_format="cms-phase2", table_size=512, fraction_bits=16, momentum_scale=100.0, **kwargs):
+        super().__init__(**kwargs)
+        from kerasjet.data.words import PairTables, input_format as format_named
+
+        self.input_format, self.table_size, self.fraction_bits = input_format, int(table_size), int(fraction_bits)
+        self.momentum_scale = float(momentum_scale)
+        self.tables = PairTables(format_named(input_format), self.table_size, self.fraction_bits)
+
+    def call(self, inputs):
+        words, mask = inputs
+        fmt = self.tables.fmt
+        pt = words[..., 0] * (mask * (fmt.pt.lsb / self.momentum_scale))
+        deta = tf.abs(words[:, :, None, 1] - words[:, None, :, 1])
+        half = float(fmt.phi_period // 2)
+        dphi = tf.abs(tf.math.floormod(words[:, :, None, 2] - words[:, None, :, 2] + half, float(fmt.phi_period)) - half)
+        last = float(self.table_size - 1)
+        g_eta = tf.gather(tf.constant(self.tables.eta, tf.float32), tf.cast(tf.minimum(deta, last), tf.int32))
+        g_phi = tf.gather(tf.constant(self.tables.phi, tf.float32), tf.cast(tf.minimum(dphi, last), tf.int32))
+        return (pt[:, :, None] * pt[:, None, :] * (g_eta + g_phi))[:, None]
+
+    def compute_output_shape(self, input_shape):
+        n = input_shape[0][1]
+        return (input_shape[0][0], 1, n, n)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(input_format=self.input_format, table_size=self.table_size, fraction_bits=self.fraction_bits,
+                      momentum_scale=self.momentum_scale)
+        return config

@@ -115,8 +115,21 @@ def save_model(model, path):
 
 
 def n_constituents_of(model):
-    """N, the constituent slots a model's 'pmu' input (B, N, 4) expects."""
-    return int(model.get_layer("pmu").output.shape[1])
+    """N, the constituent slots a model's 'pmu' (B, N, 4) or 'words' (B, N, 3) input expects."""
+    return int(model.inputs[0].shape[1])
+
+
+def input_format_of(model):
+    """The trigger word format a model starts from (the name held by its WordLorentzDot), or
+    None for a model of Cartesian momenta."""
+    return next((layer.input_format for layer in model.layers if hasattr(layer, "input_format")), None)
+
+
+def input_spec_of(model):
+    """The kerasjet.data.pipeline.InputSpec whose inputs ``model`` takes: its N and word format."""
+    from kerasjet.data.pipeline import InputSpec
+
+    return InputSpec(n_constituents=n_constituents_of(model), input_format=input_format_of(model))
 
 
 def trainable_parameters(model):

@@ -16,6 +16,14 @@ def jet_inputs(n_constituents):
     return pmu, mask
 
 
+def word_inputs(n_constituents):
+    """(words (B, N, 3), mask (B, N)) Keras inputs: a trigger's candidate words
+    (kerasjet.data.words), the pT, η and φ integer codes in float32."""
+    words = tf.keras.Input((n_constituents, 3), name="words")
+    mask = tf.keras.Input((n_constituents,), name="mask")
+    return words, mask
+
+
 def jet_model(pmu, mask, output, name):
     """The functional model [pmu (B, N, 4) GeV, mask (B, N)] → output (B, 1) logit."""
     return tf.keras.Model([pmu, mask], output, name=name)

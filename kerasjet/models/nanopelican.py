@@ -4,10 +4,10 @@ import numpy as np
 import tensorflow as tf
 
 from kerasjet.errors import KerasjetError
-from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot, MaskedBatchNorm
+from kerasjet.layers import LinEq2to0, LinEq2to2, LorentzDot, MaskedBatchNorm, WordLorentzDot
 from kerasjet.layers.normalization import batch_statistics
 from kerasjet.layers.pair_ops import pair_moments
-from kerasjet.models.inputs import jet_inputs, jet_model
+from kerasjet.models.inputs import jet_inputs, jet_model, word_inputs
 
 # the unit of a model built directly (GeV); `kerasjet train` calibrates it on the training jets
 # (kerasjet.train.momentum_unit), and the firmware uses 100 GeV whatever the float model used
@@ -16,7 +16,7 @@ INITIAL_HIDDEN_BIAS = 0.1
 
 
 def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=False, dropout=0.0, basis="nano",
-                momentum_scale=DEFAULT_MOMENTUM_SCALE, multiplicity_degree=0, name=None):
+                momentum_scale=DEFAULT_MOMENTUM_SCALE, multiplicity_degree=0, input_format=None, name=None):
     """d → [BatchNorm → Dropout] → LinEq2→2 → ReLU → [BatchNorm → Dropout] → LinEq2→0 → logit.
 
     Inputs [pmu (B, N, 4) GeV, mask (B, N)] (or the {'pmu', 'mask'} dict); output (B, 1), the
@@ -30,11 +30,19 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=False, dr
     more; a model with BatchNorm has them already). Without Dropout each BatchNorm is the next
     equivariant layer's own input normalisation (the same function, several times cheaper to
     train); with Dropout it is a MaskedBatchNorm layer.
+
+    ``input_format`` (a name of kerasjet.data.words.INPUT_FORMATS, e.g. 'cms-phase2'): the model
+    starts from a trigger's candidate words, inputs [words (B, N, 3), mask (B, N)], and computes
+    d_ij of the massless candidates from them through the firmware's tables (WordLorentzDot).
     """
     if batchnorm and multiplicity_degree:
         raise KerasjetError("multiplicity_degree is for nanoPELICAN without BatchNorm (BatchNorm adds these biases itself)")
-    pmu, mask = jet_inputs(n_constituents)
-    x = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
+    if input_format is None:
+        pmu, mask = jet_inputs(n_constituents)
+        x = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
+    else:
+        pmu, mask = word_inputs(n_constituents)
+        x = WordLorentzDot(input_format, momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
     x = _normalise_and_drop(x, mask, batchnorm, dropout, "input")
     # Minkowski products of physical momenta are ≥ 0, so without BatchNorm a channel whose d_ij
     # weight starts negative would start dead; a small positive bias keeps every ReLU alive
@@ -47,7 +55,8 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=False, dr
     x = _normalise_and_drop(x, mask, batchnorm, dropout, "hidden")
     logit = LinEq2to0(1, scaled=scaled, normalize_input=fused, multiplicity_degree=multiplicity_degree,
                       name="lineq_2to0")([x, mask])
-    default = f"nanopelican_c{c_hidden}{'_scaled' if scaled else ''}{'' if basis == 'nano' else '_' + basis}"
+    default = (f"nanopelican_c{c_hidden}{'_scaled' if scaled else ''}{'' if basis == 'nano' else '_' + basis}"
+               f"{'' if input_format is None else '_words'}")
     return jet_model(pmu, mask, logit, name or default)
 
 
@@ -86,7 +95,7 @@ def initialise_from_data(model, inputs):
     lineq2, lineq0, mask = model.get_layer("lineq_2to2"), model.get_layer("lineq_2to0"), inputs["mask"]
     if has_batchnorm(model):
         raise ValueError(f"model '{model.name}' has BatchNorm: it needs no data-dependent initialisation")
-    d = model.get_layer("lorentz_dot")([inputs["pmu"], mask])
+    d = model.get_layer("lorentz_dot")([inputs[model.input_names[0]], mask])
     scale, shift = _standardisation(d, mask)
     bias, diag_bias = lineq2.shift_biases(shift, lineq2.kernel, mask)
     lineq2.kernel.assign(lineq2.kernel * scale[None, :, None])
@@ -121,7 +130,8 @@ def with_constituents(model, n_constituents):
     rebuilt = nanopelican(lineq2.units, n_constituents, scaled=lineq2.scaled, basis=lineq2.basis,
                           batchnorm=has_batchnorm(model),
                           dropout=dropout[0] if dropout else 0.0, momentum_scale=model.get_layer("lorentz_dot").momentum_scale,
-                          multiplicity_degree=lineq2.multiplicity_degree)
+                          multiplicity_degree=lineq2.multiplicity_degree,
+                          input_format=getattr(model.get_layer("lorentz_dot"), "input_format", None))
     rebuilt.set_weights(model.get_weights())
     return rebuilt
 

@@ -1,0 +1,190 @@
+"""Level-1 candidate words: the integer (pT, η, φ) a trigger's jet tagger receives.
+
+A Level-1 trigger sees particle candidates as fixed-point words, not as floating-point
+four-momenta. An :class:`InputFormat` names the three fields' widths, steps (LSB) and
+signedness; the default, ``CMS_PHASE2``, is the CMS Phase-2 correlator's candidate word:
+
+    pT  ap_ufixed<14, 12>, truncated and saturated: LSB 0.25 GeV, 0 … 4095.75 GeV
+    η   ap_int<12>, LSB π/720 rad (±2048 codes: |η| ≤ 8.9)
+    φ   ap_int<11>, LSB π/720 rad (codes −720 … 719: φ in [−π, π))
+
+``candidate_words`` quantises constituents to words; the models that start from words
+(``kerasjet.models.nanopelican`` with ``input_format``) take them as integer codes in float32.
+
+For massless candidates, as the detector level's energy-flow objects are, the Lorentz product is
+
+    d_ij = pT_i pT_j (cosh Δη_ij − cos Δφ_ij) = pT_i pT_j [g_η(Δη_ij) + g_φ(Δφ_ij)],
+    g_η(x) = cosh x − 1,  g_φ(x) = 1 − cos x,
+
+one product of transverse momenta times two even functions of integer code differences, which
+``PairTables`` tabulates in fixed point (the firmware's lookup tables; see its error bound).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from kerasjet import kinematics
+from kerasjet.errors import KerasjetError
+
+ROUNDINGS = ("truncate", "round")
+
+
+@dataclass(frozen=True)
+class WordField:
+    """One field of a candidate word: ``width`` bits, ``lsb`` physical units per code (GeV or
+    rad), ``signed`` two's complement or unsigned; values quantise by ``rounding`` ('truncate':
+    floor, as ap_fixed's AP_TRN; 'round': to nearest) and saturate at the codes' range."""
+
+    width: int
+    lsb: float
+    signed: bool
+    rounding: str
+
+    def __post_init__(self):
+        if not 1 <= self.width <= 31:
+            raise KerasjetError(f"a word field's width must lie in [1, 31] bits (got {self.width})")
+        if not self.lsb > 0:
+            raise KerasjetError(f"a word field's LSB must be positive (got {self.lsb})")
+        if self.rounding not in ROUNDINGS:
+            raise KerasjetError(f"a word field's rounding must be one of {', '.join(ROUNDINGS)} (got {self.rounding!r})")
+
+    @property
+    def code_range(self):
+        """(lowest, highest) code."""
+        if self.signed:
+            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
+        return 0, (1 << self.width) - 1
+
+    def quantise(self, values):
+        """Physical values → integer codes (int32), rounded and saturated."""
+        scaled = np.asarray(values, np.float64) / self.lsb
+        codes = np.floor(scaled) if self.rounding == "truncate" else np.floor(scaled + 0.5)
+        low, high = self.code_range
+        return np.clip(codes, low, high).astype(np.int32)
+
+    def dequantise(self, codes):
+        """Integer codes → physical values (float64)."""
+        return np.asarray(codes, np.float64) * self.lsb
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    """A trigger's candidate word: pT (GeV), η and φ (rad) fields. φ codes wrap with period
+    2π, which must be a whole number of φ steps (``phi_period`` codes)."""
+
+    name: str
+    pt: WordField
+    eta: WordField
+    phi: WordField
+
+    def __post_init__(self):
+        period = 2 * math.pi / self.phi.lsb
+        if abs(period - round(period)) > 1e-6:
+            raise KerasjetError(f"input format '{self.name}': 2π is {period:.6f} φ steps, not a whole number (φ cannot wrap exactly)")
+        if self.pt.signed:
+            raise KerasjetError(f"input format '{self.name}': pT must be unsigned")
+        if not self.phi.signed or self.phi.code_range[1] < self.phi_period // 2 - 1:
+            raise KerasjetError(f"input format '{self.name}': φ needs a signed field holding ±{self.phi_period // 2} codes")
+
+    @property
+    def phi_period(self):
+        """Codes per 2π of φ."""
+        return int(round(2 * math.pi / self.phi.lsb))
+
+    def wrap_phi(self, codes):
+        """φ code differences (any integers) wrapped into [−period/2, period/2)."""
+        half = self.phi_period // 2
+        return np.mod(np.asarray(codes) + half, self.phi_period) - half
+
+
+ANGLE_LSB = math.pi / 720
+CMS_PHASE2 = InputFormat(
+    name="cms-phase2",
+    pt=WordField(width=14, lsb=0.25, signed=False, rounding="truncate"),
+    eta=WordField(width=12, lsb=ANGLE_LSB, signed=True, rounding="round"),
+    phi=WordField(width=11, lsb=ANGLE_LSB, signed=True, rounding="round"),
+)
+INPUT_FORMATS = {CMS_PHASE2.name: CMS_PHASE2}
+DEFAULT_INPUT_FORMAT = CMS_PHASE2.name
+
+
+def input_format(name):
+    """The InputFormat called ``name`` (KerasjetError naming the known ones)."""
+    try:
+        return INPUT_FORMATS[name]
+    except KeyError:
+        raise KerasjetError(f"input format '{name}' is not one of {', '.join(INPUT_FORMATS)}") from None
+
+
+def candidate_words(pmu, mask, fmt=CMS_PHASE2):
+    """Constituents (pmu (B, N, 4) GeV, mask (B, N)) → words (B, N, 3) int32: the pT, η and φ
+    codes of ``fmt``, zero on padding. φ is wrapped into [−π, π) before quantising (a φ that
+    rounds to +π becomes −π's code)."""
+    pmu = np.asarray(pmu, np.float64)
+    real = np.asarray(mask).astype(bool)
+    phi_codes = fmt.wrap_phi(fmt.phi.quantise(kinematics.phi(pmu)))
+    words = np.stack([fmt.pt.quantise(kinematics.pt(pmu)), fmt.eta.quantise(np.where(real, kinematics.eta(pmu), 0.0)),
+                      phi_codes], axis=-1)
+    return np.where(real[..., None], words, 0).astype(np.int32)
+
+
+def massless_momenta(words, mask, fmt=CMS_PHASE2):
+    """Words (B, N, 3) → the massless four-vectors (B, N, 4) GeV they describe,
+    (pT cosh η, pT cos φ, pT sin φ, pT sinh η) of the dequantised fields; zero on padding."""
+    words = np.asarray(words)
+    pt, eta, phi = (field.dequantise(words[..., k]) for k, field in enumerate((fmt.pt, fmt.eta, fmt.phi)))
+    pmu = np.stack([pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)], axis=-1)
+    return np.where(np.asarray(mask).astype(bool)[..., None], pmu, 0.0)
+
+
+@dataclass(frozen=True)
+class PairTables:
+    """The firmware's lookup tables of g_η(k·LSB) = cosh(k·LSB) − 1 and g_φ(k·LSB) = 1 − cos(k·LSB)
+    for code differences |k| = 0 … ``size`` − 1, each value rounded to ``fraction_bits``
+    fractional bits. A difference beyond the table reads its last entry.
+
+    Error bound: every entry is within 2^−(fraction_bits+1) of its function, so on a pair whose
+    code differences lie inside the tables, d_ij from the tables is within
+    pT_i pT_j · 2^−fraction_bits of pT_i pT_j (cosh Δη − cos Δφ) at the dequantised angles.
+    Constituents of an anti-kT jet of radius R lie within R of its axis, so pairs differ by at
+    most 2R: ``size`` = 512 codes of π/720 reach 2.23 rad, beyond 2R = 1.6 for R = 0.8.
+    """
+
+    fmt: InputFormat = CMS_PHASE2
+    size: int = 512
+    fraction_bits: int = 16
+
+    def _table(self, function, lsb):
+        values = function(np.arange(self.size) * lsb)
+        return np.round(values * 2.0**self.fraction_bits) / 2.0**self.fraction_bits
+
+    @property
+    def eta(self):
+        """g_η at code differences 0 … size − 1 (float64, multiples of 2^−fraction_bits)."""
+        return self._table(lambda x: np.cosh(x) - 1.0, self.fmt.eta.lsb)
+
+    @property
+    def phi(self):
+        """g_φ at code differences 0 … size − 1 (float64, multiples of 2^−fraction_bits)."""
+        return self._table(lambda x: 1.0 - np.cos(x), self.fmt.phi.lsb)
+
+    @property
+    def error_bound(self):
+        """Bound on |d_ij(tables) − d_ij(exact)| / (pT_i pT_j) inside the tables."""
+        return 2.0**-self.fraction_bits
+
+    def indices(self, words):
+        """(|Δη| codes, |Δφ| codes) (B, N, N) of every pair of words (B, N, 3), clipped to the tables."""
+        words = np.asarray(words, np.int64)
+        deta = np.abs(words[:, :, None, 1] - words[:, None, :, 1])
+        dphi = np.abs(self.fmt.wrap_phi(words[:, :, None, 2] - words[:, None, :, 2]))
+        return np.minimum(deta, self.size - 1), np.minimum(dphi, self.size - 1)
+
+    def lorentz_products(self, words, mask, momentum_scale=1.0):
+        """d_ij (B, N, N) in units of ``momentum_scale`` GeV squared from words, through the
+        tables (numpy, float64): the reference the Keras layer and the firmware reproduce."""
+        deta, dphi = self.indices(words)
+        pt = self.fmt.pt.dequantise(np.asarray(words)[..., 0]) * np.asarray(mask, np.float64) / momentum_scale
+        return pt[:, :, None] * pt[:, None, :] * (self.eta[deta] + self.phi[dphi])
