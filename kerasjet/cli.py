@@ -348,6 +348,8 @@ def _check_test_data(config, jets=None):
 def cmd_convert(args):
     from kerasjet.files import read_yaml_text
 
+    if args.no_synthesis and not args.rtl:
+        raise KerasjetError("--no-synthesis goes with --rtl (it skips the RTL path's Yosys synthesis)")
     read_yaml_text(args.config)  # a missing file or a YAML syntax error: refused before hls4ml and TensorFlow are imported
     from kerasjet.hls.config import load_config
     from kerasjet.hls.convert import deploy, format_report
@@ -373,7 +375,7 @@ def cmd_convert(args):
     if args.rtl:
         from kerasjet.rtl.flow import run_rtl
 
-        status = max(status, run_rtl(config, hls_model))
+        status = max(status, run_rtl(config, hls_model, synthesis=False if args.no_synthesis else None))
     if status:
         raise SystemExit(status)
 
@@ -526,6 +528,9 @@ def build_parser():
     p.add_argument("--jets", type=_sized(1, MAX_TEST_JETS), help=f"override the number of test jets, 1 to {MAX_TEST_JETS:,} (default: the YAML's)")
     p.add_argument("--synth", action="store_true", help="also run C synthesis and logic synthesis (needs vitis_hls/vivado_hls)")
     p.add_argument("--rtl", action="store_true", help="also build the da4ml RTL, check it bit for bit and synthesise it with Yosys")
+    p.add_argument("--no-synthesis", action="store_true",
+                   help="with --rtl: skip the Yosys synthesis (minutes) and keep the bit-exact checks and the latency "
+                        "(the YAML's rtl: {synthesis: false})")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("study", help="train and evaluate every model of the seed paper's Tables 1-2 (resumable)")

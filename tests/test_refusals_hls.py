@@ -338,3 +338,10 @@ def test_unsupported_model_is_refused_naming_the_file(work, capsys):
     assert code == 2 and len(err) == 1, err
     assert f"KerasModel: {model_file} is neither a nanoPELICAN nor a dense tagger" in err[0], err
     assert snapshot(tmp_path) == before
+
+
+def test_no_synthesis_goes_with_rtl(work, capsys):
+    tmp_path, config = work
+    path = write_config(tmp_path, {}, config)
+    code, err = refused([path, "--no-synthesis"], capsys)
+    assert code == 2 and err == ["kerasjet: error: --no-synthesis goes with --rtl (it skips the RTL path's Yosys synthesis)"]

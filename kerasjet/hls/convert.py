@@ -228,7 +228,7 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
 
         say(estimate_line(model, inputs), flush=True)
     hls_model = hls4ml.converters.convert_from_config(hls4ml_config(config, model, output_dir, reuse_factor))
-    say("compiling the C simulation (g++, about a minute) ...", flush=True)
+    say("compiling the C simulation (g++, seconds to a minute) ...", flush=True)
     start = time.perf_counter()
     hls_model.compile()
     say(f"compiled in {time.perf_counter() - start:.0f} s; simulating {len(labels)} jets")

@@ -74,8 +74,8 @@ def build_rtl(model, inputs, output_dir, clock_period=5.0, latency_cutoff=5.0, p
     report["latency_ns"] = report["latency_cycles"] * clock_period
     rtl = VerilogModel(pipeline, TOP, output_dir, part_name=part, clock_period=clock_period)
     rtl.write()
-    say(f"RTL: {report['pipeline_stages']} pipeline stages at {clock_period} ns ({report['latency_ns']:.0f} ns), "
-        f"project {output_dir}")
+    say(f"RTL: {report['pipeline_stages']} pipeline stages + the input register = {report['latency_cycles']} cycles at "
+        f"{clock_period} ns ({report['latency_ns']:.0f} ns), project {output_dir}")
     if verilator:
         from kerasjet.rtl.verilator import verilator_environment_applied
 
@@ -144,10 +144,11 @@ def csim_outputs(hls_model, model, inputs):
     return np.asarray(hls_model.predict([by_name[n] for n in order] if len(arrays) > 1 else arrays[0])).reshape(-1)
 
 
-def run_rtl(config, hls_model=None):
+def run_rtl(config, hls_model=None, synthesis=None):
     """The rtl: section of a validated deployment config → RTL project and report; with the
-    converted ``hls_model`` its C simulation joins the comparison. Returns an exit status: 0 when
-    the reference (build_rtl), da4ml, Verilator (and csim) agree bit for bit."""
+    converted ``hls_model`` its C simulation joins the comparison; ``synthesis`` (True/False)
+    overrides the section's ``synthesis`` key. Returns an exit status: 0 when the reference
+    (build_rtl), da4ml, Verilator (and csim) agree bit for bit."""
     from kerasjet.data.pipeline import InputSpec, load_inputs
     from kerasjet.hls.config import resolve
     from kerasjet.models import load_model, n_constituents_of
@@ -159,7 +160,7 @@ def run_rtl(config, hls_model=None):
     output_dir = resolve(rtl.get("output_dir", config["output_dir"] + "_rtl"))
     csim = csim_outputs(hls_model, model, inputs) if hls_model is not None else None
     report = build_rtl(model, inputs, output_dir, rtl["clock_period"], rtl["latency_cutoff"], rtl["part"], rtl["family"],
-                       synthesis=rtl["synthesis"], csim=csim)
+                       synthesis=rtl["synthesis"] if synthesis is None else synthesis, csim=csim)
     print(format_rtl_report(report))
     return 0 if report["bit_exact"] else 1
 
