@@ -10,7 +10,7 @@ copied into DATA/small_budget/ once. Each variant trains with ``kerasjet.train.t
 ``kerasjet train --model nanopelican --c-hidden 3 --n-constituents 16 --epochs 5`` does (batch
 512, the seed paper's schedule shrunk to 5 epochs), seeds 0 … K−1, and is evaluated on the test
 jets; the mass of the 16 leading constituents is the baseline at the same N. Prints and writes
-OUT/small_budget.{md,json}: per variant and seed the test accuracy, AUC and 1/εB at εS = 0.3, and
+OUT/small_budget.{md,json} (small_budget_<E>ep with --epochs E): per variant and seed the test accuracy, AUC and 1/εB at εS = 0.3, and
 the note kerasjet prints when an accuracy sits at a class fraction while the AUC is high. About 1
 minute per run on 2 cores.
 """
@@ -37,10 +37,12 @@ VARIANTS = {  # name → nanoPELICAN builder arguments
 
 def subset_files(data_dir, train_jets):
     """{split: path} of the first jets of the study's files, copied once into data_dir/small_budget."""
+    from dataclasses import replace
+
     from kerasjet.data.io import count_jets, read_attributes, read_jets, write_jets
     from kerasjet.study import BUDGETS, data_files
 
-    study = data_files(data_dir, BUDGETS["default"])
+    study = data_files(data_dir, replace(BUDGETS["default"], level="detector"))
     sizes = {"train": train_jets, **SPLIT_JETS}
     files = {}
     for split, jets in sizes.items():
@@ -56,25 +58,25 @@ def subset_files(data_dir, train_jets):
     return files
 
 
-def run_variant(files, run_dir, kwargs, seed):
+def run_variant(files, run_dir, kwargs, seed, epochs=EPOCHS):
     """Train one variant and seed (resumable) and return its test metrics."""
     from kerasjet.evaluate import evaluate
     from kerasjet.train import RunConfig, train
 
     config = RunConfig(model="nanopelican", model_kwargs=dict(c_hidden=C_HIDDEN, n_constituents=N_CONSTITUENTS, **kwargs),
-                       train=files["train"], val=files["val"], epochs=EPOCHS, seed=seed)
+                       train=files["train"], val=files["val"], epochs=epochs, seed=seed)
     train(run_dir, config, verbose=0)
     return evaluate(os.path.join(run_dir, "best.keras"), files["test"])[0]
 
 
-def format_markdown(rows, mass, files, seeds):
+def format_markdown(rows, mass, files, seeds, epochs):
     lines = [
-        f"# A trigger designer's first run: nanoPELICAN C = {C_HIDDEN} at N = {N_CONSTITUENTS}, {EPOCHS} epochs",
+        f"# A trigger designer's first run: nanoPELICAN C = {C_HIDDEN} at N = {N_CONSTITUENTS}, {epochs} epochs",
         "",
         f"Detector-level jets at the default configuration (the study's files): {os.path.basename(files['train'])} "
         f"(training), {os.path.basename(files['val'])} (validation), {os.path.basename(files['test'])} (test); batch 512, "
-        f"the seed paper's schedule shrunk to {EPOCHS} epochs, seeds {', '.join(map(str, seeds))}. Written by "
-        "`python benchmarks/small_budget.py`.",
+        f"the seed paper's schedule shrunk to {epochs} epochs, seeds {', '.join(map(str, seeds))}. Written by "
+        f"`python benchmarks/small_budget.py{'' if epochs == EPOCHS else f' --epochs {epochs}'}`.",
         "",
         f"Mass of the {N_CONSTITUENTS} leading constituents (one-sided cut): accuracy {mass['accuracy']:.4f}, AUC {mass['auc']:.4f}, "
         f"1/εB {mass['rejection_at_0.3']:.0f}.",
@@ -98,10 +100,11 @@ def main():
     parser.add_argument("--data", default="data/study", help="the study's folder (its data/ holds the files; default data/study)")
     parser.add_argument("--train-jets", type=int, default=20_000, help="training jets (default 20,000)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0 … K−1 per variant (default 3)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs (default {EPOCHS}, the first run's)")
     parser.add_argument("--out", default="results/training", help="folder of small_budget.md and .json (default results/training)")
     args = parser.parse_args()
-    if args.seeds < 1 or args.train_jets < 1:
-        raise KerasjetError("--seeds and --train-jets must be at least 1")
+    if args.seeds < 1 or args.train_jets < 1 or args.epochs < 1:
+        raise KerasjetError("--seeds, --train-jets and --epochs must be at least 1")
     files = subset_files(args.data, args.train_jets)
 
     from kerasjet.evaluate import MASS_CUT, evaluate
@@ -113,14 +116,17 @@ def main():
         tag = "bn" if kwargs["batchnorm"] else "default"
         rows[name] = []
         for seed in seeds:
-            m = run_variant(files, os.path.join(args.data, "small_budget", "runs", f"{tag}_seed_{seed}"), kwargs, seed)
+            run = os.path.join(args.data, "small_budget", "runs", f"{tag}_{args.epochs}ep_seed_{seed}")
+            m = run_variant(files, run, kwargs, seed, args.epochs)
             print(f"{name}, seed {seed}: accuracy {m['accuracy']:.4f}, AUC {m['auc']:.4f}"
                   + (f"\n  note: {m['threshold_note']}" if m.get("threshold_note") else ""), flush=True)
             rows[name].append(m)
-    markdown = format_markdown(rows, mass, files, seeds)
+    markdown = format_markdown(rows, mass, files, seeds, args.epochs)
+    name = "small_budget" if args.epochs == EPOCHS else f"small_budget_{args.epochs}ep"
     os.makedirs(args.out, exist_ok=True)
-    write_text(markdown, os.path.join(args.out, "small_budget.md"))
-    write_json({"files": files, "seeds": seeds, "mass_cut": mass, "variants": rows}, os.path.join(args.out, "small_budget.json"))
+    write_text(markdown, os.path.join(args.out, f"{name}.md"))
+    write_json({"files": files, "seeds": seeds, "epochs": args.epochs, "mass_cut": mass, "variants": rows},
+               os.path.join(args.out, f"{name}.json"))
     print(markdown)
 
 
