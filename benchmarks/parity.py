@@ -148,8 +148,10 @@ def carried_reference(path, budget):
 def format_markdown(results, budget):
     """The per-seed and mean ± std table."""
     seeds = sorted({r["seed"] for side in results.values() for r in side["runs"]})
+    title = ("# Training parity: kerasjet against the seed paper's PELICAN-nano code" if budget.get("c_hidden", 2) == 2 else
+             f"# The default nanoPELICAN at C = {budget['c_hidden']} (the seed paper's model, one start per seed)")
     lines = [
-        "# Training parity: kerasjet against the seed paper's PELICAN-nano code",
+        title,
         "",
         f"Same {budget['level']}-level files for every side ({budget['jets']}), nanoPELICAN C = {budget.get('c_hidden', 2)}, N = {N_CONSTITUENTS}, batch {budget['batch_size']}, "
         f"{budget['epochs']} epochs, peak learning rate {LEARNING_RATE:g}, best epoch by validation loss; kerasjet "

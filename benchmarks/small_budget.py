@@ -125,7 +125,8 @@ def main():
     name = "small_budget" if args.epochs == EPOCHS else f"small_budget_{args.epochs}ep"
     os.makedirs(args.out, exist_ok=True)
     write_text(markdown, os.path.join(args.out, f"{name}.md"))
-    write_json({"files": files, "seeds": seeds, "epochs": args.epochs, "mass_cut": mass, "variants": rows},
+    write_json({"files": {split: os.path.relpath(path) for split, path in files.items()}, "seeds": seeds, "epochs": args.epochs,
+                "mass_cut": mass, "variants": rows},
                os.path.join(args.out, f"{name}.json"))
     print(markdown)
 

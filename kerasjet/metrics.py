@@ -63,7 +63,7 @@ def threshold_note(accuracy, auc, signal_fraction, threshold=0.0):
         return None
     return (f"accuracy {accuracy:.4f} sits at a class fraction ({fraction:.4f}) while the AUC is {auc:.4f}: the scores rank "
             f"the jets, but nearly all fall on one side of the threshold {threshold:g} (an uncalibrated threshold, e.g. a "
-            "BatchNorm model's moving statistics off at this batch size); read the AUC and 1/εB, or train without BatchNorm")
+            "BatchNorm model's moving statistics off at this batch size); the AUC and 1/εB are the figures to read")
 
 
 def evaluate_scores(labels, scores, threshold=0.0, n_parameters=None):
