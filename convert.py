@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Deploy a model from its YAML: ``python convert.py hls_configs/nanopelican_c2_n16_8bit.yml [--synth] [--rtl]``.
+"""Deploy a model from its YAML: ``python convert.py hls_configs/nanopelican_c2_n16_8bit.yml [--synth] [--rtl [--no-synthesis]]``.
 
 Same as ``kerasjet convert``: checks every key of the YAML (an hls4ml configuration plus a
 ``kerasjet:`` section, kerasjet.hls.config), writes the hls4ml project through hls4ml's

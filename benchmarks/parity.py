@@ -70,14 +70,18 @@ def data_files(data_dir, splits, workers):
     from dataclasses import replace
 
     from kerasjet.data.generate import generate
-    from kerasjet.data.settings import KERASJET_0_1
+    from kerasjet.data.settings import KERASJET_0_1, configuration_name, file_configuration
 
+    settings = replace(KERASJET_0_1, level=LEVEL)
     files = {}
     for split, (jets, seed) in splits.items():
         files[split] = os.path.join(data_dir, f"{split}_{jets}.h5")
         if not os.path.exists(files[split]):
             print(f"generating {split}: {jets} jets (seed {seed}) → {files[split]}")
-            generate(files[split], jets, seed, replace(KERASJET_0_1, level=LEVEL), workers=workers)
+            generate(files[split], jets, seed, settings, workers=workers)
+        elif (found := file_configuration(files[split])) != configuration_name(settings):
+            raise KerasjetError(f"{files[split]}: attribute 'configuration' is {found}, the parity files are "
+                                f"{configuration_name(settings)} jets; remove it to regenerate")
     return files
 
 

@@ -462,7 +462,8 @@ def build_parser():
                    help="report the M seeds with the lowest validation loss, M ≤ --seeds")
     p.add_argument("--starts", type=_sized(1, MAX_STARTS), default=1,
                    help="per seed, train K starts for --probe-epochs epochs and continue the one with the lowest validation "
-                        "loss at its last probe epoch (a nanoPELICAN start can stay on the mass-like plateau; 3 is the tested recipe)")
+                        "loss at its last probe epoch (with --batchnorm, or at C = 1, a nanoPELICAN start can settle on a poor "
+                        "solution; 3 is the tested recipe)")
     p.add_argument("--probe-epochs", type=_sized(1, MAX_EPOCHS), default=5,
                    help=f"epochs each start trains before one is kept, 1 to {MAX_EPOCHS:,}")
     p.add_argument("--n-constituents", type=N_CONSTITUENTS, default=80, help=f"constituent slots N, 1 to {MAX_CONSTITUENTS}")
@@ -492,7 +493,7 @@ def build_parser():
                         "(default: every constituent)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("fold", help="fold BatchNorm and ReLU scale into nanoPELICAN and print its formula")
+    p = sub.add_parser("fold", help="fold ReLU scale (and any BatchNorm) into nanoPELICAN and print its formula")
     p.add_argument("model", help="a saved nanoPELICAN .keras model")
     p.add_argument("--json", help="write the folded model as JSON")
     p.add_argument("--allow-lambda", action="store_true", help=LAMBDA_HELP)

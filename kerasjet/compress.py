@@ -230,6 +230,7 @@ def check_quantizable(model):
     """KerasjetError unless quantized_copy can make ``model`` exact in fixed point: an unscaled
     nanoPELICAN (the N-scaled one has non-integer powers of n), or a dense tagger or Deep Sets
     (DENSE_TAGGERS; Deep Sets' mean over the N slots needs N a power of two)."""
+    refuse_word_inputs(model, "quantization")
     if is_nanopelican(model):
         if model.get_layer("lineq_2to2").scaled:
             raise KerasjetError(f"model '{model.name}': the N-scaled nanoPELICAN has no fixed-point form (non-integer powers of n)")

@@ -71,6 +71,9 @@ def fold(model, momentum_scale=None):
     """
     lineq2 = _layer(model, "lineq_2to2")
     lineq0 = _layer(model, "lineq_2to0")
+    if getattr(_layer(model, "lorentz_dot"), "input_format", None) is not None:
+        raise KerasjetError(f"model '{model.name}' starts from trigger words: its d_ij come from lookup tables, and fold "
+                            "writes the formula of models of Cartesian momenta ('pmu') only so far")
     if lineq2.basis != "nano" or lineq2.kernel.shape[1] != 1:
         raise KerasjetError("fold handles the nano basis on one input channel (d_ij) only")
     kernel = np.asarray(lineq2.kernel.numpy(), np.float64)[:, 0, :]  # (6, C)

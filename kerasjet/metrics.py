@@ -48,27 +48,40 @@ def background_rejection(labels, scores, signal_efficiency):
     return math.inf if background == 0 else 1.0 / background
 
 
-# a run "sits at a class fraction" when its accuracy is within this of the fraction of top jets
-# or of QCD jets (nearly every jet called one class) while its AUC is at least RANKING_AUC
-CLASS_FRACTION_TOLERANCE = 0.01
+# a tagger is "one-sided" when at most this fraction of the jets falls on one side of its
+# threshold although its AUC is at least RANKING_AUC: its scores rank, its threshold is off
+ONE_SIDED_FRACTION = 0.01
 RANKING_AUC = 0.75
 
 
-def threshold_note(accuracy, auc, signal_fraction, threshold=0.0):
-    """A sentence when ``accuracy`` sits at the fraction of one class (``signal_fraction`` of the
-    jets are top) while ``auc`` is high: the scores rank the jets but nearly all fall on one side
-    of ``threshold``, so the threshold is uncalibrated, not the tagger broken. None otherwise."""
-    fraction = min((signal_fraction, 1.0 - signal_fraction), key=lambda f: abs(accuracy - f))
-    if auc < RANKING_AUC or abs(accuracy - fraction) > CLASS_FRACTION_TOLERANCE:
+def threshold_note(accuracy, auc, called_top, threshold=0.0):
+    """A sentence when at most ONE_SIDED_FRACTION of the jets fall on one side of ``threshold``
+    (``called_top``: the fraction scored above it) while ``auc`` ≥ RANKING_AUC: the scores rank
+    the jets, the threshold is uncalibrated, the tagger is not broken. None otherwise."""
+    if not auc >= RANKING_AUC or ONE_SIDED_FRACTION < called_top < 1.0 - ONE_SIDED_FRACTION:
         return None
-    return (f"accuracy {accuracy:.4f} sits at a class fraction ({fraction:.4f}) while the AUC is {auc:.4f}: the scores rank "
-            f"the jets, but nearly all fall on one side of the threshold {threshold:g} (an uncalibrated threshold, e.g. a "
+    side, share = ("top", called_top) if called_top >= 0.5 else ("QCD", 1.0 - called_top)
+    return (f"accuracy {accuracy:.4f} while the AUC is {auc:.4f}: {100 * share:.1f}% of the jets are called {side}, the scores "
+            f"rank the jets but nearly all fall on one side of the threshold {threshold:g} (an uncalibrated threshold, e.g. a "
             "BatchNorm model's moving statistics off at this batch size); the AUC and 1/εB are the figures to read")
+
+
+def called_top_from_accuracy(accuracy, signal_fraction):
+    """For a run whose scores are not at hand (Keras' epoch logs): 1.0 or 0.0 when ``accuracy``
+    equals the fraction of top or of QCD jets within ONE_SIDED_FRACTION on a file with at least
+    20% of each class (every jet called top, or every jet QCD), else None."""
+    if not 0.2 <= signal_fraction <= 0.8:
+        return None
+    if abs(accuracy - signal_fraction) <= ONE_SIDED_FRACTION:
+        return 1.0
+    if abs(accuracy - (1.0 - signal_fraction)) <= ONE_SIDED_FRACTION:
+        return 0.0
+    return None
 
 
 def evaluate_scores(labels, scores, threshold=0.0, n_parameters=None):
     """Dict of accuracy, auc, rejection at εS = 0.3 and 0.5, jets, parameters; and
-    'threshold_note' (``threshold_note``) when the accuracy sits at the class fraction."""
+    'threshold_note' (``threshold_note``) when nearly every jet falls on one side of the threshold."""
     labels = np.asarray(labels).ravel()
     scores = np.asarray(scores).ravel()
     result = {
@@ -80,7 +93,7 @@ def evaluate_scores(labels, scores, threshold=0.0, n_parameters=None):
         result[f"rejection_at_{eff}"] = background_rejection(labels, scores, eff)
     if n_parameters is not None:
         result["parameters"] = int(n_parameters)
-    note = threshold_note(result["accuracy"], result["auc"], float(np.mean(labels)), threshold)
+    note = threshold_note(result["accuracy"], result["auc"], float(np.mean(scores > threshold)), threshold)
     if note:
         result["threshold_note"] = note
     return result

@@ -267,9 +267,12 @@ def single_seed_model(study_dir, level, name, builder, model_kwargs):
 
     files = shipped_files(study_dir, level)
     folder = run_dir(study_dir, name, 0, level)
-    if not os.path.exists(os.path.join(folder, "summary.json")):  # a finished run: no data validation again
-        train(folder, RunConfig(model=builder, model_kwargs=model_kwargs, train=files["train"], val=files["val"],
-                                epochs=BUDGETS["single-seed"].epochs, seed=0), verbose=2)
+    config = RunConfig(model=builder, model_kwargs=model_kwargs, train=files["train"], val=files["val"],
+                       epochs=BUDGETS["single-seed"].epochs, seed=0)
+    if os.path.exists(os.path.join(folder, "summary.json")):  # a finished run: its recipe checked, no data validation again
+        _check_job_recipe(folder, config)
+    else:
+        train(folder, config, verbose=2)
     return os.path.join(folder, "best.keras")
 
 

@@ -27,7 +27,7 @@ from kerasjet.data.io import signal_fraction
 from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.files import write_json
-from kerasjet.metrics import threshold_note
+from kerasjet.metrics import called_top_from_accuracy, threshold_note
 from kerasjet.models import build_model, save_model
 from kerasjet.models.nanopelican import has_batchnorm, initialise_from_data
 
@@ -160,19 +160,24 @@ class _StopOnNonFiniteLoss(tf.keras.callbacks.Callback):
 
 
 class _ThresholdWatch(tf.keras.callbacks.Callback):
-    """Say once, after the first epoch whose val_accuracy sits at the validation file's class
-    fraction while its val_auc is high (kerasjet.metrics.threshold_note), that the threshold is
-    uncalibrated — rather than print accuracy 0.5000 epoch after epoch without a word."""
+    """Say once, after the first epoch whose val_accuracy equals the validation file's fraction
+    of one class while its val_auc is high (kerasjet.metrics.threshold_note), that the threshold
+    is uncalibrated — rather than print accuracy 0.5000 epoch after epoch without a word. Quiet
+    at verbose 0; the file's class fraction is read at the first epoch that needs it."""
 
-    def __init__(self, signal_fraction, verbose):
+    def __init__(self, val_path, verbose):
         super().__init__()
-        self.signal_fraction, self.verbose, self.said = signal_fraction, verbose, False
+        self.val_path, self.verbose, self.signal_fraction, self.said = val_path, verbose, None, False
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.said or not self.verbose or "val_accuracy" not in logs or "val_auc" not in logs:
             return
-        note = threshold_note(float(logs["val_accuracy"]), float(logs["val_auc"]), self.signal_fraction)
+        if self.signal_fraction is None:
+            self.signal_fraction = signal_fraction(self.val_path)
+        accuracy = float(logs["val_accuracy"])
+        called_top = called_top_from_accuracy(accuracy, self.signal_fraction)
+        note = None if called_top is None else threshold_note(accuracy, float(logs["val_auc"]), called_top)
         if note:
             print(f"note (epoch {epoch + 1}, validation jets): {note}")
             self.said = True
@@ -493,7 +498,7 @@ def _train_run(run_dir, config, verbose=1, callbacks=(), stop_after=None):
         tf.keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=state["epochs_done"] > 0),
         tf.keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"), write_graph=False, profile_batch=0),
         _EpochState(run_dir, checkpoint, state["best_val_loss"]),
-        _ThresholdWatch(signal_fraction(config.val), verbose),
+        _ThresholdWatch(config.val, verbose),
         *callbacks,
     ]
     os.makedirs(run_dir, exist_ok=True)

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score, roc_curve as sk_roc_curve
 
 from kerasjet.evaluate import aggregate
-from kerasjet.metrics import background_rejection, evaluate_scores, format_table, roc_auc, roc_curve
+from kerasjet.metrics import background_rejection, called_top_from_accuracy, evaluate_scores, format_table, roc_auc, roc_curve
 
 RNG = np.random.default_rng(3)
 
@@ -53,11 +53,18 @@ def test_an_accuracy_at_the_class_fraction_with_a_high_auc_is_explained():
     scores = RNG.normal(labels * 2.0, 1.0)
     shifted = evaluate_scores(labels, scores + 50.0)
     assert shifted["accuracy"] == pytest.approx(labels.mean()) and shifted["auc"] > 0.9  # every jet called top
-    assert "sits at a class fraction" in shifted["threshold_note"] and "uncalibrated threshold" in shifted["threshold_note"]
+    assert "100.0% of the jets are called top" in shifted["threshold_note"] and "uncalibrated threshold" in shifted["threshold_note"]
     assert "note (C = 2): accuracy" in format_table([("C = 2", shifted)])
     assert "1 of 2 runs: accuracy" in aggregate([shifted, evaluate_scores(labels, scores - 1.0)])["threshold_note"]
-    assert "sits at a class fraction" in evaluate_scores(labels, scores - 50.0)["threshold_note"]  # every jet called QCD
+    assert "called QCD" in evaluate_scores(labels, scores - 50.0)["threshold_note"]
     assert "threshold_note" not in evaluate_scores(labels, scores - 1.0)
     assert "threshold_note" not in evaluate_scores(labels, RNG.normal(0.0, 1.0, 4000) + 50.0)  # no ranking: AUC 0.5
     assert "note" not in format_table([("C = 2", evaluate_scores(labels, scores - 1.0))])
+    # an unbalanced file (10% top) and a calibrated tagger whose accuracy is near 0.90: no note
+    few = (RNG.uniform(size=4000) < 0.1).astype(int)
+    calibrated = evaluate_scores(few, RNG.normal(few * 2.0, 1.0) - 1.6)
+    assert abs(calibrated["accuracy"] - 0.9) < 0.03 and "threshold_note" not in calibrated
+    # Keras' epoch logs (no scores): the class fraction stands in on a balanced file only
+    assert called_top_from_accuracy(0.5014, 0.5) in (0.0, 1.0) and called_top_from_accuracy(0.90, 0.1) is None
+    assert called_top_from_accuracy(0.80, 0.5) is None
 

@@ -9,7 +9,8 @@ import pytest
 
 from kerasjet import kinematics
 from kerasjet.data.pipeline import InputSpec, load_inputs
-from kerasjet.data.words import CMS_PHASE2, InputFormat, PairTables, WordField, candidate_words, input_format, massless_momenta
+from kerasjet.data.words import (CMS_PHASE2, InputFormat, PairTables, WordField, candidate_words, input_format, massless_momenta,
+                                 word_mask)
 from kerasjet.errors import KerasjetError
 
 RNG = np.random.default_rng(44)
@@ -49,6 +50,8 @@ def test_the_cms_phase2_word_round_trips_within_one_lsb():
     assert CMS_PHASE2.pt.quantise([1e6]) == [2**14 - 1] and CMS_PHASE2.pt.quantise([-1.0]) == [0]  # saturates
     assert CMS_PHASE2.phi.code_range == (-1024, 1023) and CMS_PHASE2.phi_period == 1440
     assert candidate_words(np.array([[[1.0, -1.0, 1e-9, 0.0]]]), np.ones((1, 1)))[0, 0, 2] == -720  # φ = π: −π's code
+    soft = candidate_words(np.array([[[0.2, 0.2, 0.0, 0.0], [5.0, 5.0, 0.0, 0.0]]]), np.ones((1, 2)))  # 0.2 GeV: below one step
+    assert soft[0, 0, 0] == 0 and word_mask(soft, np.ones((1, 2))).tolist() == [[0.0, 1.0]]  # seen as an empty slot
 
 
 @pytest.mark.parametrize("phi0", [0.3, math.pi - 0.1, -math.pi + 0.05])
@@ -70,8 +73,8 @@ def test_lorentz_products_from_words_are_the_massless_products_within_the_bound(
 
 
 def test_lorentz_products_from_generated_jets(jets_file):
-    """Generated detector-level jets as words: every pair within the tables and the bound, and
-    the products of the massless candidates are the jets' own within the words' rounding."""
+    """Generated detector-level jets as words: every pair of real candidates lies within the
+    tables, and the tables' d_ij are within their bound of the massless candidates' products."""
     inputs, _ = load_inputs(jets_file, InputSpec(32, input_format="cms-phase2"))
     words, mask = inputs["words"], inputs["mask"]
     tables = PairTables()
@@ -99,11 +102,18 @@ def test_word_input_nanopelican_is_permutation_invariant_and_matches_the_tables(
     np.testing.assert_allclose(model.predict(shuffled, verbose=0), model.predict(inputs, verbose=0), rtol=1e-5, atol=1e-5)
     save_model(model, str(tmp_path / "words.keras"))
     np.testing.assert_array_equal(load_model(str(tmp_path / "words.keras")).predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+    # the layer on jets straddling φ = ±π reproduces the tables (the codes wrap)
+    pmu, mask = random_candidates(n_jets=16, n=16, phi0=math.pi - 0.05)
+    words = candidate_words(pmu, mask)
+    d = model.get_layer("lorentz_dot")([tf.constant(words, tf.float32), tf.constant(mask, tf.float32)]).numpy()[:, 0]
+    np.testing.assert_allclose(d, PairTables().lorentz_products(words, mask, 100.0), rtol=1e-5, atol=1e-6)
 
 
 def test_a_word_input_nanopelican_trains_and_evaluates(jets_file, tmp_path):
     from kerasjet.compress import compress
     from kerasjet.evaluate import evaluate
+    from kerasjet.fold import fold
+    from kerasjet.hls.convert import for_hls4ml
     from kerasjet.models import load_model
     from kerasjet.train import RunConfig, train
 
@@ -113,8 +123,13 @@ def test_a_word_input_nanopelican_trains_and_evaluates(jets_file, tmp_path):
     assert summary["parameters"] == 21
     metrics = evaluate(str(tmp_path / "run" / "best.keras"), jets_file)[0]
     assert metrics["auc"] > 0.85  # it learns from words (the Cartesian model on the same jets: 0.925)
+    model = load_model(str(tmp_path / "run" / "best.keras"))
     with pytest.raises(KerasjetError, match="starts from 'cms-phase2' trigger words: compress handles"):
-        compress(load_model(str(tmp_path / "run" / "best.keras")), jets_file, jets_file)
+        compress(model, jets_file, jets_file)
+    with pytest.raises(KerasjetError, match="starts from 'cms-phase2' trigger words: the hls4ml conversion handles"):
+        for_hls4ml(model)
+    with pytest.raises(KerasjetError, match="starts from trigger words: its d_ij come from lookup tables"):
+        fold(model)
 
 
 def test_formats_are_checked_where_they_are_made():

@@ -83,11 +83,11 @@ def load_inputs(path, spec=InputSpec(), start=0, stop=None):
     if spec.input_format is None:
         pmu, mask = leading_constituents(jets.pmu, jets.nobj, spec)
         return {"pmu": pmu, "mask": mask}, jets.is_signal.astype(np.float32)
-    from kerasjet.data.words import candidate_words, input_format
+    from kerasjet.data.words import candidate_words, input_format, word_mask
 
     pmu, mask = leading_constituents(jets.pmu, jets.nobj, InputSpec(spec.n_constituents))  # GeV
-    words = candidate_words(pmu, mask, input_format(spec.input_format)).astype(np.float32)
-    return {"words": words, "mask": mask}, jets.is_signal.astype(np.float32)
+    words = candidate_words(pmu, mask, input_format(spec.input_format))
+    return {"words": words.astype(np.float32), "mask": word_mask(words, mask)}, jets.is_signal.astype(np.float32)
 
 
 # jets whose model inputs fit in this many bytes are held in memory and shuffled as one set

@@ -5,7 +5,7 @@ four-momenta. An :class:`InputFormat` names the three fields' widths, steps (LSB
 signedness; the default, ``CMS_PHASE2``, is the CMS Phase-2 correlator's candidate word:
 
     pT  ap_ufixed<14, 12>, truncated and saturated: LSB 0.25 GeV, 0 … 4095.75 GeV
-    η   ap_int<12>, LSB π/720 rad (±2048 codes: |η| ≤ 8.9)
+    η   ap_int<12>, LSB π/720 (±2048 codes: |η| ≤ 8.9)
     φ   ap_int<11>, LSB π/720 rad (codes −720 … 719: φ in [−π, π))
 
 ``candidate_words`` quantises constituents to words; the models that start from words
@@ -33,8 +33,8 @@ ROUNDINGS = ("truncate", "round")
 
 @dataclass(frozen=True)
 class WordField:
-    """One field of a candidate word: ``width`` bits, ``lsb`` physical units per code (GeV or
-    rad), ``signed`` two's complement or unsigned; values quantise by ``rounding`` ('truncate':
+    """One field of a candidate word: ``width`` bits, ``lsb`` physical units per code (GeV for pT,
+    rad for φ, none for η), ``signed`` two's complement or unsigned; values quantise by ``rounding`` ('truncate':
     floor, as ap_fixed's AP_TRN; 'round': to nearest) and saturate at the codes' range."""
 
     width: int
@@ -120,14 +120,21 @@ def input_format(name):
 
 def candidate_words(pmu, mask, fmt=CMS_PHASE2):
     """Constituents (pmu (B, N, 4) GeV, mask (B, N)) → words (B, N, 3) int32: the pT, η and φ
-    codes of ``fmt``, zero on padding. φ is wrapped into [−π, π) before quantising (a φ that
-    rounds to +π becomes −π's code)."""
+    codes of ``fmt``, zero on padding; φ codes wrapped into [−period/2, period/2) after rounding
+    (a φ that rounds to +π gets −π's code). A real candidate below one pT step gets pT code 0,
+    the word of an empty slot: ``word_mask`` says which slots a trigger sees as filled."""
     pmu = np.asarray(pmu, np.float64)
     real = np.asarray(mask).astype(bool)
     phi_codes = fmt.wrap_phi(fmt.phi.quantise(kinematics.phi(pmu)))
     words = np.stack([fmt.pt.quantise(kinematics.pt(pmu)), fmt.eta.quantise(np.where(real, kinematics.eta(pmu), 0.0)),
                       phi_codes], axis=-1)
     return np.where(real[..., None], words, 0).astype(np.int32)
+
+
+def word_mask(words, mask):
+    """(B, N) float32: 1 where a slot is real and its pT code is non-zero (a trigger marks an
+    empty slot by pT = 0, so a candidate below one pT step is not seen)."""
+    return (np.asarray(mask).astype(bool) & (np.asarray(words)[..., 0] > 0)).astype(np.float32)
 
 
 def massless_momenta(words, mask, fmt=CMS_PHASE2):

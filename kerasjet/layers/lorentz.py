@@ -51,10 +51,11 @@ class WordLorentzDot(tf.keras.layers.Layer):
     and invariant under permutations of the candidates and under boosts along the beam (Δη).
     """
 
-    def __init__(self, input_format="cms-phase2", table_size=512, fraction_bits=16, momentum_scale=100.0, **kwargs):
+    def __init__(self, input_format=None, table_size=512, fraction_bits=16, momentum_scale=100.0, **kwargs):
         super().__init__(**kwargs)
-        from kerasjet.data.words import PairTables, input_format as format_named
+        from kerasjet.data.words import DEFAULT_INPUT_FORMAT, PairTables, input_format as format_named
 
+        input_format = input_format or DEFAULT_INPUT_FORMAT
         self.input_format, self.table_size, self.fraction_bits = input_format, int(table_size), int(fraction_bits)
         self.momentum_scale = float(momentum_scale)
         self.tables = PairTables(format_named(input_format), self.table_size, self.fraction_bits)
