@@ -22,7 +22,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
-import numpy as np  # noqa: E402
 
 from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.files import write_json, write_text  # noqa: E402
@@ -74,6 +73,8 @@ def run_variant(files, run_dir, kwargs, seed, epochs=EPOCHS):
 
 
 def format_markdown(rows, mass, files, seeds, epochs):
+    from kerasjet.evaluate import aggregate
+
     lines = [
         f"# A trigger designer's first run: nanoPELICAN C = {C_HIDDEN} at N = {N_CONSTITUENTS}, {epochs} epochs",
         "",
@@ -93,9 +94,8 @@ def format_markdown(rows, mass, files, seeds, epochs):
             note = "nearly every jet on one side of the threshold, AUC high: uncalibrated" if m.get("threshold_note") else ""
             lines.append(f"| {name} | {m['parameters']} | {seed} | {m['accuracy']:.4f} | {m['auc']:.4f} | "
                          f"{m['rejection_at_0.3']:.0f} | {note} |")
-        auc = np.array([m["auc"] for m in runs])
-        lines.append(f"| {name}, mean ± std | | | {np.mean([m['accuracy'] for m in runs]):.4f} | "
-                     f"{auc.mean():.4f} ± {auc.std(ddof=1) if len(auc) > 1 else 0.0:.4f} | | |")
+        mean = aggregate(runs)
+        lines.append(f"| {name}, mean ± std | | | {mean['accuracy'][0]:.4f} | {mean['auc'][0]:.4f} ± {mean['auc'][1]:.4f} | | |")
     return "\n".join(lines) + "\n"
 
 

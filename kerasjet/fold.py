@@ -26,6 +26,7 @@ import numpy as np
 from kerasjet import kinematics
 from kerasjet.errors import KerasjetError
 from kerasjet.layers.equivariant import NANO_BASIS, SUMMED_INDICES
+from kerasjet.models import input_format_of
 
 # nano basis element index → name in the formula
 ELEMENT_NAMES = ("a1", "a2", "a3", "a4", "a5", "a6")
@@ -71,7 +72,7 @@ def fold(model, momentum_scale=None):
     """
     lineq2 = _layer(model, "lineq_2to2")
     lineq0 = _layer(model, "lineq_2to0")
-    if getattr(_layer(model, "lorentz_dot"), "input_format", None) is not None:
+    if input_format_of(model) is not None:
         raise KerasjetError(f"model '{model.name}' starts from trigger words: its d_ij come from lookup tables, and fold "
                             "writes the formula of models of Cartesian momenta ('pmu') only so far")
     if lineq2.basis != "nano" or lineq2.kernel.shape[1] != 1:

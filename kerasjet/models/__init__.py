@@ -122,7 +122,9 @@ def n_constituents_of(model):
 def input_format_of(model):
     """The trigger word format a model starts from (the name held by its WordLorentzDot), or
     None for a model of Cartesian momenta."""
-    return next((layer.input_format for layer in model.layers if hasattr(layer, "input_format")), None)
+    from kerasjet.layers import WordLorentzDot
+
+    return next((layer.input_format for layer in model.layers if isinstance(layer, WordLorentzDot)), None)
 
 
 def input_spec_of(model):

@@ -125,13 +125,14 @@ def hidden_open_fractions(model, inputs):
 def with_constituents(model, n_constituents):
     """A trained float nanoPELICAN rebuilt for ``n_constituents`` slots with the same weights
     (nanoPELICAN's weights do not depend on N) and the same momentum unit."""
+    from kerasjet.models import input_format_of
     lineq2 = model.get_layer("lineq_2to2")
     dropout = [layer.rate for layer in model.layers if isinstance(layer, tf.keras.layers.Dropout)]
     rebuilt = nanopelican(lineq2.units, n_constituents, scaled=lineq2.scaled, basis=lineq2.basis,
                           batchnorm=has_batchnorm(model),
                           dropout=dropout[0] if dropout else 0.0, momentum_scale=model.get_layer("lorentz_dot").momentum_scale,
                           multiplicity_degree=lineq2.multiplicity_degree,
-                          input_format=getattr(model.get_layer("lorentz_dot"), "input_format", None))
+                          input_format=input_format_of(model))
     rebuilt.set_weights(model.get_weights())
     return rebuilt
 
