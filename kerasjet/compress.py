@@ -27,10 +27,10 @@ import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 from qkeras import QConv1D, QDense, quantized_bits, quantized_relu
 
-from kerasjet.data.pipeline import InputSpec, load_inputs, make_dataset
+from kerasjet.data.pipeline import load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import firmware_weights, fold
-from kerasjet.models import BUILDERS, DENSE_TAGGERS, n_constituents_of
+from kerasjet.models import BUILDERS, DENSE_TAGGERS, input_format_of, input_spec_of, n_constituents_of
 from kerasjet.quantizers import (absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range, mean_shift,
                                  pair_po2_bits)
 
@@ -55,6 +55,18 @@ PER_WEIGHT = (0, 1, 2)  # blockwise_bits axes of a LinEq kernel: a binary point 
 # the fixed-point unit of the firmware's momenta (GeV), whatever unit the float model was trained
 # in: folding re-expresses the trained weights in it (kerasjet.fold)
 FIRMWARE_MOMENTUM_SCALE = 100.0
+
+
+def firmware_momentum_scale(input_format=None):
+    """The firmware's momentum unit (GeV): FIRMWARE_MOMENTUM_SCALE for Cartesian momenta; for
+    trigger words (kerasjet.data.words) the pT step times the power of two nearest to it
+    (128 GeV for the CMS Phase-2 words' 0.25 GeV), so that scaling a pT code is a shift."""
+    if input_format is None:
+        return FIRMWARE_MOMENTUM_SCALE
+    from kerasjet.data.words import input_format as format_named
+
+    step = format_named(input_format).pt.lsb
+    return step * 2.0 ** round(np.log2(FIRMWARE_MOMENTUM_SCALE / step))
 
 
 @dataclass
@@ -129,16 +141,6 @@ def nano_precision(weight_bits, placement="all", activation_range=None, pair_po2
     )
 
 
-def refuse_word_inputs(model, stage):
-    """KerasjetError for a model that starts from trigger words (kerasjet.data.words): its
-    quantized and firmware forms are not built yet, so ``stage`` refuses it by name."""
-    from kerasjet.models import input_format_of
-
-    if input_format_of(model) is not None:
-        raise KerasjetError(f"model '{model.name}' starts from '{input_format_of(model)}' trigger words: {stage} handles models "
-                            "of Cartesian momenta ('pmu') only so far")
-
-
 def is_nanopelican(model):
     return any(layer.name == "lineq_2to2" for layer in model.layers)
 
@@ -154,11 +156,12 @@ def folded_nanopelican(model, calibration, target=None, pair_po2=False):
     multiplication in firmware."""
     from kerasjet.models.nanopelican import nanopelican_folded
 
-    folded = fold(model, momentum_scale=FIRMWARE_MOMENTUM_SCALE)
+    words = input_format_of(model)
+    folded = fold(model, momentum_scale=firmware_momentum_scale(words))
     n = n_constituents_of(model)
     c_hidden = len(folded["channels"])
     weights, degree = firmware_weights(folded)
-    probe = nanopelican_folded(c_hidden, n, multiplicity_degree=degree, momentum_scale=folded["momentum_scale"])
+    probe = nanopelican_folded(c_hidden, n, multiplicity_degree=degree, momentum_scale=folded["momentum_scale"], input_format=words)
     probe.set_weights(weights)
     hidden = tf.keras.Model(probe.inputs, probe.get_layer("lineq_2to2").output)
     pre = hidden.predict(calibration, batch_size=1024, verbose=0)  # (B, C, N, N)
@@ -192,7 +195,8 @@ def quantize_nanopelican(model, weight_bits, calibration, placement="all", pair_
         relu_max = float(np.max(relu.predict(calibration, batch_size=1024, verbose=0)))
     precision = nano_precision(weight_bits, placement, relu_max, pair_po2)
     quantized = qnanopelican(lineq2.units, n_constituents_of(model), precision,
-                             multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=float_model.get_layer("lorentz_dot").momentum_scale)
+                             multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=float_model.get_layer("lorentz_dot").momentum_scale,
+                             input_format=input_format_of(model))
     quantized.set_weights(float_model.get_weights())
     return quantized
 
@@ -230,7 +234,6 @@ def check_quantizable(model):
     """KerasjetError unless quantized_copy can make ``model`` exact in fixed point: an unscaled
     nanoPELICAN (the N-scaled one has non-integer powers of n), or a dense tagger or Deep Sets
     (DENSE_TAGGERS; Deep Sets' mean over the N slots needs N a power of two)."""
-    refuse_word_inputs(model, "quantization")
     if is_nanopelican(model):
         if model.get_layer("lineq_2to2").scaled:
             raise KerasjetError(f"model '{model.name}': the N-scaled nanoPELICAN has no fixed-point form (non-integer powers of n)")
@@ -334,7 +337,7 @@ def fine_tune(model, train_path, val_path, epochs, learning_rate=1e-3, batch_siz
     from kerasjet.train import RelativeAdam, WarmupCosine, step_scales
 
     tf.keras.utils.set_random_seed(seed)
-    spec = InputSpec(n_constituents=n_constituents_of(model))
+    spec = input_spec_of(model)
     train_data = make_dataset(train_path, spec, batch_size, shuffle=True, seed=seed, stop=train_jets)
     val_data = make_dataset(val_path, spec, batch_size, shuffle=False)
     steps = len(train_data) * epochs
@@ -439,10 +442,9 @@ def compress(model, train_path, val_path, weight_bits="8", prune_to=None, epochs
     """
     if weight_bits not in WEIGHT_CHOICES:
         raise KerasjetError(f"--bits must be one of {', '.join(WEIGHT_CHOICES)} (got '{weight_bits}')")
-    refuse_word_inputs(model, "compress")
     if epochs is None:
         epochs = TERNARY_EPOCHS if weight_bits == "ternary" else 3
-    calibration, _ = load_inputs(train_path, InputSpec(n_constituents_of(model)), 0, calibration_jets)
+    calibration, _ = load_inputs(train_path, input_spec_of(model), 0, calibration_jets)
     if weight_bits == "ternary" and not prune_to:
         return train_ternary(model, calibration, train_path, val_path, epochs, learning_rate, recipe, placement, train_jets, seed,
                              verbose)

@@ -72,9 +72,6 @@ def fold(model, momentum_scale=None):
     """
     lineq2 = _layer(model, "lineq_2to2")
     lineq0 = _layer(model, "lineq_2to0")
-    if input_format_of(model) is not None:
-        raise KerasjetError(f"model '{model.name}' starts from trigger words: its d_ij come from lookup tables, and fold "
-                            "writes the formula of models of Cartesian momenta ('pmu') only so far")
     if lineq2.basis != "nano" or lineq2.kernel.shape[1] != 1:
         raise KerasjetError("fold handles the nano basis on one input channel (d_ij) only")
     kernel = np.asarray(lineq2.kernel.numpy(), np.float64)[:, 0, :]  # (6, C)
@@ -133,6 +130,8 @@ def fold(model, momentum_scale=None):
         })
     folded = {
         "momentum_scale": momentum_scale,
+        "input_format": input_format_of(model),  # None: d_ij of Cartesian momenta; else of trigger words' tables
+        "word_tables": _word_tables(model),
         "n_bar": lineq2.n_bar,
         "scaled": bool(lineq2.scaled),
         "alpha_2to2": alpha2.tolist(),
@@ -142,6 +141,14 @@ def fold(model, momentum_scale=None):
     }
     folded["free_parameters"] = free_parameters(folded)
     return folded
+
+
+def _word_tables(model):
+    """{'size', 'fraction_bits'} of the pair tables of a model of trigger words, else None."""
+    dot = _layer(model, "lorentz_dot")
+    if input_format_of(model) is None:
+        return None
+    return {"size": dot.table_size, "fraction_bits": dot.fraction_bits}
 
 
 def free_parameters(folded):
@@ -160,12 +167,12 @@ def _polynomial(terms, r):
 
 
 def folded_logits(folded, pmu, mask):
-    """Evaluate the folded form with numpy: pmu (B, N, 4) GeV, mask (B, N) → logits (B,)."""
+    """Evaluate the folded form with numpy: pmu (B, N, 4) GeV (or, for a model of trigger words,
+    the words (B, N, 3)), mask (B, N) → logits (B,)."""
     n_bar = folded["n_bar"]
-    p = np.asarray(pmu, np.float64) * np.asarray(mask, np.float64)[..., None] / folded["momentum_scale"]
     valid = np.asarray(mask, bool)
     pairs = valid[:, :, None] & valid[:, None, :]
-    d = kinematics.minkowski_dot(p[:, :, None, :], p[:, None, :, :])
+    d = _lorentz_products(folded, pmu, mask)
     n = valid.sum(axis=1).astype(np.float64)
     r = np.maximum(n, 1.0) / n_bar
     s = d.sum(axis=1) / n_bar
@@ -189,6 +196,17 @@ def folded_logits(folded, pmu, mask):
     return logits
 
 
+def _lorentz_products(folded, first, mask):
+    """d_ij (B, N, N) in units of the folded form's momentum_scale squared (float64)."""
+    if folded.get("input_format"):
+        from kerasjet.data.words import PairTables, input_format
+
+        tables = PairTables(input_format(folded["input_format"]), **folded["word_tables"])
+        return tables.lorentz_products(first, mask, folded["momentum_scale"])
+    p = np.asarray(first, np.float64) * np.asarray(mask, np.float64)[..., None] / folded["momentum_scale"]
+    return kinematics.minkowski_dot(p[:, :, None, :], p[:, None, :, :])
+
+
 def _number(x):
     return f"{x:+.4g}".replace("+", "+ ").replace("-", "− ")
 
@@ -209,9 +227,10 @@ def format_formula(folded):
     eq. (3): d_ij in units of its momentum_scale (GeV) squared, one line per hidden channel."""
     n_bar = folded["n_bar"]
     scale = folded["momentum_scale"]
+    dot_source = f" (massless, from '{folded['input_format']}' trigger words and tables)" if folded.get("input_format") else ""
     lines = [
         f"nanoPELICAN, folded: {len(folded['channels'])} hidden channels, {folded['free_parameters']} free parameters",
-        f"  d_ij = p_i·p_j / ({scale:g} GeV)²,  s_j = Σ_i d_ij / {n_bar:g},  t = Σ_j s_j / {n_bar:g},  r = n / {n_bar:g}",
+        f"  d_ij = p_i·p_j / ({scale:g} GeV)²{dot_source},  s_j = Σ_i d_ij / {n_bar:g},  t = Σ_j s_j / {n_bar:g},  r = n / {n_bar:g}",
     ]
     if folded["scaled"]:
         lines.append(f"  N-scaling exponents α (2→2: {', '.join(f'{a:.3f}' for a in folded['alpha_2to2'][1:])};"

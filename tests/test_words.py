@@ -1,6 +1,7 @@
 """Trigger words: the format round-trips, d_ij from words is the Lorentz product of the massless
 candidates within the tables' bound (φ wrap-around included), and a word-input nanoPELICAN is
-permutation invariant, loads back and trains through kerasjet.train."""
+permutation invariant, loads back, trains through kerasjet.train, folds, compresses, and its RTL
+is bit-exact (Keras = da4ml = Verilator)."""
 
 import math
 
@@ -109,12 +110,18 @@ def test_word_input_nanopelican_is_permutation_invariant_and_matches_the_tables(
     np.testing.assert_allclose(d, PairTables().lorentz_products(words, mask, 100.0), rtol=1e-5, atol=1e-6)
 
 
-def test_a_word_input_nanopelican_trains_and_evaluates(jets_file, tmp_path):
+def test_a_word_input_nanopelican_trains_folds_compresses_and_is_bit_exact_in_rtl(jets_file, tmp_path):
+    """Trained from words at N = 16, folded (the formula reproduces it), rebuilt at N = 8,
+    compressed to 8-bit weights: Keras = da4ml's emulation = Verilator integer for integer."""
+    import hls4ml
+
+    import kerasjet.hls  # noqa: F401  (registers the extension with hls4ml)
     from kerasjet.compress import compress
     from kerasjet.evaluate import evaluate
-    from kerasjet.fold import fold
-    from kerasjet.hls.convert import for_hls4ml
+    from kerasjet.fold import fold, folded_logits
     from kerasjet.models import load_model
+    from kerasjet.models.nanopelican import with_constituents
+    from kerasjet.rtl.flow import build_rtl
     from kerasjet.train import RunConfig, train
 
     config = RunConfig(model="nanopelican", model_kwargs=dict(c_hidden=2, n_constituents=16, input_format="cms-phase2"),
@@ -124,12 +131,42 @@ def test_a_word_input_nanopelican_trains_and_evaluates(jets_file, tmp_path):
     metrics = evaluate(str(tmp_path / "run" / "best.keras"), jets_file)[0]
     assert metrics["auc"] > 0.85  # it learns from words (the Cartesian model on the same jets: 0.925)
     model = load_model(str(tmp_path / "run" / "best.keras"))
-    with pytest.raises(KerasjetError, match="starts from 'cms-phase2' trigger words: compress handles"):
-        compress(model, jets_file, jets_file)
-    with pytest.raises(KerasjetError, match="starts from 'cms-phase2' trigger words: the hls4ml conversion handles"):
-        for_hls4ml(model)
-    with pytest.raises(KerasjetError, match="starts from trigger words: its d_ij come from lookup tables"):
-        fold(model)
+    inputs, _ = load_inputs(jets_file, InputSpec(16, input_format="cms-phase2"), 0, 200)
+    folded = fold(model)
+    assert folded["input_format"] == "cms-phase2" and folded["free_parameters"] == 19
+    np.testing.assert_allclose(folded_logits(folded, inputs["words"], inputs["mask"]), model.predict(inputs, verbose=0)[:, 0],
+                               rtol=1e-4, atol=1e-4)
+
+    quantized = compress(with_constituents(model, 8), jets_file, jets_file, weight_bits="8", epochs=1, verbose=0)
+    dot = quantized.get_layer("lorentz_dot")
+    assert dot.__class__.__name__ == "QWordLorentzDot" and dot.momentum_scale == 128.0  # 512 pT steps: a shift
+    test, _ = load_inputs(jets_file, InputSpec(8, input_format="cms-phase2"), 0, 300)
+    report = build_rtl(quantized, test, str(tmp_path / "rtl"), synthesis=False, verbose=False)
+    assert report["keras_vs_emulation_mismatches"] == 0 and report["verilator_vs_emulation_mismatches"] == 0
+    assert report["bit_exact"] and len(np.unique(quantized.predict(test, verbose=0))) > 50  # not a constant logit
+    with pytest.raises(KerasjetError, match="a model of trigger words has no hls4ml form yet"):
+        hls4ml.converters.convert_from_keras_model(quantized, output_dir=str(tmp_path / "hls"), backend="Vitis")
+
+
+def test_quantized_word_products_are_the_tables_truncated_to_the_declared_type():
+    """QWordLorentzDot: d = the tables' d_ij in units of 128 GeV squared, truncated (floor) and
+    saturated to its output type, exactly; and a momentum unit that is not a power of two times
+    the pT step is refused (the pT code would need rounding)."""
+    import tensorflow as tf
+    from qkeras.quantizers import quantized_bits
+
+    from kerasjet.layers import QWordLorentzDot
+
+    layer = QWordLorentzDot("cms-phase2", momentum_scale=128.0, output_quantizer=quantized_bits(16, 0, alpha=1))
+    pmu, mask = random_candidates(n_jets=32, n=10, phi0=-math.pi + 0.1)
+    words = candidate_words(pmu, mask)
+    got = layer([tf.constant(words, tf.float32), tf.constant(mask, tf.float32)]).numpy()[:, 0].astype(np.float64)
+    exact = PairTables().lorentz_products(words, mask, 128.0)
+    expected = np.clip(np.floor(exact * 2.0**15), -2.0**15, 2.0**15 - 1) / 2.0**15
+    np.testing.assert_array_equal(got, expected)
+    assert 0 < np.mean(got >= 1 - 2.0**-15) < 0.5 and np.mean(got > 0) > 0.5  # both regimes occur
+    with pytest.raises(ValueError, match="not a power of two times the pT step"):
+        QWordLorentzDot("cms-phase2", momentum_scale=100.0)
 
 
 def test_formats_are_checked_where_they_are_made():

@@ -36,9 +36,6 @@ def for_hls4ml(model, calibration=None):
     any other model as it is (folded and quantized nanoPELICANs, dense taggers: hls4ml converts
     them directly).
     """
-    from kerasjet.compress import refuse_word_inputs
-
-    refuse_word_inputs(model, "the hls4ml conversion")
     if not needs_folding(model):
         return model
     if calibration is None:
@@ -72,12 +69,16 @@ def firmware_inputs(model, inputs):
 
     model: a kerasjet model (as converted); inputs: {'pmu': (B, N, 4) GeV, 'mask': (B, N)} as
     ``model.predict`` takes them. nanoPELICAN: [momenta (B, 4N) in momentum-scale units (on the
-    quantizer's grid for quantized models), mask (B, N)]; dense taggers: [features (B, F)].
+    quantizer's grid for quantized models), mask (B, N)], or for a model of trigger words
+    ({'words', 'mask'} inputs) [the words' codes (B, 3N), mask (B, N)]; dense taggers: [features (B, F)].
     """
     import tensorflow as tf
 
     if _is_nanopelican(model):
         dot = model.get_layer("lorentz_dot")
+        if "words" in inputs:  # trigger words: the integer codes as they arrive (kerasjet.data.words)
+            words = np.asarray(inputs["words"], np.float64)
+            return [np.ascontiguousarray(words.reshape(len(words), -1)), np.ascontiguousarray(inputs["mask"], np.float64)]
         if hasattr(dot, "quantized_momenta"):
             momenta = dot.quantized_momenta(inputs["pmu"], inputs["mask"]).numpy()
         else:
@@ -199,7 +200,7 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
 
     import kerasjet.hls  # noqa: F401  (registers the extension)
     from kerasjet.data.pipeline import InputSpec, load_inputs
-    from kerasjet.models import load_model, n_constituents_of
+    from kerasjet.models import input_format_of, load_model, n_constituents_of
 
     reuse_factor = reuse_factor or config["reuse_factor"]
     output_dir = output_dir or config["output_dir"]
@@ -210,6 +211,9 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     if not _is_nanopelican(model) and not any(layer.name in FEATURE_LAYERS for layer in model.layers):
         raise KerasjetError(f"{config['source']}: KerasModel: {config['model']} is neither a nanoPELICAN nor a dense tagger "
                             "(constituent MLP, hls4ml-style tagger, TopoDNN, Deep Sets): kerasjet converts only those")
+    if input_format_of(model) is not None:
+        raise KerasjetError(f"{config['source']}: KerasModel: {config['model']} starts from '{input_format_of(model)}' trigger words, "
+                            "which have no hls4ml form yet; build its firmware with the open RTL path (kerasjet.rtl.flow.build_rtl)")
     n = n_constituents_of(model)
     if n != config["n_constituents"]:
         raise KerasjetError(f"{config['source']}: kerasjet.n_constituents: {config['n_constituents']} but the model takes N = {n}")

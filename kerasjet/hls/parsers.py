@@ -125,10 +125,16 @@ def parse_unsupported(keras_layer, input_names, input_shapes, data_reader):
                         "fold the model first (kerasjet.hls.for_hls4ml(model, calibration_jets) absorbs BatchNorm)")
 
 
+def parse_word_lorentz_dot(keras_layer, input_names, input_shapes, data_reader):
+    raise KerasjetError(f"layer '{keras_layer['config']['name']}' ({keras_layer['class_name']}): a model of trigger words has "
+                        "no hls4ml form yet; its firmware is built by the open RTL path (kerasjet.rtl.flow.build_rtl)")
+
+
 HANDLERS = {
     "LorentzDot": parse_lorentz_dot, "QLorentzDot": parse_lorentz_dot,
     "LinEq2to2": parse_lineq2to2, "QLinEq2to2": parse_lineq2to2,
     "LinEq2to0": parse_lineq2to0, "QLinEq2to0": parse_lineq2to0,
+    "WordLorentzDot": parse_word_lorentz_dot, "QWordLorentzDot": parse_word_lorentz_dot,
     "MaskedBatchNorm": parse_unsupported,
     "TopoDNNFeatures": parse_upstream_features, "DenseTaggerFeatures": parse_upstream_features,
     "ConstituentFeatures": parse_upstream_features, "DeepSetsFeatures": parse_upstream_features,

@@ -62,15 +62,20 @@ class WordLorentzDot(tf.keras.layers.Layer):
 
     def call(self, inputs):
         words, mask = inputs
-        fmt = self.tables.fmt
+        return self.pair_products(words, mask)[:, None]
+
+    def pair_products(self, words, mask):
+        """d_ij (B, N, N) from words (B, N, 3) and mask (B, N), in their dtype (float64 computes
+        the firmware's fixed point exactly: the codes, the tables and their products are exact)."""
+        fmt, dtype = self.tables.fmt, words.dtype
         pt = words[..., 0] * (mask * (fmt.pt.lsb / self.momentum_scale))
         deta = tf.abs(words[:, :, None, 1] - words[:, None, :, 1])
         half = float(fmt.phi_period // 2)
         dphi = tf.abs(tf.math.floormod(words[:, :, None, 2] - words[:, None, :, 2] + half, float(fmt.phi_period)) - half)
         last = float(self.table_size - 1)
-        g_eta = tf.gather(tf.constant(self.tables.eta, tf.float32), tf.cast(tf.minimum(deta, last), tf.int32))
-        g_phi = tf.gather(tf.constant(self.tables.phi, tf.float32), tf.cast(tf.minimum(dphi, last), tf.int32))
-        return (pt[:, :, None] * pt[:, None, :] * (g_eta + g_phi))[:, None]
+        g_eta = tf.gather(tf.constant(self.tables.eta, dtype), tf.cast(tf.minimum(deta, last), tf.int32))
+        g_phi = tf.gather(tf.constant(self.tables.phi, dtype), tf.cast(tf.minimum(dphi, last), tf.int32))
+        return pt[:, :, None] * pt[:, None, :] * (g_eta + g_phi)
 
     def compute_output_shape(self, input_shape):
         n = input_shape[0][1]

@@ -20,7 +20,7 @@ import tensorflow as tf
 from qkeras.quantizers import get_quantizer
 
 from kerasjet.layers.equivariant import NANO_BASIS, LinEq2to0, LinEq2to2
-from kerasjet.layers.lorentz import METRIC, LorentzDot
+from kerasjet.layers.lorentz import METRIC, LorentzDot, WordLorentzDot
 from kerasjet.quantizers import apply_quantizer, fixed_point_spec, quantize_fixed
 
 FIRMWARE_N_BAR = 64.0
@@ -94,6 +94,39 @@ class QLorentzDot(_Quantized, LorentzDot):
         pmu, mask = inputs
         p = tf.cast(self.quantized_momenta(pmu, mask), tf.float64)
         d = tf.matmul(p * tf.constant(METRIC, tf.float64), p, transpose_b=True)
+        return tf.cast(quantize_fixed(d, self.output_quantizer, TRUNCATE), tf.float32)[:, None]
+
+    def get_config(self):
+        return {**super().get_config(), **self._quantizer_config()}
+
+
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class QWordLorentzDot(_Quantized, WordLorentzDot):
+    """[words (B, N, 3) integer codes, mask (B, N)] → d (B, 1, N, N) in a declared type: the
+    firmware's Lorentz products of massless candidates given as trigger words.
+
+        d_ij = output_quantizer(p̃_i p̃_j (T_η[|Δη_ij|] + T_φ[|Δφ_ij|])),  p̃ = pT code · LSB / momentum_scale
+
+    computed exactly (float64) and truncated with saturation. T_η, T_φ are the tables of
+    ``PairTables`` (entries multiples of 2^-fraction_bits); Δφ wraps; a difference beyond the
+    tables reads their last entry. ``momentum_scale`` must be the pT LSB times a power of two
+    (128 GeV for the CMS Phase-2 words), so that p̃ is the pT code shifted: the words enter the
+    firmware as they arrive, with no rounding of their own.
+    """
+
+    quantizer_names = ("output_quantizer",)
+
+    def __init__(self, input_format=None, table_size=512, fraction_bits=16, momentum_scale=128.0, output_quantizer=None, **kwargs):
+        super().__init__(input_format, table_size, fraction_bits, momentum_scale, **kwargs)
+        steps = self.momentum_scale / self.tables.fmt.pt.lsb
+        if 2 ** round(math.log2(steps)) != steps:
+            raise ValueError(f"{self.name}: momentum_scale {self.momentum_scale:g} GeV is not a power of two times the pT step "
+                             f"{self.tables.fmt.pt.lsb:g} GeV (the firmware scales the pT code by a shift)")
+        self._set_quantizers({"output_quantizer": output_quantizer})
+
+    def call(self, inputs):
+        words, mask = inputs
+        d = self.pair_products(tf.cast(words, tf.float64), tf.cast(mask, tf.float64))
         return tf.cast(quantize_fixed(d, self.output_quantizer, TRUNCATE), tf.float32)[:, None]
 
     def get_config(self):

@@ -37,12 +37,7 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=False, dr
     """
     if batchnorm and multiplicity_degree:
         raise KerasjetError("multiplicity_degree is for nanoPELICAN without BatchNorm (BatchNorm adds these biases itself)")
-    if input_format is None:
-        pmu, mask = jet_inputs(n_constituents)
-        x = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
-    else:
-        pmu, mask = word_inputs(n_constituents)
-        x = WordLorentzDot(input_format, momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
+    pmu, mask, x = _lorentz_products(n_constituents, input_format, momentum_scale)
     x = _normalise_and_drop(x, mask, batchnorm, dropout, "input")
     # Minkowski products of physical momenta are ≥ 0, so without BatchNorm a channel whose d_ij
     # weight starts negative would start dead; a small positive bias keeps every ReLU alive
@@ -58,6 +53,23 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=False, dr
     default = (f"nanopelican_c{c_hidden}{'_scaled' if scaled else ''}{'' if basis == 'nano' else '_' + basis}"
                f"{'' if input_format is None else '_words'}")
     return jet_model(pmu, mask, logit, name or default)
+
+
+def _lorentz_products(n_constituents, input_format, momentum_scale, precision=None):
+    """(first input, mask input, d (B, 1, N, N)): the Keras inputs and the Lorentz-product layer
+    'lorentz_dot' — of Cartesian momenta ('pmu') when ``input_format`` is None, else of the
+    format's trigger words ('words'); quantized with ``precision`` (a NanoPrecision), else float."""
+    from kerasjet.layers import QLorentzDot, QWordLorentzDot
+
+    if input_format is None:
+        first, mask = jet_inputs(n_constituents)
+        dot = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot") if precision is None else \
+            QLorentzDot(momentum_scale, input_quantizer=precision.input, output_quantizer=precision.dot, name="lorentz_dot")
+    else:
+        first, mask = word_inputs(n_constituents)
+        dot = WordLorentzDot(input_format, momentum_scale=momentum_scale, name="lorentz_dot") if precision is None else \
+            QWordLorentzDot(input_format, momentum_scale=momentum_scale, output_quantizer=precision.dot, name="lorentz_dot")
+    return first, mask, dot([first, mask])
 
 
 def _normalise_and_drop(x, mask, batchnorm, dropout, where):
@@ -138,28 +150,30 @@ def with_constituents(model, n_constituents):
 
 
 def nanopelican_folded(c_hidden=2, n_constituents=80, n_bar=64.0, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE,
-                       name=None):
+                       input_format=None, name=None):
     """The inference form of a trained nanoPELICAN: no BatchNorm or Dropout, biases polynomial in
     r = n/N̄ (the folded BatchNorms) and a power-of-two N̄; what the quantized model starts from.
-    Inputs [pmu (B, N, 4) GeV, mask (B, N)] (d_ij in units of ``momentum_scale`` GeV squared); output (B, 1)."""
-    pmu, mask = jet_inputs(n_constituents)
-    x = LorentzDot(momentum_scale=momentum_scale, name="lorentz_dot")([pmu, mask])
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)] (or [words (B, N, 3), mask] with ``input_format``;
+    d_ij in units of ``momentum_scale`` GeV squared); output (B, 1)."""
+    pmu, mask, x = _lorentz_products(n_constituents, input_format, momentum_scale)
     x = LinEq2to2(c_hidden, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
     x = tf.keras.layers.ReLU(name="relu")(x)
     logit = LinEq2to0(1, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to0")([x, mask])
-    return jet_model(pmu, mask, logit, name or f"nanopelican_c{c_hidden}_folded")
+    return jet_model(pmu, mask, logit, name or f"nanopelican_c{c_hidden}_folded{'' if input_format is None else '_words'}")
 
 
-def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE, name=None):
+def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE, input_format=None,
+                 name=None):
     """Quantized nanoPELICAN (see kerasjet.layers.quantized): QLorentzDot → QLinEq2to2 →
     QActivation(quantized_relu) → QLinEq2to0, every type from ``precision`` (a NanoPrecision).
-    Inputs [pmu (B, N, 4) GeV, mask (B, N)], momenta quantized in units of ``momentum_scale`` GeV; output (B, 1)."""
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)], momenta quantized in units of ``momentum_scale`` GeV;
+    with ``input_format``, [words (B, N, 3), mask] through QWordLorentzDot (``momentum_scale``:
+    the pT step times a power of two). Output (B, 1)."""
     from qkeras import QActivation
 
-    from kerasjet.layers import QLinEq2to0, QLinEq2to2, QLorentzDot
+    from kerasjet.layers import QLinEq2to0, QLinEq2to2
 
-    pmu, mask = jet_inputs(n_constituents)
-    x = QLorentzDot(momentum_scale, input_quantizer=precision.input, output_quantizer=precision.dot, name="lorentz_dot")([pmu, mask])
+    pmu, mask, x = _lorentz_products(n_constituents, input_format, momentum_scale, precision)
     x = QLinEq2to2(c_hidden, kernel_quantizer=precision.weight_quantizer(0), bias_quantizer=precision.weight_quantizer(0, bias=True),
                    output_quantizer=precision.hidden, accumulator_quantizer=precision.accumulator,
                    multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
@@ -167,4 +181,4 @@ def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, mom
     logit = QLinEq2to0(1, kernel_quantizer=precision.weight_quantizer(1), bias_quantizer=precision.weight_quantizer(1, bias=True),
                        output_quantizer=precision.output,
                        multiplicity_degree=multiplicity_degree, name="lineq_2to0")([x, mask])
-    return jet_model(pmu, mask, logit, name or f"qnanopelican_c{c_hidden}")
+    return jet_model(pmu, mask, logit, name or f"qnanopelican_c{c_hidden}{'' if input_format is None else '_words'}")

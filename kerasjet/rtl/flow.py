@@ -149,14 +149,13 @@ def run_rtl(config, hls_model=None, synthesis=None):
     converted ``hls_model`` its C simulation joins the comparison; ``synthesis`` (True/False)
     overrides the section's ``synthesis`` key. Returns an exit status: 0 when the reference
     (build_rtl), da4ml, Verilator (and csim) agree bit for bit."""
-    from kerasjet.data.pipeline import InputSpec, load_inputs
+    from kerasjet.data.pipeline import load_inputs
     from kerasjet.hls.config import resolve
-    from kerasjet.models import load_model, n_constituents_of
+    from kerasjet.models import input_spec_of, load_model
 
     rtl = config["rtl"]  # validated, defaults filled (kerasjet.rtl.config)
     model = load_model(config["model"])
-    n = n_constituents_of(model)
-    inputs, _ = load_inputs(config["test_data"]["file"], InputSpec(n), 0, rtl["jets"])
+    inputs, _ = load_inputs(config["test_data"]["file"], input_spec_of(model), 0, rtl["jets"])
     output_dir = resolve(rtl.get("output_dir", config["output_dir"] + "_rtl"))
     csim = csim_outputs(hls_model, model, inputs) if hls_model is not None else None
     report = build_rtl(model, inputs, output_dir, rtl["clock_period"], rtl["latency_cutoff"], rtl["part"], rtl["family"],

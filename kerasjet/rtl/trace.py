@@ -148,17 +148,20 @@ def nanopelican_stages(model):
     """The traced values of a quantized nanoPELICAN by stage: {'input': firmware input (5N,),
     'dot': the N(N+1)/2 products d_ij (i ≤ j), 'hidden': the ReLU outputs (C, N, N), 'logit': (1,)}."""
     dot, lineq2, act, lineq0 = (model.get_layer(name) for name in ("lorentz_dot", "lineq_2to2", "relu", "lineq_2to0"))
-    if not hasattr(dot, "input_quantizer") or not hasattr(act, "quantizer"):
+    if not hasattr(dot, "output_quantizer") or not hasattr(act, "quantizer"):
         raise KerasjetError(f"model '{model.name}' is not a quantized nanoPELICAN (compress it first)")
     n = n_constituents_of(model)
     shift = 2.0 ** -np.log2(lineq2.n_bar)
-    inp = FixedVariableArrayInput((5 * n,))
-    p = quantize(inp[: 4 * n], *kif(dot.input_quantizer)).reshape((n, 4))
-    mask = quantize(inp[4 * n :], 0, 1, 0)
-
-    # d_ij: N(N+1)/2 products, mirrored
-    rows, cols = np.triu_indices(n)
-    d_upper = truncate(np.sum(p[rows] * p[cols] * np.array(METRIC), axis=-1), *kif(dot.output_quantizer))
+    rows, cols = np.triu_indices(n)  # d_ij: N(N+1)/2 values, mirrored
+    if hasattr(dot, "tables"):  # trigger words (QWordLorentzDot): 3N codes, then the mask
+        inp = FixedVariableArrayInput((4 * n,))
+        d_upper = truncate(_word_products(dot, inp[: 3 * n], n, rows, cols), *kif(dot.output_quantizer))
+        mask = quantize(inp[3 * n :], 0, 1, 0)
+    else:  # Cartesian momenta (QLorentzDot): 4N on the input type's grid, then the mask
+        inp = FixedVariableArrayInput((5 * n,))
+        p = quantize(inp[: 4 * n], *kif(dot.input_quantizer)).reshape((n, 4))
+        mask = quantize(inp[4 * n :], 0, 1, 0)
+        d_upper = truncate(np.sum(p[rows] * p[cols] * np.array(METRIC), axis=-1), *kif(dot.output_quantizer))
     position = np.zeros((n, n), int)
     position[rows, cols] = np.arange(len(rows))
     position[cols, rows] = np.arange(len(rows))
@@ -210,6 +213,44 @@ def nanopelican_stages(model):
     logit = truncate(_array([out], (1,)), *kif(lineq0.output_quantizer))
     return {"input": inp, "dot": d_upper, "hidden": _array([v for h in hidden for v in _elements(h)], (len(hidden), n, n)),
             "logit": logit}
+
+
+def _field_kif(field):
+    """(signed, integer bits without sign, 0) of a word field's integer codes."""
+    return (1, field.width - 1, 0) if field.signed else (0, field.width, 0)
+
+
+def _word_products(dot, codes, n, rows, cols):
+    """The exact d_ij (i ≤ j, in the order of ``rows``, ``cols``) of a QWordLorentzDot from the
+    words' codes (3N inputs: pT, η, φ of each candidate), as its Keras layer computes them:
+
+        p̃ = pT code · LSB / scale (a shift), |Δη| and the wrapped |Δφ| clipped to the tables,
+        d_ij = p̃_i p̃_j (T_η[|Δη|] + T_φ[|Δφ|]), and d_ii = 0 (a massless candidate).
+
+    Δφ wraps as min(|Δφ|, P − |Δφ|), P the codes per 2π: the wrapped difference for codes inside
+    the format's φ range (−P/2 … P/2 − 1), the only codes a trigger sends.
+    """
+    tables, fmt = dot.tables, dot.tables.fmt
+    words = codes.reshape((n, 3))
+    pt = _elements(quantize(words[:, 0], *_field_kif(fmt.pt)) * (fmt.pt.lsb / dot.momentum_scale))
+    eta = _elements(quantize(words[:, 1], *_field_kif(fmt.eta)))
+    phi = _elements(quantize(words[:, 2], *_field_kif(fmt.phi)))
+    last = tables.size - 1
+    upper = [(i, j) for i, j in zip(rows, cols) if i != j]
+    deta = _array([abs(eta[i] - eta[j]).min_of(last) for i, j in upper], (len(upper),))
+    dphi = _array([(lambda a: a.min_of(fmt.phi_period - a).relu().min_of(last))(abs(phi[i] - phi[j])) for i, j in upper],
+                  (len(upper),))
+    g = _lookup(deta, tables.eta, tables.fraction_bits) + _lookup(dphi, tables.phi, tables.fraction_bits)
+    off_diagonal = iter(_elements(g))
+    zero = pt[0] * 0.0
+    return _array([zero if i == j else pt[i] * pt[j] * next(off_diagonal) for i, j in zip(rows, cols)], (len(rows),))
+
+
+def _lookup(index, table, fraction_bits):
+    """table[index] for a FixedVariableArray of integer indices: da4ml lookup tables over each
+    index's range, entries (multiples of 2^-fraction_bits, ≥ 0) stored exactly."""
+    integer = int(np.ceil(np.log2(table.max() + 2.0**-fraction_bits)))
+    return index.apply(lambda x: table[np.round(np.asarray(x, np.float64)).astype(int)]).quantize(0, max(integer, 1), fraction_bits)
 
 
 def _highest(x):
