@@ -13,6 +13,7 @@ import sys
 
 from kerasjet import __version__
 from kerasjet.data.detector import DEFAULT_DETECTOR, DETECTOR_CONFIGURATIONS, LEVELS, TOP_MATCHINGS
+from kerasjet.data.words import INPUT_FORMATS
 from kerasjet.errors import KerasjetError, error_line
 from kerasjet.files import PLOT_SUFFIXES, check_output_file, check_output_folder, terminate_as_interrupt
 
@@ -150,7 +151,7 @@ def cmd_info(args):
 
 NANOPELICAN_DEFAULTS = {"c_hidden": 2, "basis": "nano", "dropout": 0.0, "batchnorm": False}
 NANOPELICAN_ONLY = {"c_hidden": "--c-hidden", "basis": "--basis", "dropout": "--dropout", "scaled": "--scaled",
-                    "batchnorm": "--batchnorm/--no-batchnorm"}
+                    "batchnorm": "--batchnorm/--no-batchnorm", "input_format": "--input-format"}
 
 
 def _model_kwargs(args):
@@ -166,6 +167,8 @@ def _model_kwargs(args):
     values = {key: default if getattr(args, key) is None else getattr(args, key) for key, default in NANOPELICAN_DEFAULTS.items()}
     kwargs.update(c_hidden=values["c_hidden"], batchnorm=values["batchnorm"], scaled=args.scaled,
                   dropout=values["dropout"], basis=values["basis"])
+    if args.input_format is not None:
+        kwargs["input_format"] = args.input_format
     return kwargs
 
 
@@ -321,8 +324,11 @@ def cmd_compress(args):
     if args.bits != "float":  # its deployment YAML beside it: `python convert.py` takes it untouched
         from kerasjet.compress import write_hls_config
 
+        from kerasjet.models import input_format_of
+
         config = write_hls_config(args.out, test_file=args.test or args.val, writer="kerasjet compress")
-        print(f"wrote {config}: python convert.py {config}")
+        print(f"wrote {config}: python convert.py {config}" + (" --rtl (trigger words: the open RTL path; no hls4ml form yet)"
+                                                              if input_format_of(compressed) else ""))
     if args.test:
         rows = [("float", evaluate(args.model, args.test, allow_lambda=args.allow_lambda)[0]),
                 (f"{args.bits}-bit" if args.bits.isdigit() else args.bits, evaluate(args.out, args.test)[0])]
@@ -364,6 +370,13 @@ def cmd_convert(args):
 
         require_tool(config["backend"])
     _check_test_data(config, args.jets)
+    if _word_model(config, args):  # no hls4ml form: the open RTL path alone
+        from kerasjet.rtl.flow import run_rtl
+
+        status = run_rtl(config, None, synthesis=False if args.no_synthesis else None)
+        if status:
+            raise SystemExit(status)
+        return
     report, hls_model = deploy(config, jets=args.jets, reuse_factor=args.reuse_factor)
     print(format_report(report))
     print(f"report: {os.path.join(report['output_dir'], 'report.json')}")
@@ -378,6 +391,21 @@ def cmd_convert(args):
         status = max(status, run_rtl(config, hls_model, synthesis=False if args.no_synthesis else None))
     if status:
         raise SystemExit(status)
+
+
+def _word_model(config, args):
+    """Whether the config's model starts from trigger words (kerasjet.data.words). Such a model
+    has no hls4ml form yet: KerasjetError unless --rtl asks for the open RTL path (without --synth)."""
+    from kerasjet.models import input_format_of, load_model
+
+    words = input_format_of(load_model(config["model"]))
+    if words is None:
+        return False
+    if not args.rtl or args.synth:
+        raise KerasjetError(f"{config['source']}: KerasModel: {config['model']} starts from '{words}' trigger words, which have no "
+                            f"hls4ml form yet{' (no --synth)' if args.synth else ''}: `convert {args.config} --rtl` builds its "
+                            "firmware through the open RTL path")
+    return True
 
 
 def cmd_demo(args):
@@ -476,6 +504,9 @@ def build_parser():
                         "Default --no-batchnorm: the seed paper's model, 10·C + 1 parameters, one start, data-dependent "
                         "initialisation and relative steps")
     p.add_argument("--dropout", type=FRACTION, help="nanoPELICAN only: dropout rate, in [0, 1) (default: 0.0)")
+    p.add_argument("--input-format", choices=sorted(INPUT_FORMATS),
+                   help="nanoPELICAN only: start from a Level-1 trigger's candidate words (integer pT, η, φ codes of this format, "
+                        "massless candidates) instead of four-momenta (default: four-momenta)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output: 0 none, 1 bar, 2 a line per epoch")
     p.set_defaults(func=cmd_train, kept_on_interrupt=RESUMABLE)
 

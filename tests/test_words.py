@@ -3,6 +3,7 @@ candidates within the tables' bound (φ wrap-around included), and a word-input 
 permutation invariant, loads back, trains through kerasjet.train, folds, compresses, and its RTL
 is bit-exact (Keras = da4ml = Verilator)."""
 
+import json
 import math
 
 import numpy as np
@@ -110,18 +111,18 @@ def test_word_input_nanopelican_is_permutation_invariant_and_matches_the_tables(
     np.testing.assert_allclose(d, PairTables().lorentz_products(words, mask, 100.0), rtol=1e-5, atol=1e-6)
 
 
-def test_a_word_input_nanopelican_trains_folds_compresses_and_is_bit_exact_in_rtl(jets_file, tmp_path):
+def test_a_word_input_nanopelican_trains_folds_compresses_and_is_bit_exact_in_rtl(jets_file, tmp_path, capsys):
     """Trained from words at N = 16, folded (the formula reproduces it), rebuilt at N = 8,
     compressed to 8-bit weights: Keras = da4ml's emulation = Verilator integer for integer."""
     import hls4ml
 
     import kerasjet.hls  # noqa: F401  (registers the extension with hls4ml)
-    from kerasjet.compress import compress
+    from kerasjet.cli import main
+    from kerasjet.compress import compress, write_hls_config
     from kerasjet.evaluate import evaluate
     from kerasjet.fold import fold, folded_logits
-    from kerasjet.models import load_model
+    from kerasjet.models import load_model, save_model
     from kerasjet.models.nanopelican import with_constituents
-    from kerasjet.rtl.flow import build_rtl
     from kerasjet.train import RunConfig, train
 
     config = RunConfig(model="nanopelican", model_kwargs=dict(c_hidden=2, n_constituents=16, input_format="cms-phase2"),
@@ -141,11 +142,20 @@ def test_a_word_input_nanopelican_trains_folds_compresses_and_is_bit_exact_in_rt
     dot = quantized.get_layer("lorentz_dot")
     assert dot.__class__.__name__ == "QWordLorentzDot" and dot.momentum_scale == 128.0  # 512 pT steps: a shift
     test, _ = load_inputs(jets_file, InputSpec(8, input_format="cms-phase2"), 0, 300)
-    report = build_rtl(quantized, test, str(tmp_path / "rtl"), synthesis=False, verbose=False)
-    assert report["keras_vs_emulation_mismatches"] == 0 and report["verilator_vs_emulation_mismatches"] == 0
-    assert report["bit_exact"] and len(np.unique(quantized.predict(test, verbose=0))) > 50  # not a constant logit
+    assert len(np.unique(quantized.predict(test, verbose=0))) > 50  # not a constant logit
     with pytest.raises(KerasjetError, match="a model of trigger words has no hls4ml form yet"):
         hls4ml.converters.convert_from_keras_model(quantized, output_dir=str(tmp_path / "hls"), backend="Vitis")
+
+    # the command line: its YAML, refused by the hls4ml conversion, built by the open RTL path bit for bit
+    save_model(quantized, str(tmp_path / "q.h5"))
+    yaml_path = write_hls_config(str(tmp_path / "q.h5"), test_file=jets_file)
+    assert main(["convert", yaml_path]) == 2
+    assert "trigger words, which have no hls4ml form yet: `convert " in capsys.readouterr().err
+    assert main(["convert", yaml_path, "--rtl", "--no-synthesis"]) == 0
+    with open(tmp_path / "hls_q_rtl" / "rtl_report.json") as f:
+        report = json.load(f)
+    assert report["jets"] >= 300 and report["keras_vs_emulation_mismatches"] == 0 and report["verilator_vs_emulation_mismatches"] == 0
+    assert report["bit_exact"]
 
 
 def test_quantized_word_products_are_the_tables_truncated_to_the_declared_type():
