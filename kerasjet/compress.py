@@ -30,7 +30,7 @@ from qkeras import QConv1D, QDense, quantized_bits, quantized_relu
 from kerasjet.data.pipeline import load_inputs, make_dataset
 from kerasjet.errors import KerasjetError
 from kerasjet.fold import firmware_weights, fold
-from kerasjet.models import BUILDERS, DENSE_TAGGERS, input_format_of, input_spec_of, n_constituents_of
+from kerasjet.models import BUILDERS, DENSE_TAGGERS, input_format_of, input_spec_of, n_constituents_of, word_tables_of
 from kerasjet.quantizers import (absmax_quantizer, apply_quantizer, bitlinear_ternary, blockwise_bits, fixed_for_range, mean_shift,
                                  pair_po2_bits)
 
@@ -161,7 +161,8 @@ def folded_nanopelican(model, calibration, target=None, pair_po2=False):
     n = n_constituents_of(model)
     c_hidden = len(folded["channels"])
     weights, degree = firmware_weights(folded)
-    probe = nanopelican_folded(c_hidden, n, multiplicity_degree=degree, momentum_scale=folded["momentum_scale"], input_format=words)
+    probe = nanopelican_folded(c_hidden, n, multiplicity_degree=degree, momentum_scale=folded["momentum_scale"], input_format=words,
+                               word_tables=folded["word_tables"])
     probe.set_weights(weights)
     hidden = tf.keras.Model(probe.inputs, probe.get_layer("lineq_2to2").output)
     pre = hidden.predict(calibration, batch_size=1024, verbose=0)  # (B, C, N, N)
@@ -196,7 +197,7 @@ def quantize_nanopelican(model, weight_bits, calibration, placement="all", pair_
     precision = nano_precision(weight_bits, placement, relu_max, pair_po2)
     quantized = qnanopelican(lineq2.units, n_constituents_of(model), precision,
                              multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=float_model.get_layer("lorentz_dot").momentum_scale,
-                             input_format=input_format_of(model))
+                             input_format=input_format_of(model), word_tables=word_tables_of(float_model))
     quantized.set_weights(float_model.get_weights())
     return quantized
 

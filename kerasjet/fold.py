@@ -26,7 +26,7 @@ import numpy as np
 from kerasjet import kinematics
 from kerasjet.errors import KerasjetError
 from kerasjet.layers.equivariant import NANO_BASIS, SUMMED_INDICES
-from kerasjet.models import input_format_of
+from kerasjet.models import input_format_of, word_tables_of
 
 # nano basis element index → name in the formula
 ELEMENT_NAMES = ("a1", "a2", "a3", "a4", "a5", "a6")
@@ -131,7 +131,7 @@ def fold(model, momentum_scale=None):
     folded = {
         "momentum_scale": momentum_scale,
         "input_format": input_format_of(model),  # None: d_ij of Cartesian momenta; else of trigger words' tables
-        "word_tables": _word_tables(model),
+        "word_tables": word_tables_of(model),
         "n_bar": lineq2.n_bar,
         "scaled": bool(lineq2.scaled),
         "alpha_2to2": alpha2.tolist(),
@@ -141,14 +141,6 @@ def fold(model, momentum_scale=None):
     }
     folded["free_parameters"] = free_parameters(folded)
     return folded
-
-
-def _word_tables(model):
-    """{'size', 'fraction_bits'} of the pair tables of a model of trigger words, else None."""
-    dot = _layer(model, "lorentz_dot")
-    if input_format_of(model) is None:
-        return None
-    return {"size": dot.table_size, "fraction_bits": dot.fraction_bits}
 
 
 def free_parameters(folded):

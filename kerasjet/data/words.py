@@ -161,7 +161,7 @@ class PairTables:
 
     fmt: InputFormat = CMS_PHASE2
     size: int = 512
-    fraction_bits: int = 16
+    fraction_bits: int = 14
 
     def _table(self, function, lsb):
         values = function(np.arange(self.size) * lsb)

@@ -51,7 +51,7 @@ class WordLorentzDot(tf.keras.layers.Layer):
     and invariant under permutations of the candidates and under boosts along the beam (Δη).
     """
 
-    def __init__(self, input_format=None, table_size=512, fraction_bits=16, momentum_scale=100.0, **kwargs):
+    def __init__(self, input_format=None, table_size=512, fraction_bits=14, momentum_scale=100.0, **kwargs):
         super().__init__(**kwargs)
         from kerasjet.data.words import DEFAULT_INPUT_FORMAT, PairTables, input_format as format_named
 
@@ -67,15 +67,24 @@ class WordLorentzDot(tf.keras.layers.Layer):
     def pair_products(self, words, mask):
         """d_ij (B, N, N) from words (B, N, 3) and mask (B, N), in their dtype (float64 computes
         the firmware's fixed point exactly: the codes, the tables and their products are exact)."""
+        pt = self.scaled_pt(words, mask)
+        return pt[:, :, None] * pt[:, None, :] * self.angular_terms(words)
+
+    def scaled_pt(self, words, mask):
+        """(B, N) pT in units of ``momentum_scale``, zero on padding."""
+        return words[..., 0] * (mask * (self.tables.fmt.pt.lsb / self.momentum_scale))
+
+    def angular_terms(self, words):
+        """(B, N, N) T_η[|Δη_ij|] + T_φ[|Δφ_ij|] from the tables, Δφ wrapped, differences beyond the
+        tables read their last entry; in the words' dtype."""
         fmt, dtype = self.tables.fmt, words.dtype
-        pt = words[..., 0] * (mask * (fmt.pt.lsb / self.momentum_scale))
         deta = tf.abs(words[:, :, None, 1] - words[:, None, :, 1])
         half = float(fmt.phi_period // 2)
         dphi = tf.abs(tf.math.floormod(words[:, :, None, 2] - words[:, None, :, 2] + half, float(fmt.phi_period)) - half)
         last = float(self.table_size - 1)
         g_eta = tf.gather(tf.constant(self.tables.eta, dtype), tf.cast(tf.minimum(deta, last), tf.int32))
         g_phi = tf.gather(tf.constant(self.tables.phi, dtype), tf.cast(tf.minimum(dphi, last), tf.int32))
-        return pt[:, :, None] * pt[:, None, :] * (g_eta + g_phi)
+        return g_eta + g_phi
 
     def compute_output_shape(self, input_shape):
         n = input_shape[0][1]

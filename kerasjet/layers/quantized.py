@@ -105,32 +105,44 @@ class QWordLorentzDot(_Quantized, WordLorentzDot):
     """[words (B, N, 3) integer codes, mask (B, N)] → d (B, 1, N, N) in a declared type: the
     firmware's Lorentz products of massless candidates given as trigger words.
 
-        d_ij = output_quantizer(p̃_i p̃_j (T_η[|Δη_ij|] + T_φ[|Δφ_ij|])),  p̃ = pT code · LSB / momentum_scale
+        P_ij = ⌊p̃_i p̃_j · 2^F⌋ / 2^F,  p̃ = pT code · LSB / momentum_scale,  F = product_fraction_bits
+        d_ij = output_quantizer(P_ij (T_η[|Δη_ij|] + T_φ[|Δφ_ij|]))
 
     computed exactly (float64) and truncated with saturation. T_η, T_φ are the tables of
     ``PairTables`` (entries multiples of 2^-fraction_bits); Δφ wraps; a difference beyond the
     tables reads their last entry. ``momentum_scale`` must be the pT LSB times a power of two
     (128 GeV for the CMS Phase-2 words), so that p̃ is the pT code shifted: the words enter the
-    firmware as they arrive, with no rounding of their own.
+    firmware as they arrive, with no rounding of their own. The widths make each of the two
+    products per pair one DSP48E2 (27 × 18 bits): the pT codes (14 bits) multiply exactly,
+    P keeps 16 fractional bits (26 bits unsigned with the 10 integer bits that 14-bit codes at
+    128 GeV need: LSB 0.25 GeV²), and the tables' sum at 14 fractional bits stays below 8 (17 bits).
     """
 
     quantizer_names = ("output_quantizer",)
 
-    def __init__(self, input_format=None, table_size=512, fraction_bits=16, momentum_scale=128.0, output_quantizer=None, **kwargs):
+    def __init__(self, input_format=None, table_size=512, fraction_bits=14, momentum_scale=128.0, output_quantizer=None,
+                 product_fraction_bits=16, **kwargs):
         super().__init__(input_format, table_size, fraction_bits, momentum_scale, **kwargs)
         steps = self.momentum_scale / self.tables.fmt.pt.lsb
         if 2 ** round(math.log2(steps)) != steps:
             raise ValueError(f"{self.name}: momentum_scale {self.momentum_scale:g} GeV is not a power of two times the pT step "
                              f"{self.tables.fmt.pt.lsb:g} GeV (the firmware scales the pT code by a shift)")
+        self.product_fraction_bits = int(product_fraction_bits)
         self._set_quantizers({"output_quantizer": output_quantizer})
 
+    def pt_products(self, words, mask):
+        """(B, N, N) P_ij: the scaled pT products truncated to product_fraction_bits (float64, exact)."""
+        pt = self.scaled_pt(words, mask)
+        step = 2.0**self.product_fraction_bits
+        return tf.floor(pt[:, :, None] * pt[:, None, :] * step) / step
+
     def call(self, inputs):
-        words, mask = inputs
-        d = self.pair_products(tf.cast(words, tf.float64), tf.cast(mask, tf.float64))
+        words, mask = (tf.cast(x, tf.float64) for x in inputs)
+        d = self.pt_products(words, mask) * self.angular_terms(words)
         return tf.cast(quantize_fixed(d, self.output_quantizer, TRUNCATE), tf.float32)[:, None]
 
     def get_config(self):
-        return {**super().get_config(), **self._quantizer_config()}
+        return {**super().get_config(), **self._quantizer_config(), "product_fraction_bits": self.product_fraction_bits}
 
 
 def _check_n_bar(layer):

@@ -127,6 +127,15 @@ def input_format_of(model):
     return next((layer.input_format for layer in model.layers if isinstance(layer, WordLorentzDot)), None)
 
 
+def word_tables_of(model):
+    """{'size', 'fraction_bits'} of the pair tables of a model of trigger words (its
+    WordLorentzDot's), or None for a model of Cartesian momenta."""
+    from kerasjet.layers import WordLorentzDot
+
+    dot = next((layer for layer in model.layers if isinstance(layer, WordLorentzDot)), None)
+    return None if dot is None else {"size": dot.table_size, "fraction_bits": dot.fraction_bits}
+
+
 def input_spec_of(model):
     """The kerasjet.data.pipeline.InputSpec whose inputs ``model`` takes: its N and word format."""
     from kerasjet.data.pipeline import InputSpec

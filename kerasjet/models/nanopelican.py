@@ -55,10 +55,11 @@ def nanopelican(c_hidden=2, n_constituents=80, scaled=False, batchnorm=False, dr
     return jet_model(pmu, mask, logit, name or default)
 
 
-def _lorentz_products(n_constituents, input_format, momentum_scale, precision=None):
+def _lorentz_products(n_constituents, input_format, momentum_scale, precision=None, word_tables=None):
     """(first input, mask input, d (B, 1, N, N)): the Keras inputs and the Lorentz-product layer
     'lorentz_dot' — of Cartesian momenta ('pmu') when ``input_format`` is None, else of the
-    format's trigger words ('words'); quantized with ``precision`` (a NanoPrecision), else float."""
+    format's trigger words ('words'; ``word_tables``: {'size', 'fraction_bits'} of its tables,
+    default the layer's); quantized with ``precision`` (a NanoPrecision), else float."""
     from kerasjet.layers import QLorentzDot, QWordLorentzDot
 
     if input_format is None:
@@ -67,8 +68,9 @@ def _lorentz_products(n_constituents, input_format, momentum_scale, precision=No
             QLorentzDot(momentum_scale, input_quantizer=precision.input, output_quantizer=precision.dot, name="lorentz_dot")
     else:
         first, mask = word_inputs(n_constituents)
-        dot = WordLorentzDot(input_format, momentum_scale=momentum_scale, name="lorentz_dot") if precision is None else \
-            QWordLorentzDot(input_format, momentum_scale=momentum_scale, output_quantizer=precision.dot, name="lorentz_dot")
+        tables = {} if word_tables is None else {"table_size": word_tables["size"], "fraction_bits": word_tables["fraction_bits"]}
+        dot = WordLorentzDot(input_format, momentum_scale=momentum_scale, name="lorentz_dot", **tables) if precision is None else \
+            QWordLorentzDot(input_format, momentum_scale=momentum_scale, output_quantizer=precision.dot, name="lorentz_dot", **tables)
     return first, mask, dot([first, mask])
 
 
@@ -150,12 +152,12 @@ def with_constituents(model, n_constituents):
 
 
 def nanopelican_folded(c_hidden=2, n_constituents=80, n_bar=64.0, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE,
-                       input_format=None, name=None):
+                       input_format=None, word_tables=None, name=None):
     """The inference form of a trained nanoPELICAN: no BatchNorm or Dropout, biases polynomial in
     r = n/N̄ (the folded BatchNorms) and a power-of-two N̄; what the quantized model starts from.
-    Inputs [pmu (B, N, 4) GeV, mask (B, N)] (or [words (B, N, 3), mask] with ``input_format``;
-    d_ij in units of ``momentum_scale`` GeV squared); output (B, 1)."""
-    pmu, mask, x = _lorentz_products(n_constituents, input_format, momentum_scale)
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)] (or [words (B, N, 3), mask] with ``input_format``,
+    its tables ``word_tables``; d_ij in units of ``momentum_scale`` GeV squared); output (B, 1)."""
+    pmu, mask, x = _lorentz_products(n_constituents, input_format, momentum_scale, word_tables=word_tables)
     x = LinEq2to2(c_hidden, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])
     x = tf.keras.layers.ReLU(name="relu")(x)
     logit = LinEq2to0(1, n_bar=n_bar, multiplicity_degree=multiplicity_degree, name="lineq_2to0")([x, mask])
@@ -163,17 +165,17 @@ def nanopelican_folded(c_hidden=2, n_constituents=80, n_bar=64.0, multiplicity_d
 
 
 def qnanopelican(c_hidden, n_constituents, precision, multiplicity_degree=2, momentum_scale=DEFAULT_MOMENTUM_SCALE, input_format=None,
-                 name=None):
+                 word_tables=None, name=None):
     """Quantized nanoPELICAN (see kerasjet.layers.quantized): QLorentzDot → QLinEq2to2 →
     QActivation(quantized_relu) → QLinEq2to0, every type from ``precision`` (a NanoPrecision).
     Inputs [pmu (B, N, 4) GeV, mask (B, N)], momenta quantized in units of ``momentum_scale`` GeV;
     with ``input_format``, [words (B, N, 3), mask] through QWordLorentzDot (``momentum_scale``:
-    the pT step times a power of two). Output (B, 1)."""
+    the pT step times a power of two; ``word_tables`` as nanopelican_folded's). Output (B, 1)."""
     from qkeras import QActivation
 
     from kerasjet.layers import QLinEq2to0, QLinEq2to2
 
-    pmu, mask, x = _lorentz_products(n_constituents, input_format, momentum_scale, precision)
+    pmu, mask, x = _lorentz_products(n_constituents, input_format, momentum_scale, precision, word_tables)
     x = QLinEq2to2(c_hidden, kernel_quantizer=precision.weight_quantizer(0), bias_quantizer=precision.weight_quantizer(0, bias=True),
                    output_quantizer=precision.hidden, accumulator_quantizer=precision.accumulator,
                    multiplicity_degree=multiplicity_degree, name="lineq_2to2")([x, mask])

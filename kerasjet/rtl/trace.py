@@ -225,7 +225,8 @@ def _word_products(dot, codes, n, rows, cols):
     words' codes (3N inputs: pT, η, φ of each candidate), as its Keras layer computes them:
 
         p̃ = pT code · LSB / scale (a shift), |Δη| and the wrapped |Δφ| clipped to the tables,
-        d_ij = p̃_i p̃_j (T_η[|Δη|] + T_φ[|Δφ|]), and d_ii = 0 (a massless candidate).
+        d_ij = P_ij (T_η[|Δη|] + T_φ[|Δφ|]), P_ij = p̃_i p̃_j truncated to the layer's product bits,
+        and d_ii = 0 (a massless candidate): two products per pair, one DSP each.
 
     Δφ wraps as min(|Δφ|, P − |Δφ|), P the codes per 2π: the wrapped difference for codes inside
     the format's φ range (−P/2 … P/2 − 1), the only codes a trigger sends.
@@ -241,9 +242,13 @@ def _word_products(dot, codes, n, rows, cols):
     dphi = _array([(lambda a: a.min_of(fmt.phi_period - a).relu().min_of(last))(abs(phi[i] - phi[j])) for i, j in upper],
                   (len(upper),))
     g = _lookup(deta, tables.eta, tables.fraction_bits) + _lookup(dphi, tables.phi, tables.fraction_bits)
+    # P_ij, truncated to the layer's product bits (never saturates: pT codes below 2^width)
+    pt_max = (2**fmt.pt.width - 1) * fmt.pt.lsb / dot.momentum_scale
+    product = (0, int(np.ceil(np.log2(pt_max**2))), dot.product_fraction_bits)
     off_diagonal = iter(_elements(g))
     zero = pt[0] * 0.0
-    return _array([zero if i == j else pt[i] * pt[j] * next(off_diagonal) for i, j in zip(rows, cols)], (len(rows),))
+    return _array([zero if i == j else truncate(_array([pt[i] * pt[j]], (1,)), *product)._vars[0] * next(off_diagonal)
+                   for i, j in zip(rows, cols)], (len(rows),))
 
 
 def _lookup(index, table, fraction_bits):

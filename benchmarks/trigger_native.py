@@ -1,0 +1,146 @@
+"""The trigger-native firmware table: nanoPELICAN from the Level-1 candidates' words, beside the
+same model from Cartesian momenta, on the same jets, by the same flow.
+
+    python benchmarks/trigger_native.py [--study-dir data/study] [--results results/firmware] [--jets 1000]
+                                        [--max-n 32] [--only TEXT] [--input-format cms-phase2]
+
+For N = 8, 16, 32 (up to --max-n), two nanoPELICAN C = 2 models, each trained as the study's
+single-seed float models are (kerasjet.study.single_seed_model: 100,000 training jets of the
+default detector configuration, 30 epochs, seed 0, the paper's model and recipe) at that N:
+
+* from words: the --input-format words of the candidates (kerasjet.data.words), d_ij computed in
+  the firmware from one pT product and two lookup tables per pair — everything from the
+  trigger's words to the logit is counted;
+* from Cartesian momenta: (E, px, py, pz) in units of 100 GeV as today's firmware input — their
+  computation from the words is not counted (upstream of the firmware).
+
+Each is quantized to 8-bit weights and fine-tuned as scripts/build_models.py fine-tunes the
+shipped 8-bit models (2 epochs on the first 20,000 training jets), then: da4ml trace → pipeline
+at a 5 ns clock (latency cutoff 5) → Verilog → Verilator check against Keras on --jets test jets
+→ Yosys synth_xilinx for UltraScale+ (kerasjet.rtl.flow.build_rtl). Each row gives LUT, FF, DSP,
+latency, the test AUC on the study's 50,000 test jets, the float model's AUC, cost = LUT + 55·DSP
+and whether it is on the frontier at its N (kerasjet.rtl.frontier). Writes trigger_native.md and
+trigger_native.json; resumable (the models and RTL projects of finished rows stay in
+<study-dir>/trigger_native/ and are read back). --only builds the rows whose name contains TEXT
+and stops (to run rows in parallel processes).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
+from kerasjet.data.pipeline import load_inputs  # noqa: E402
+from kerasjet.data.words import DEFAULT_INPUT_FORMAT, INPUT_FORMATS  # noqa: E402
+from kerasjet.errors import KerasjetError, run_script  # noqa: E402
+from kerasjet.evaluate import evaluate  # noqa: E402
+from kerasjet.files import write_json, write_text  # noqa: E402
+from kerasjet.models import input_spec_of, load_model, save_model  # noqa: E402
+from kerasjet.rtl.flow import build_rtl  # noqa: E402
+from kerasjet.rtl.frontier import DSP_IN_LUTS, mark_frontier  # noqa: E402
+from kerasjet.rtl.yosys import parse_stat  # noqa: E402
+from kerasjet.study import (BUDGETS, FIRMWARE_N, NANO, SHIPPED_LEVEL, existing_shipped_files, shipped_files,  # noqa: E402
+                            single_seed_model, study_name)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+C_HIDDEN = 2
+QAT = dict(weight_bits="8", epochs=2, train_jets=20000)  # scripts/build_models.py's 8-bit fine-tuning (--epochs, --qat-jets)
+
+
+def rows(input_format, max_n):
+    """(label, input, file stem, N, builder keyword arguments) of every row up to N = max_n."""
+    out = []
+    for n in [n for n in FIRMWARE_N if n <= max_n]:
+        out.append((f"nanoPELICAN C={C_HIDDEN} 8bit, from words", input_format, f"nanopelican_c{C_HIDDEN}_n{n}_words_8bit", n,
+                    {"input_format": input_format}))
+        out.append((f"nanoPELICAN C={C_HIDDEN} 8bit, from Cartesian momenta", "Cartesian momenta (computed upstream, not counted)",
+                    f"nanopelican_c{C_HIDDEN}_n{n}_8bit", n, {}))
+    return out
+
+
+def float_model(study_dir, n, kwargs):
+    """best.keras of the row's float model, trained once at N on the study's jets."""
+    words = " words" if kwargs else ""
+    return single_seed_model(study_dir, SHIPPED_LEVEL, f"nanoPELICAN C={C_HIDDEN} N={n}{words}", "nanopelican",
+                             {"c_hidden": C_HIDDEN, "n_constituents": n, **NANO, **kwargs})
+
+
+def quantized_model(path, study_dir, float_path):
+    """The row's 8-bit model at ``path``, built once from its float model (QAT as the shipped models)."""
+    if not os.path.exists(path):
+        from kerasjet.compress import compress
+
+        files = shipped_files(study_dir, SHIPPED_LEVEL)
+        save_model(compress(load_model(float_path), files["train"], files["val"], **QAT), path)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study-dir", default="data/study")
+    parser.add_argument("--results", default="results/firmware")
+    parser.add_argument("--jets", type=int, default=1000, help="test jets of the Keras = da4ml = Verilator check")
+    parser.add_argument("--max-n", type=int, default=max(FIRMWARE_N), help="leave out the rows with more constituents")
+    parser.add_argument("--only", help="build the rows whose file name contains this text and stop (no table)")
+    parser.add_argument("--input-format", choices=sorted(INPUT_FORMATS), default=DEFAULT_INPUT_FORMAT)
+    args = parser.parse_args()
+    files = existing_shipped_files(args.study_dir, SHIPPED_LEVEL)
+    work = os.path.join(args.study_dir, "trigger_native")
+    os.makedirs(work, exist_ok=True)
+
+    measured = []
+    for label, source, stem, n, kwargs in rows(args.input_format, args.max_n):
+        if args.only and args.only not in stem:
+            continue
+        project = os.path.join(work, stem)
+        report_path = os.path.join(project, "rtl_report.json")
+        float_path = float_model(args.study_dir, n, kwargs)
+        model_path = quantized_model(os.path.join(work, f"{stem}.h5"), args.study_dir, float_path)
+        if not os.path.exists(report_path):
+            print(f"== {label}, N = {n}", flush=True)
+            model = load_model(model_path)
+            build_rtl(model, load_inputs(files["test"], input_spec_of(model), 0, args.jets)[0], project)
+        if args.only:
+            continue
+        with open(report_path) as f:
+            report = json.load(f)
+        row = {"model": label, "family": "nanoPELICAN", "input": source, "n_constituents": n,
+               **{k: report[k] for k in ("latency_cycles", "latency_ns", "pipeline_stages", "bit_exact", "estimated_luts_da4ml")},
+               **parse_stat(os.path.join(project, "yosys_stat.json")),
+               "auc": evaluate(model_path, files["test"])[0]["auc"], "float_auc": evaluate(float_path, files["test"])[0]["auc"]}
+        row["cost"] = row["LUT"] + DSP_IN_LUTS * row["DSP"]
+        measured.append(row)
+        print(row, flush=True)
+    if args.only:
+        return
+    if not measured:
+        raise KerasjetError("no row measured: nothing to tabulate")
+    marked = mark_frontier(measured)
+    provenance = {"test_file": os.path.relpath(files["test"]), "jets": study_name(SHIPPED_LEVEL), "input_format": args.input_format,
+                  "float_training": f"{BUDGETS['single-seed'].train_jets} jets, {BUDGETS['single-seed'].epochs} epochs, seed 0",
+                  "qat": QAT, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
+                  "synthesis": "Yosys (pyosys) synth_xilinx -family xcup -flatten; LUT includes SRL16E", "cost": f"LUT + {DSP_IN_LUTS}·DSP"}
+    write_json({"provenance": provenance, "rows": marked}, os.path.join(args.results, "trigger_native.json"))
+    lines = [f"**Trigger-native firmware** — nanoPELICAN C = {C_HIDDEN}, 8-bit weights, from the '{args.input_format}' candidate "
+             "words (everything from the words to the logit in the firmware) beside the same model from Cartesian momenta (their "
+             "computation upstream, not counted). Float models trained at each N on "
+             f"{BUDGETS['single-seed'].train_jets:,} detector-level jets of the default configuration ({study_name(SHIPPED_LEVEL)}), "
+             f"{BUDGETS['single-seed'].epochs} epochs, seed 0; 8-bit QAT 2 epochs on 20,000 jets; AUC on "
+             f"{BUDGETS['single-seed'].test_jets:,} test jets; da4ml pipeline at 5 ns (cutoff 5), Yosys synth_xilinx for "
+             f"UltraScale+; Keras = da4ml = Verilator on {args.jets} test jets. `python benchmarks/trigger_native.py`", "",
+             f"cost = LUT + {DSP_IN_LUTS}·DSP; on the frontier: no row at its N has a higher AUC at no larger cost", "",
+             "| Model | input | N | latency (cycles / ns) | LUT | FF | DSP | cost | AUC | float AUC | bit-exact | frontier |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in marked:
+        lines.append(f"| {r['model']} | {r['input']} | {r['n_constituents']} | {r['latency_cycles']} / {r['latency_ns']:.0f} | {r['LUT']} | "
+                     f"{r['FF']} | {r['DSP']} | {r['cost']} | {r['auc']:.4f} | {r['float_auc']:.4f} | "
+                     f"{'yes' if r['bit_exact'] else 'NO'} | {'yes' if r['on_frontier'] else ''} |")
+    write_text("\n".join(lines) + "\n", os.path.join(args.results, "trigger_native.md"))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    run_script(main)
