@@ -8,8 +8,8 @@ shows is what this script last stored. Each notebook runs top to bottom with
 ``KERASJET_NOTEBOOK_FAST`` unset (its full mode: 20,000 training jets, generated on first use
 under data/notebook/ or data/trigger/ and reused after), from notebooks/ as the working directory.
 The executed notebook replaces the committed one only when every cell ran without error; it
-is written to a temporary name first, then renamed. Warnings printed to stderr (TensorFlow's
-start-up lines, deprecation notices) are left out of the stored outputs; the notebook's
+is written to a temporary name first, then renamed. Warnings (stderr: TensorFlow's start-up
+lines, deprecation notices; TensorFlow's warning lines on stdout) are left out of the stored outputs; the notebook's
 metadata records the commit, the date and the wall time of the run.
 
 About 1.5 hours on 2 cores for all four: jet generation and training dominate, then Yosys in
@@ -33,18 +33,33 @@ CELL_TIMEOUT_S = 4 * 3600  # the longest cell (training, Yosys) on 2 cores, with
 
 
 def commit():
-    """The repository's HEAD commit, with '+changes' when the work tree differs from it."""
+    """The repository's HEAD commit, with '+changes' when the package (kerasjet/) differs from it
+    (the notebooks themselves change as they are rendered)."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "kerasjet", "notebooks"], cwd=ROOT, capture_output=True,
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "kerasjet"], cwd=ROOT, capture_output=True,
                            text=True).stdout.strip()
     return f"{head}+changes" if dirty else head
 
 
-def without_stderr(notebook):
-    """Drop the stderr streams of every code cell (warnings, not results)."""
+TENSORFLOW_WARNING = "WARNING:tensorflow:"  # TensorFlow's logger writes to stdout inside a kernel
+
+
+def without_warnings(notebook):
+    """Drop the stderr streams of every code cell and TensorFlow's warning lines on stdout
+    (warnings, not results)."""
     for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.get("name") == "stderr")]
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.output_type == "stream":
+                if output.get("name") == "stderr":
+                    continue
+                output.text = "".join(line for line in output.text.splitlines(keepends=True) if not line.startswith(TENSORFLOW_WARNING))
+                if not output.text:
+                    continue
+            kept.append(output)
+        cell.outputs = kept
     return notebook
 
 
@@ -70,7 +85,7 @@ def render(name):
                                               "wall_time_s": round(seconds), "mode": "full",
                                               "by": "scripts/render_notebooks.py"}
     temporary = path + ".rendering"
-    nbformat.write(without_stderr(notebook), temporary)
+    nbformat.write(without_warnings(notebook), temporary)
     os.replace(temporary, path)
     return seconds
 
