@@ -1,6 +1,7 @@
 """The precision search (kerasjet.rtl.precision) on the shipped 8-bit nanoPELICAN C = 2 at N = 8:
 it keeps the AUC floor, lowers da4ml's cost, trims only fractional bits, and what it returns
-converts bit for bit (Keras == da4ml emulation; == hls4ml csim in the slow test)."""
+converts bit for bit (Keras == da4ml emulation; == hls4ml csim in the slow test); a word model's pair
+tables are one of its stages."""
 
 import os
 
@@ -73,3 +74,28 @@ def test_searched_types_convert_bit_exactly_with_hls4ml(searched, thousand_jets,
     outputs = csim_outputs(hls_model, result["model"], inputs)
     report = build_rtl(result["model"], inputs, str(tmp_path / "rtl"), csim=outputs, verilator=False, synthesis=False, verbose=False)
     assert report["csim_vs_emulation_mismatches"] == 0 and report["bit_exact"]
+
+
+def test_search_trims_the_pair_tables_of_a_word_model(thousand_jets, tmp_path):
+    """A nanoPELICAN of trigger words: the search takes its pair tables' fractional bits as the
+    stage where the momenta's type would be, and what it returns traces bit for bit."""
+    import tensorflow as tf
+
+    from kerasjet.compress import quantized_copy
+    from kerasjet.models import build_model
+    from kerasjet.models.nanopelican import initialise_from_data
+    from kerasjet.rtl.precision import TABLES
+
+    tf.keras.utils.set_random_seed(3)
+    inputs, labels = load_inputs(thousand_jets, InputSpec(8, input_format="cms-phase2"), 0, 400)
+    model = build_model("nanopelican", c_hidden=2, n_constituents=8, input_format="cms-phase2")
+    initialise_from_data(model, inputs)
+    quantized = quantized_copy(model, "8", inputs)
+    start_auc = roc_auc(labels, quantized.predict(inputs, verbose=0).reshape(-1))
+    result = search_precision(quantized, inputs, labels, floor=start_auc - AUC_LOSS, show_progress=False)
+    assert TABLES in result["start"] and "input" not in result["start"] and result["start"][TABLES] == 14
+    assert result["found"][TABLES] < 14 and result["found_auc"] >= result["floor"]
+    assert result["model"].get_layer("lorentz_dot").fraction_bits == result["found"][TABLES]
+    assert stage_types(result["model"])[TABLES][0] < stage_types(quantized)[TABLES][0]
+    report = build_rtl(result["model"], inputs, str(tmp_path / "rtl"), verilator=False, synthesis=False, verbose=False)
+    assert report["keras_vs_emulation_mismatches"] == 0 and report["bit_exact"]

@@ -1,7 +1,8 @@
 """Precision search: the cheapest fixed-point types of a quantized nanoPELICAN that keep its AUC.
 
 A quantized nanoPELICAN has one declared type per stage (``STAGES``): the momenta, the products
-d_ij, the LinEq2→2 partial sums, its output, the ReLU and the logit. The search trims their
+d_ij, the LinEq2→2 partial sums, its output, the ReLU and the logit. A nanoPELICAN of trigger
+words has its pair tables (their fractional bits, ``TABLES``) where the momenta's type would be. The search trims their
 fractional bits; the integer bits (the ranges, set from the trained and calibrated ranges) and
 the weights stay as they are, so saturation is unchanged and every type stays one that the
 layers, hls4ml and the da4ml tracer implement alike (the result converts bit-exactly as the
@@ -30,6 +31,7 @@ STAGES = {  # stage → (layer, key of its quantizer in the layer config)
     "activation": ("relu", "activation"),
     "output": ("lineq_2to0", "output_quantizer"),
 }
+TABLES = "tables"  # a word nanoPELICAN's pair tables (QWordLorentzDot's fraction_bits): one more stage, no quantizer
 BATCH = 4096  # jets per model call
 MIN_FRACTION = 1  # fewest fractional bits a stage is trimmed to (one-bit QKeras types behave apart)
 
@@ -46,6 +48,21 @@ def _quantizer_config(model_config, stage):
     return quantizer["config"]
 
 
+def model_stages(model_config):
+    """The stages of a quantized nanoPELICAN's config: STAGES for Cartesian momenta; for trigger
+    words the pair tables instead of the momenta's type (the words enter as they are)."""
+    if "fraction_bits" in _layer_config(model_config, "lorentz_dot"):
+        return [TABLES] + [stage for stage in STAGES if stage != "input"]
+    return list(STAGES)
+
+
+def stage_fraction(model_config, stage):
+    """Fractional bits of one stage in a model config."""
+    if stage == TABLES:
+        return int(_layer_config(model_config, "lorentz_dot")["fraction_bits"])
+    return fractional_bits(_quantizer_config(model_config, stage))
+
+
 def fractional_bits(quantizer_config):
     """Fractional bits of a quantized_bits / quantized_relu config (bits − sign − integer)."""
     sign = 1 if quantizer_config.get("keep_negative", False) else 0
@@ -53,9 +70,19 @@ def fractional_bits(quantizer_config):
 
 
 def stage_types(model):
-    """{stage: (bits, integer bits without sign)} of a quantized nanoPELICAN."""
+    """{stage: (bits, integer bits without sign)} of a quantized nanoPELICAN (a word model's
+    tables: (fractional bits, integer bits of their largest entry))."""
     config = model.get_config()
-    return {stage: (int(q["bits"]), int(q["integer"])) for stage in STAGES for q in [_quantizer_config(config, stage)]}
+    types = {}
+    for stage in model_stages(config):
+        if stage == TABLES:
+            dot = model.get_layer("lorentz_dot")
+            integer = int(np.ceil(np.log2(max(dot.tables.eta.max(), dot.tables.phi.max()) + 2.0**-dot.fraction_bits)))
+            types[stage] = (dot.fraction_bits + integer, integer)
+        else:
+            q = _quantizer_config(config, stage)
+            types[stage] = (int(q["bits"]), int(q["integer"]))
+    return types
 
 
 def with_fractions(model, fractions):
@@ -69,6 +96,9 @@ def with_fractions(model, fractions):
 
     config = model.get_config()
     for stage, fraction in fractions.items():
+        if stage == TABLES:
+            _layer_config(config, "lorentz_dot")["fraction_bits"] = int(fraction)
+            continue
         quantizer = _quantizer_config(config, stage)
         quantizer["bits"] = int(quantizer["bits"]) - fractional_bits(quantizer) + int(fraction)
     relu = _layer_config(config, STAGES["activation"][0])
@@ -125,14 +155,15 @@ def search_precision(model, inputs, labels, floor, show_progress=True):
     from tqdm import tqdm
 
     config = model.get_config()
-    start = {stage: fractional_bits(_quantizer_config(config, stage)) for stage in STAGES}
+    stages = model_stages(config)
+    start = {stage: stage_fraction(config, stage) for stage in stages}
     with tqdm(desc="precision search", unit="model", disable=not show_progress) as progress:
         evaluator = _Evaluator(model, inputs, labels, progress)
         start_auc = evaluator.auc(start)
         if start_auc < floor:
             raise KerasjetError(f"the starting types give AUC {start_auc:.4f}, below the floor {floor:.4f}: nothing to trim")
         bounds = {}
-        for stage in STAGES:  # 1. each stage alone: the fewest bits with AUC ≥ floor (bisection)
+        for stage in stages:  # 1. each stage alone: the fewest bits with AUC ≥ floor (bisection)
             low, high = MIN_FRACTION, start[stage]  # high passes
             while low < high:
                 middle = (low + high) // 2
@@ -144,7 +175,7 @@ def search_precision(model, inputs, labels, floor, show_progress=True):
         found = dict(bounds)  # 2. together; give bits back where they buy the most AUC per cost
         while evaluator.auc(found) < floor:  # ends: with every stage back at its start the AUC is start_auc
             here_auc, here_cost = evaluator.auc(found), evaluator.cost(found)
-            candidates = [{**found, stage: found[stage] + 1} for stage in STAGES if found[stage] < start[stage]]
+            candidates = [{**found, stage: found[stage] + 1} for stage in stages if found[stage] < start[stage]]
             found = max(candidates, key=lambda c: (evaluator.auc(c) - here_auc) / max(evaluator.cost(c) - here_cost, 1.0))
     return {"start": start, "found": found, "bounds": bounds, "start_auc": start_auc, "found_auc": evaluator.auc(found),
             "start_cost": evaluator.cost(start), "found_cost": evaluator.cost(found), "floor": float(floor),
@@ -154,13 +185,13 @@ def search_precision(model, inputs, labels, floor, show_progress=True):
 def search_against_float(model, float_model, val_file, auc_loss=0.003, show_progress=True):
     """search_precision with the floor the firmware targets: the AUC of ``float_model`` (the
     float model at the same N) on the jets of ``val_file`` minus ``auc_loss``. Adds 'float_auc'."""
-    from kerasjet.data.pipeline import InputSpec, load_inputs
+    from kerasjet.data.pipeline import load_inputs
     from kerasjet.metrics import roc_auc
-    from kerasjet.models import n_constituents_of
+    from kerasjet.models import input_spec_of
 
-    n = n_constituents_of(model)
-    if n_constituents_of(float_model) != n:
-        raise KerasjetError(f"the float model has {n_constituents_of(float_model)} constituent slots, the quantized one {n}")
-    inputs, labels = load_inputs(val_file, InputSpec(n))
+    spec = input_spec_of(model)
+    if input_spec_of(float_model) != spec:
+        raise KerasjetError(f"the float model takes {input_spec_of(float_model)}, the quantized one {spec}: compare like with like")
+    inputs, labels = load_inputs(val_file, spec)
     float_auc = float(roc_auc(labels, float_model.predict(inputs, batch_size=2048, verbose=0).reshape(-1)))
     return {**search_precision(model, inputs, labels, float_auc - auc_loss, show_progress), "float_auc": float_auc}
