@@ -15,7 +15,10 @@ default detector configuration, 30 epochs, seed 0, the paper's model and recipe)
   computation from the words is not counted (upstream of the firmware).
 
 Each is quantized to 8-bit weights and fine-tuned as scripts/build_models.py fine-tunes the
-shipped 8-bit models (2 epochs on the first 20,000 training jets), then: da4ml trace → pipeline
+shipped 8-bit models (2 epochs on the first 20,000 training jets, the words' tables at 14
+fractional bits as trained); the word model's pair tables are then cut to the fewest fractional
+bits that keep its validation AUC within 0.003 of its float model's (kerasjet.rtl.precision, that
+stage alone: every other type stays the Cartesian row's). Then: da4ml trace → pipeline
 at a 5 ns clock (latency cutoff 5) → Verilog → Verilator check against Keras on --jets test jets
 → Yosys synth_xilinx for UltraScale+ (kerasjet.rtl.flow.build_rtl). Each row gives LUT, FF, DSP,
 latency, the test AUC on the study's 50,000 test jets, the float model's AUC, cost = LUT + 55·DSP
@@ -48,6 +51,7 @@ from kerasjet.study import (BUDGETS, FIRMWARE_N, NANO, SHIPPED_LEVEL, existing_s
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 C_HIDDEN = 2
 QAT = dict(weight_bits="8", epochs=2, train_jets=20000)  # scripts/build_models.py's 8-bit fine-tuning (--epochs, --qat-jets)
+AUC_LOSS = 0.003  # the firmware's target: within this of the float model's AUC (validation jets)
 
 
 def rows(input_format, max_n):
@@ -78,6 +82,19 @@ def quantized_model(path, study_dir, float_path):
     return path
 
 
+def with_searched_tables(path, study_dir, quantized_path, float_path):
+    """A word row's model at ``path``, built once: its 8-bit model with the pair tables at the
+    fewest fractional bits that keep the validation AUC within AUC_LOSS of the float model's
+    (kerasjet.rtl.precision, the tables' stage alone; every other type as the Cartesian row's)."""
+    if not os.path.exists(path):
+        from kerasjet.rtl.precision import TABLES, search_against_float
+
+        found = search_against_float(load_model(quantized_path), load_model(float_path), shipped_files(study_dir, SHIPPED_LEVEL)["val"],
+                                     AUC_LOSS, stages=[TABLES])
+        save_model(found["model"], path)
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study-dir", default="data/study")
@@ -95,10 +112,13 @@ def main():
     for label, source, stem, n, kwargs in rows(args.input_format, args.max_n):
         if args.only and args.only not in stem:
             continue
-        project = os.path.join(work, stem)
-        report_path = os.path.join(project, "rtl_report.json")
         float_path = float_model(args.study_dir, n, kwargs)
         model_path = quantized_model(os.path.join(work, f"{stem}.h5"), args.study_dir, float_path)
+        if kwargs:  # words: the tables' width searched
+            stem = f"{stem}_tables"
+            model_path = with_searched_tables(os.path.join(work, f"{stem}.h5"), args.study_dir, model_path, float_path)
+        project = os.path.join(work, stem)
+        report_path = os.path.join(project, "rtl_report.json")
         if not os.path.exists(report_path):
             print(f"== {label}, N = {n}", flush=True)
             model = load_model(model_path)
@@ -107,7 +127,9 @@ def main():
             continue
         with open(report_path) as f:
             report = json.load(f)
-        row = {"model": label, "family": "nanoPELICAN", "input": source, "n_constituents": n,
+        model = load_model(model_path)
+        tables = model.get_layer("lorentz_dot").fraction_bits if kwargs else None
+        row = {"model": label, "family": "nanoPELICAN", "input": source, "n_constituents": n, "table_fraction_bits": tables,
                **{k: report[k] for k in ("latency_cycles", "latency_ns", "pipeline_stages", "bit_exact", "estimated_luts_da4ml")},
                **parse_stat(os.path.join(project, "yosys_stat.json")),
                "auc": evaluate(model_path, files["test"])[0]["auc"], "float_auc": evaluate(float_path, files["test"])[0]["auc"]}
@@ -132,10 +154,12 @@ def main():
              f"{BUDGETS['single-seed'].test_jets:,} test jets; da4ml pipeline at 5 ns (cutoff 5), Yosys synth_xilinx for "
              f"UltraScale+; Keras = da4ml = Verilator on {args.jets} test jets. `python benchmarks/trigger_native.py`", "",
              f"cost = LUT + {DSP_IN_LUTS}·DSP; on the frontier: no row at its N has a higher AUC at no larger cost", "",
-             "| Model | input | N | latency (cycles / ns) | LUT | FF | DSP | cost | AUC | float AUC | bit-exact | frontier |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| Model | input | N | pair tables (fractional bits) | latency (cycles / ns) | LUT | FF | DSP | cost | AUC | float AUC | "
+             "bit-exact | frontier |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in marked:
-        lines.append(f"| {r['model']} | {r['input']} | {r['n_constituents']} | {r['latency_cycles']} / {r['latency_ns']:.0f} | {r['LUT']} | "
+        tables = "—" if r["table_fraction_bits"] is None else r["table_fraction_bits"]
+        lines.append(f"| {r['model']} | {r['input']} | {r['n_constituents']} | {tables} | {r['latency_cycles']} / {r['latency_ns']:.0f} | {r['LUT']} | "
                      f"{r['FF']} | {r['DSP']} | {r['cost']} | {r['auc']:.4f} | {r['float_auc']:.4f} | "
                      f"{'yes' if r['bit_exact'] else 'NO'} | {'yes' if r['on_frontier'] else ''} |")
     write_text("\n".join(lines) + "\n", os.path.join(args.results, "trigger_native.md"))

@@ -147,15 +147,18 @@ class _Evaluator:
         return self.costs[key]
 
 
-def search_precision(model, inputs, labels, floor, show_progress=True):
+def search_precision(model, inputs, labels, floor, show_progress=True, stages=None):
     """The cheapest fractional bits per stage found for ``model`` whose AUC on (inputs, labels)
-    stays ≥ ``floor``. Returns a dict: 'start' and 'found' ({stage: fractional bits}), their
+    stays ≥ ``floor``; ``stages``: only these (default every stage of the model). Returns a dict: 'start' and 'found' ({stage: fractional bits}), their
     'auc' and 'cost' (start_auc, found_auc, start_cost, found_cost), 'bounds' (each stage's
     fewest bits alone) and 'model' (the model with the found types)."""
     from tqdm import tqdm
 
     config = model.get_config()
-    stages = model_stages(config)
+    present = model_stages(config)
+    if stages is not None and not set(stages) <= set(present):
+        raise KerasjetError(f"stages {sorted(set(stages) - set(present))} are not stages of model '{model.name}' ({', '.join(present)})")
+    stages = present if stages is None else list(stages)
     start = {stage: stage_fraction(config, stage) for stage in stages}
     with tqdm(desc="precision search", unit="model", disable=not show_progress) as progress:
         evaluator = _Evaluator(model, inputs, labels, progress)
@@ -182,7 +185,7 @@ def search_precision(model, inputs, labels, floor, show_progress=True):
             "evaluated": len(evaluator.aucs), "model": with_fractions(model, found)}
 
 
-def search_against_float(model, float_model, val_file, auc_loss=0.003, show_progress=True):
+def search_against_float(model, float_model, val_file, auc_loss=0.003, show_progress=True, stages=None):
     """search_precision with the floor the firmware targets: the AUC of ``float_model`` (the
     float model at the same N) on the jets of ``val_file`` minus ``auc_loss``. Adds 'float_auc'."""
     from kerasjet.data.pipeline import load_inputs
@@ -194,4 +197,4 @@ def search_against_float(model, float_model, val_file, auc_loss=0.003, show_prog
         raise KerasjetError(f"the float model takes {input_spec_of(float_model)}, the quantized one {spec}: compare like with like")
     inputs, labels = load_inputs(val_file, spec)
     float_auc = float(roc_auc(labels, float_model.predict(inputs, batch_size=2048, verbose=0).reshape(-1)))
-    return {**search_precision(model, inputs, labels, float_auc - auc_loss, show_progress), "float_auc": float_auc}
+    return {**search_precision(model, inputs, labels, float_auc - auc_loss, show_progress, stages), "float_auc": float_auc}
