@@ -159,7 +159,8 @@ def test_a_word_input_nanopelican_trains_folds_compresses_and_is_bit_exact_in_rt
 
 
 def test_quantized_word_products_are_the_tables_truncated_to_the_declared_type():
-    """QWordLorentzDot: d = the pT product truncated to 16 fractional bits times the tables' sum,
+    """QWordLorentzDot: d = the pT product in its type (6 integer and 14 fractional bits, truncated
+    and saturated) times the tables' sum,
     in units of 128 GeV squared, truncated (floor) and saturated to its output type, exactly; and a momentum unit that is not a power of two times
     the pT step is refused (the pT code would need rounding)."""
     import tensorflow as tf
@@ -170,11 +171,13 @@ def test_quantized_word_products_are_the_tables_truncated_to_the_declared_type()
     layer = QWordLorentzDot("cms-phase2", momentum_scale=128.0, output_quantizer=quantized_bits(16, 0, alpha=1))
     pmu, mask = random_candidates(n_jets=32, n=10, phi0=-math.pi + 0.1)
     words = candidate_words(pmu, mask)
+    words[0, :2, 0] = 6000  # two 1.5 TeV candidates: their pT product saturates its type
     got = layer([tf.constant(words, tf.float32), tf.constant(mask, tf.float32)]).numpy()[:, 0].astype(np.float64)
     tables = PairTables()
     deta, dphi = tables.indices(words)
     pt = CMS_PHASE2.pt.dequantise(words[..., 0]) * mask / 128.0
-    product = np.floor(pt[:, :, None] * pt[:, None, :] * 2.0**16) / 2.0**16  # P_ij at 16 fractional bits
+    product = np.minimum(np.floor(pt[:, :, None] * pt[:, None, :] * 2.0**14) / 2.0**14, 64 - 2.0**-14)  # P_ij: 6 + 14 bits, saturated
+    assert product.max() == 64 - 2.0**-14
     exact = product * (tables.eta[deta] + tables.phi[dphi])
     expected = np.clip(np.floor(exact * 2.0**15), -2.0**15, 2.0**15 - 1) / 2.0**15
     np.testing.assert_array_equal(got, expected)

@@ -105,36 +105,39 @@ class QWordLorentzDot(_Quantized, WordLorentzDot):
     """[words (B, N, 3) integer codes, mask (B, N)] → d (B, 1, N, N) in a declared type: the
     firmware's Lorentz products of massless candidates given as trigger words.
 
-        P_ij = ⌊p̃_i p̃_j · 2^F⌋ / 2^F,  p̃ = pT code · LSB / momentum_scale,  F = product_fraction_bits
+        P_ij = min(⌊p̃_i p̃_j · 2^F⌋ / 2^F, 2^I − 2^-F),  p̃ = pT code · LSB / momentum_scale
         d_ij = output_quantizer(P_ij (T_η[|Δη_ij|] + T_φ[|Δφ_ij|]))
 
-    computed exactly (float64) and truncated with saturation. T_η, T_φ are the tables of
-    ``PairTables`` (entries multiples of 2^-fraction_bits); Δφ wraps; a difference beyond the
-    tables reads their last entry. ``momentum_scale`` must be the pT LSB times a power of two
-    (128 GeV for the CMS Phase-2 words), so that p̃ is the pT code shifted: the words enter the
-    firmware as they arrive, with no rounding of their own. The widths make each of the two
-    products per pair one DSP48E2 (27 × 18 bits): the pT codes (14 bits) multiply exactly,
-    P keeps 16 fractional bits (26 bits unsigned with the 10 integer bits that 14-bit codes at
-    128 GeV need: LSB 0.25 GeV²), and the tables' sum at 14 fractional bits stays below 8 (17 bits).
+    computed exactly (float64) and truncated with saturation; I, F = product_integer_bits,
+    product_fraction_bits. T_η, T_φ are the tables of ``PairTables`` (entries multiples of
+    2^-fraction_bits); Δφ wraps; a difference beyond the tables reads their last entry.
+    ``momentum_scale`` must be the pT LSB times a power of two (128 GeV for the CMS Phase-2
+    words), so that p̃ is the pT code shifted: the words enter the firmware as they arrive, with
+    no rounding of their own. Each of the two products per pair is one DSP48E2 (27 × 18 bits):
+    the pT codes (14 bits) multiply exactly; P is declared as 6 integer and 14 fractional bits by
+    default (20 bits: saturation above (1024 GeV)², where d_ij's default type saturates anyway
+    unless the pair is nearly collinear; LSB 1 GeV²), which also keeps the second product short;
+    the tables' sum stays below 8 (3 integer bits plus theirs).
     """
 
     quantizer_names = ("output_quantizer",)
 
     def __init__(self, input_format=None, table_size=512, fraction_bits=14, momentum_scale=128.0, output_quantizer=None,
-                 product_fraction_bits=16, **kwargs):
+                 product_integer_bits=6, product_fraction_bits=14, **kwargs):
         super().__init__(input_format, table_size, fraction_bits, momentum_scale, **kwargs)
         steps = self.momentum_scale / self.tables.fmt.pt.lsb
         if 2 ** round(math.log2(steps)) != steps:
             raise ValueError(f"{self.name}: momentum_scale {self.momentum_scale:g} GeV is not a power of two times the pT step "
                              f"{self.tables.fmt.pt.lsb:g} GeV (the firmware scales the pT code by a shift)")
-        self.product_fraction_bits = int(product_fraction_bits)
+        self.product_integer_bits, self.product_fraction_bits = int(product_integer_bits), int(product_fraction_bits)
         self._set_quantizers({"output_quantizer": output_quantizer})
 
     def pt_products(self, words, mask):
-        """(B, N, N) P_ij: the scaled pT products truncated to product_fraction_bits (float64, exact)."""
+        """(B, N, N) P_ij: the scaled pT products truncated and saturated to their declared type
+        (float64, exact)."""
         pt = self.scaled_pt(words, mask)
         step = 2.0**self.product_fraction_bits
-        return tf.floor(pt[:, :, None] * pt[:, None, :] * step) / step
+        return tf.minimum(tf.floor(pt[:, :, None] * pt[:, None, :] * step) / step, 2.0**self.product_integer_bits - 1.0 / step)
 
     def call(self, inputs):
         words, mask = (tf.cast(x, tf.float64) for x in inputs)
@@ -142,7 +145,8 @@ class QWordLorentzDot(_Quantized, WordLorentzDot):
         return tf.cast(quantize_fixed(d, self.output_quantizer, TRUNCATE), tf.float32)[:, None]
 
     def get_config(self):
-        return {**super().get_config(), **self._quantizer_config(), "product_fraction_bits": self.product_fraction_bits}
+        return {**super().get_config(), **self._quantizer_config(), "product_integer_bits": self.product_integer_bits,
+                "product_fraction_bits": self.product_fraction_bits}
 
 
 def _check_n_bar(layer):

@@ -225,11 +225,11 @@ def _word_products(dot, codes, n, rows, cols):
     words' codes (3N inputs: pT, η, φ of each candidate), as its Keras layer computes them:
 
         p̃ = pT code · LSB / scale (a shift), |Δη| and the wrapped |Δφ| clipped to the tables,
-        d_ij = P_ij (T_η[|Δη|] + T_φ[|Δφ|]), P_ij = p̃_i p̃_j truncated to the layer's product bits,
+        d_ij = P_ij (T_η[|Δη|] + T_φ[|Δφ|]), P_ij = p̃_i p̃_j in the layer's product type,
         and d_ii = 0 (a massless candidate): two products per pair, one DSP each.
 
-    Δφ wraps as min(|Δφ|, P − |Δφ|), P the codes per 2π: the wrapped difference for codes inside
-    the format's φ range (−P/2 … P/2 − 1), the only codes a trigger sends.
+    Δφ wraps as min(|Δφ|, P − |Δφ|), P the codes per 2π (_phi_index): the wrapped difference for
+    codes inside the format's φ range (−P/2 … P/2 − 1), the only codes a trigger sends.
     """
     tables, fmt = dot.tables, dot.tables.fmt
     words = codes.reshape((n, 3))
@@ -239,23 +239,35 @@ def _word_products(dot, codes, n, rows, cols):
     last = tables.size - 1
     upper = [(i, j) for i, j in zip(rows, cols) if i != j]
     deta = _array([abs(eta[i] - eta[j]).min_of(last) for i, j in upper], (len(upper),))
-    dphi = _array([(lambda a: a.min_of(fmt.phi_period - a).relu().min_of(last))(abs(phi[i] - phi[j])) for i, j in upper],
-                  (len(upper),))
+    dphi = _array([_phi_index(abs(phi[i] - phi[j]), fmt.phi_period, tables.size) for i, j in upper], (len(upper),))
     g = _lookup(deta, tables.eta, tables.fraction_bits) + _lookup(dphi, tables.phi, tables.fraction_bits)
-    # P_ij, truncated to the layer's product bits (never saturates: pT codes below 2^width)
-    pt_max = (2**fmt.pt.width - 1) * fmt.pt.lsb / dot.momentum_scale
-    product = (0, int(np.ceil(np.log2(pt_max**2))), dot.product_fraction_bits)
+    product = (0, dot.product_integer_bits, dot.product_fraction_bits)  # P_ij's declared type: truncation, saturation
     off_diagonal = iter(_elements(g))
     zero = pt[0] * 0.0
     return _array([zero if i == j else truncate(_array([pt[i] * pt[j]], (1,)), *product)._vars[0] * next(off_diagonal)
                    for i, j in zip(rows, cols)], (len(rows),))
 
 
+def _phi_index(a, period, size):
+    """The table index of a |Δφ| code difference ``a``: the wrapped difference min(a, period − a)
+    clipped to the table's last entry, as the Keras layer computes it for codes inside the
+    format's φ range (a < period). Its comparisons are against constants and run side by side:
+    min(a, size − 1) when a < period − (size − 1), else period − a (then below size; kept to
+    the table's index bits, so codes outside the range only read some entry)."""
+    last = size - 1
+    if 2 * last >= period:  # the table reaches half a turn: no clipping after the wrap
+        return a.min_of(period - a).relu().min_of(last)
+    far = (period - a).quantize(0, int(np.ceil(np.log2(size))), 0, "WRAP", "TRN")
+    return (a - (period - last)).msb_mux(a.min_of(last), far)
+
+
 def _lookup(index, table, fraction_bits):
     """table[index] for a FixedVariableArray of integer indices: da4ml lookup tables over each
     index's range, entries (multiples of 2^-fraction_bits, ≥ 0) stored exactly."""
     integer = int(np.ceil(np.log2(table.max() + 2.0**-fraction_bits)))
-    return index.apply(lambda x: table[np.round(np.asarray(x, np.float64)).astype(int)]).quantize(0, max(integer, 1), fraction_bits)
+    last = len(table) - 1  # an index beyond the table (codes outside the format's range) reads its last entry
+    return index.apply(lambda x: table[np.minimum(np.round(np.asarray(x, np.float64)).astype(int), last)]) \
+        .quantize(0, max(integer, 1), fraction_bits)
 
 
 def _highest(x):
