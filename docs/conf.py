@@ -40,7 +40,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 
-# notebooks: rendered as committed (they are stored without outputs), never executed here
+# notebooks: rendered as committed (stored with the outputs of scripts/render_notebooks.py), never executed here
 nb_execution_mode = "off"
 
 # the API reference: from the docstrings; the event generator and the RTL tools are not needed
