@@ -141,7 +141,7 @@ def main():
     if not measured:
         raise KerasjetError("no row measured: nothing to tabulate")
     marked = mark_frontier(measured)
-    provenance = {"test_file": os.path.relpath(files["test"]), "jets": study_name(SHIPPED_LEVEL), "input_format": args.input_format,
+    provenance = {"test_file": os.path.basename(files["test"]), "jets": study_name(SHIPPED_LEVEL), "input_format": args.input_format,
                   "float_training": f"{BUDGETS['single-seed'].train_jets} jets, {BUDGETS['single-seed'].epochs} epochs, seed 0",
                   "qat": QAT, "rtl_check_jets": args.jets, "clock_ns": 5.0, "latency_cutoff": 5,
                   "synthesis": "Yosys (pyosys) synth_xilinx -family xcup -flatten; LUT includes SRL16E", "cost": f"LUT + {DSP_IN_LUTS}·DSP"}
