@@ -15,8 +15,9 @@ rounding; the tie-to-even correction costs one extra bit). The structure is expl
 * widths follow from the trained ranges: the declared types of the quantizers.
 
 The firmware input is one vector: the momenta (N·4, in units of the model's momentum scale, on
-the input type's grid, zero on padding) followed by the mask (N bits) for nanoPELICAN; the
-features for the dense taggers. The output is the logit.
+the input type's grid, zero on padding) followed by the mask (N bits) for nanoPELICAN — for a
+nanoPELICAN of trigger words the words' codes (N·3: pT, η, φ of each candidate) followed by the
+mask; the features for the dense taggers. The output is the logit.
 """
 
 import numpy as np
@@ -145,7 +146,7 @@ def trace_nanopelican(model):
 
 
 def nanopelican_stages(model):
-    """The traced values of a quantized nanoPELICAN by stage: {'input': firmware input (5N,),
+    """The traced values of a quantized nanoPELICAN by stage: {'input': firmware input (5N,) ((4N,) from words),
     'dot': the N(N+1)/2 products d_ij (i ≤ j), 'hidden': the ReLU outputs (C, N, N), 'logit': (1,)}."""
     dot, lineq2, act, lineq0 = (model.get_layer(name) for name in ("lorentz_dot", "lineq_2to2", "relu", "lineq_2to0"))
     if not hasattr(dot, "output_quantizer") or not hasattr(act, "quantizer"):
