@@ -119,15 +119,14 @@ def main():
             model_path = with_searched_tables(os.path.join(work, f"{stem}.h5"), args.study_dir, model_path, float_path)
         project = os.path.join(work, stem)
         report_path = os.path.join(project, "rtl_report.json")
+        model = load_model(model_path)
         if not os.path.exists(report_path):
             print(f"== {label}, N = {n}", flush=True)
-            model = load_model(model_path)
             build_rtl(model, load_inputs(files["test"], input_spec_of(model), 0, args.jets)[0], project)
         if args.only:
             continue
         with open(report_path) as f:
             report = json.load(f)
-        model = load_model(model_path)
         tables = model.get_layer("lorentz_dot").fraction_bits if kwargs else None
         row = {"model": label, "family": "nanoPELICAN", "input": source, "n_constituents": n, "table_fraction_bits": tables,
                **{k: report[k] for k in ("latency_cycles", "latency_ns", "pipeline_stages", "bit_exact", "estimated_luts_da4ml")},

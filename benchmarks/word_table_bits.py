@@ -5,8 +5,8 @@ cost estimate of the same quantized model with its tables rounded to fewer bits.
 
 Reads the 8-bit word models that benchmarks/trigger_native.py built (<study-dir>/trigger_native/
 nanopelican_c2_n<N>_words_8bit.h5: trained with 14-bit tables, fine-tuned at 8 bits) and, for each
-table width F, rebuilds the same model with its T_η and T_φ rounded to F fractional bits (no
-retraining), then prints and writes word_table_bits.md: the test AUC on the study's 50,000 test
+table width F, the same model with its T_η and T_φ rounded to F fractional bits
+(kerasjet.rtl.precision.with_fractions; no retraining), then prints and writes word_table_bits.md: the test AUC on the study's 50,000 test
 jets, the bound on |d_ij(tables) − d_ij(exact)| / (pT_i pT_j) (2^-F, PairTables.error_bound), and
 da4ml's cost estimate of the design (adders; the two products per pair are DSPs, unchanged).
 """
@@ -18,26 +18,14 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import kerasjet  # noqa: E402,F401  (before TensorFlow: CPU allocator)
-from kerasjet.compress import nano_precision  # noqa: E402
 from kerasjet.data.pipeline import load_inputs  # noqa: E402
 from kerasjet.errors import KerasjetError, run_script  # noqa: E402
 from kerasjet.files import write_text  # noqa: E402
 from kerasjet.metrics import roc_auc  # noqa: E402
-from kerasjet.models import input_format_of, input_spec_of, load_model, n_constituents_of, word_tables_of  # noqa: E402
-from kerasjet.models.nanopelican import qnanopelican  # noqa: E402
+from kerasjet.models import input_spec_of, load_model  # noqa: E402
+from kerasjet.rtl.precision import TABLES, with_fractions  # noqa: E402
 from kerasjet.rtl.trace import nanopelican_cost  # noqa: E402
 from kerasjet.study import SHIPPED_LEVEL, existing_shipped_files, study_name  # noqa: E402
-
-
-def with_table_bits(model, bits):
-    """The quantized word nanoPELICAN ``model`` (8-bit weights, trigger_native's precision) with
-    its pair tables at ``bits`` fractional bits, the same weights."""
-    lineq2 = model.get_layer("lineq_2to2")
-    rebuilt = qnanopelican(lineq2.units, n_constituents_of(model), nano_precision("8", pair_po2=True),
-                           multiplicity_degree=lineq2.multiplicity_degree, momentum_scale=model.get_layer("lorentz_dot").momentum_scale,
-                           input_format=input_format_of(model), word_tables={**word_tables_of(model), "fraction_bits": bits})
-    rebuilt.set_weights(model.get_weights())
-    return rebuilt
 
 
 def main():
@@ -61,7 +49,7 @@ def main():
             raise KerasjetError(f"{path}: not a quantized word nanoPELICAN")
         inputs, labels = load_inputs(test_file, input_spec_of(model))
         for bits in args.bits:
-            variant = with_table_bits(model, bits)
+            variant = with_fractions(model, {TABLES: bits})
             auc = roc_auc(labels, variant.predict(inputs, batch_size=4096, verbose=0)[:, 0])
             adders, products = nanopelican_cost(variant)
             lines.append(f"| {n} | {bits} | 2^-{bits} | {auc:.4f} | {adders:,.0f} | {products} |")

@@ -62,13 +62,8 @@ class WordLorentzDot(tf.keras.layers.Layer):
 
     def call(self, inputs):
         words, mask = inputs
-        return self.pair_products(words, mask)[:, None]
-
-    def pair_products(self, words, mask):
-        """d_ij (B, N, N) from words (B, N, 3) and mask (B, N), in their dtype (float64 computes
-        the firmware's fixed point exactly: the codes, the tables and their products are exact)."""
         pt = self.scaled_pt(words, mask)
-        return pt[:, :, None] * pt[:, None, :] * self.angular_terms(words)
+        return (pt[:, :, None] * pt[:, None, :] * self.angular_terms(words))[:, None]
 
     def scaled_pt(self, words, mask):
         """(B, N) pT in units of ``momentum_scale``, zero on padding."""
