@@ -2,9 +2,9 @@
 
 A quantized nanoPELICAN has one declared type per stage (``STAGES``): the momenta, the products
 d_ij, the LinEq2→2 partial sums, its output, the ReLU and the logit. A nanoPELICAN of trigger
-words has its pair tables (their fractional bits, ``TABLES``) where the momenta's type would be. The search trims their
-fractional bits; the integer bits (the ranges, set from the trained and calibrated ranges) and
-the weights stay as they are, so saturation is unchanged and every type stays one that the
+words has its pair tables (their fractional bits, ``TABLES``) where the momenta's type would be.
+The search trims their fractional bits; the integer bits (the ranges, set from the trained and
+calibrated ranges) and the weights stay as they are, so saturation is unchanged and every type stays one that the
 layers, hls4ml and the da4ml tracer implement alike (the result converts bit-exactly as the
 starting model does; tests/test_precision.py checks it).
 
@@ -149,9 +149,10 @@ class _Evaluator:
 
 def search_precision(model, inputs, labels, floor, show_progress=True, stages=None):
     """The cheapest fractional bits per stage found for ``model`` whose AUC on (inputs, labels)
-    stays ≥ ``floor``; ``stages``: only these (default every stage of the model). Returns a dict: 'start' and 'found' ({stage: fractional bits}), their
-    'auc' and 'cost' (start_auc, found_auc, start_cost, found_cost), 'bounds' (each stage's
-    fewest bits alone) and 'model' (the model with the found types)."""
+    stays ≥ ``floor``; ``stages``: only these (default every stage of the model). Returns a
+    dict: 'start' and 'found' ({stage: fractional bits}), their 'auc' and 'cost' (start_auc,
+    found_auc, start_cost, found_cost), 'bounds' (each stage's fewest bits alone) and 'model'
+    (the model with the found types)."""
     from tqdm import tqdm
 
     config = model.get_config()
