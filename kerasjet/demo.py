@@ -1,7 +1,7 @@
 """The main job behind ``make demo``, run on the embedded default dataset.
 
 1. dataset: 4000 generated detector-level jets (seed 2024; the configuration the shipped
-   models were trained on, kerasjet.study.shipped_settings: kerasjet 0.1's jets), cached in
+   models were trained on, kerasjet.study.shipped_settings: the default jets), cached in
    data/demo.h5;
 2. model: the shipped nanoPELICAN C = 2 (models/nanopelican_c2.keras, trained by the study on
    100k independent jets), or, if it is missing, a brief training on half of the demo jets;

@@ -164,12 +164,12 @@ SHIPPED_LEVEL = "detector"
 
 
 def shipped_settings():
-    """The GeneratorSettings of the jets the shipped models were trained on: kerasjet 0.1's
-    detector-level jets (kerasjet.data.settings.KERASJET_0_1: atlas-delphes-3.4, multi-parton
-    interactions off, quark-matched tops)."""
-    from kerasjet.data.settings import KERASJET_0_1
+    """The GeneratorSettings of the jets the shipped models were trained on: the default
+    detector-level jets (kerasjet.data.settings.GeneratorSettings(): the calibrated default
+    detector, multi-parton interactions on, W-matched tops), the single-seed study's."""
+    from kerasjet.data.settings import GeneratorSettings
 
-    return replace(KERASJET_0_1, level=SHIPPED_LEVEL)
+    return GeneratorSettings(level=SHIPPED_LEVEL)
 
 
 MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")

@@ -211,9 +211,9 @@ def test_shipped_models_at_firmware_n_start_from_their_float_model(c, n, bits):
 
     float_model = load_model(shipped_float(n, c))
     assert n_constituents_of(float_model) == n
-    # the shipped models are kerasjet 0.1's BatchNorm models (kerasjet.study.shipped_settings)
-    assert trainable_parameters(float_model) == trainable_parameters(build_model("nanopelican", c_hidden=c, n_constituents=n,
-                                                                                 batchnorm=True))
+    # the shipped models are the default, the paper's model: 10·C + 1 parameters, no BatchNorm
+    assert trainable_parameters(float_model) == 10 * c + 1
+    assert not has_batchnorm(float_model)
     assert n_constituents_of(load_model(os.path.join(MODELS_DIR, f"nanopelican_c{c}_n{n}_{bits}.h5"))) == n
     trained_n = shipped_trained_n(n, c)
     with open(os.path.join(os.path.dirname(MODELS_DIR), "hls_configs", f"nanopelican_c{c}_n{n}_{bits}.yml")) as f:
