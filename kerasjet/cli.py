@@ -324,11 +324,8 @@ def cmd_compress(args):
     if args.bits != "float":  # its deployment YAML beside it: `python convert.py` takes it untouched
         from kerasjet.compress import write_hls_config
 
-        from kerasjet.models import input_format_of
-
         config = write_hls_config(args.out, test_file=args.test or args.val, writer="kerasjet compress")
-        print(f"wrote {config}: python convert.py {config}" + (" --rtl (trigger words: the open RTL path; no hls4ml form yet)"
-                                                              if input_format_of(compressed) else ""))
+        print(f"wrote {config}: python convert.py {config}")
     if args.test:
         rows = [("float", evaluate(args.model, args.test, allow_lambda=args.allow_lambda)[0]),
                 (f"{args.bits}-bit" if args.bits.isdigit() else args.bits, evaluate(args.out, args.test)[0])]
@@ -370,13 +367,6 @@ def cmd_convert(args):
 
         require_tool(config["backend"])
     _check_test_data(config, args.jets)
-    if _word_model(config, args):  # no hls4ml form: the open RTL path alone
-        from kerasjet.rtl.flow import run_rtl
-
-        status = run_rtl(config, None, synthesis=False if args.no_synthesis else None)
-        if status:
-            raise SystemExit(status)
-        return
     report, hls_model = deploy(config, jets=args.jets, reuse_factor=args.reuse_factor)
     print(format_report(report))
     print(f"report: {os.path.join(report['output_dir'], 'report.json')}")
@@ -391,21 +381,6 @@ def cmd_convert(args):
         status = max(status, run_rtl(config, hls_model, synthesis=False if args.no_synthesis else None))
     if status:
         raise SystemExit(status)
-
-
-def _word_model(config, args):
-    """Whether the config's model starts from trigger words (kerasjet.data.words). Such a model
-    has no hls4ml form yet: KerasjetError unless --rtl asks for the open RTL path (without --synth)."""
-    from kerasjet.models import input_format_of, load_model
-
-    words = input_format_of(load_model(config["model"]))
-    if words is None:
-        return False
-    if not args.rtl or args.synth:
-        raise KerasjetError(f"{config['source']}: KerasModel: {config['model']} starts from '{words}' trigger words, which have no "
-                            f"hls4ml form yet{' (no --synth)' if args.synth else ''}: `convert {args.config} --rtl` builds its "
-                            "firmware through the open RTL path")
-    return True
 
 
 def cmd_demo(args):

@@ -525,10 +525,10 @@ def write_hls_config(model_path, yaml_path=None, test_file=None, description=Non
         return os.path.relpath(os.path.abspath(path), folder)
 
     words = input_format_of(model)
-    types = {} if words else quantizer_types(model)  # a model of trigger words has no hls4ml form: the RTL path's keys only
+    types = quantizer_types(model)
     description = description or f"{model.name}, N = {n_constituents_of(model)}, from {os.path.basename(model_path)}"
     if words:
-        description += f"; starts from '{words}' trigger words: no hls4ml form yet, `python convert.py THIS_FILE --rtl` builds it"
+        description += f"; starts from '{words}' trigger words"
     text = render_config(relative(model_path), relative(output_dir), relative(test_file), description.replace('"', "'"),
                          n_constituents_of(model), types, writer)
     if os.path.exists(test_file):  # the C simulation's jets: render_config's 2,000, or all the file holds when fewer

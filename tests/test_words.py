@@ -1,7 +1,7 @@
 """Trigger words: the format round-trips, d_ij from words is the Lorentz product of the massless
 candidates within the tables' bound (φ wrap-around included), and a word-input nanoPELICAN is
-permutation invariant, loads back, trains through kerasjet.train, folds, compresses, and its RTL
-is bit-exact (Keras = da4ml = Verilator)."""
+permutation invariant, loads back, trains through kerasjet.train, folds, compresses, and its
+firmware is bit-exact (Keras = hls4ml C simulation = da4ml = Verilator)."""
 
 import json
 import math
@@ -111,9 +111,10 @@ def test_word_input_nanopelican_is_permutation_invariant_and_matches_the_tables(
     np.testing.assert_allclose(d, PairTables().lorentz_products(words, mask, 100.0), rtol=1e-5, atol=1e-6)
 
 
-def test_a_word_input_nanopelican_trains_folds_compresses_and_is_bit_exact_in_rtl(jets_file, tmp_path, capsys):
+def test_a_word_input_nanopelican_trains_folds_compresses_and_is_bit_exact_in_firmware(jets_file, tmp_path):
     """Trained from words at N = 16, folded (the formula reproduces it), rebuilt at N = 8,
-    compressed to 8-bit weights: Keras = da4ml's emulation = Verilator integer for integer."""
+    compressed to 8-bit weights: Keras = hls4ml's C simulation = da4ml's emulation = Verilator
+    integer for integer."""
     import hls4ml
 
     import kerasjet.hls  # noqa: F401  (registers the extension with hls4ml)
@@ -143,19 +144,32 @@ def test_a_word_input_nanopelican_trains_folds_compresses_and_is_bit_exact_in_rt
     assert dot.__class__.__name__ == "QWordLorentzDot" and dot.momentum_scale == 128.0  # 512 pT steps: a shift
     test, _ = load_inputs(jets_file, InputSpec(8, input_format="cms-phase2"), 0, 300)
     assert len(np.unique(quantized.predict(test, verbose=0))) > 50  # not a constant logit
-    with pytest.raises(KerasjetError, match="a model of trigger words has no hls4ml form yet"):
-        hls4ml.converters.convert_from_keras_model(quantized, output_dir=str(tmp_path / "hls"), backend="Vitis")
+    # hls4ml's own API: the C simulation equals Keras on jets straddling φ = ±π, on pairs beyond the
+    # tables (Δη up to 5) and on φ codes outside the format's ±π range (they wrap as in Keras)
+    config = hls4ml.utils.config_from_keras_model(quantized, granularity="name", backend="Vitis")
+    hls_model = hls4ml.converters.convert_from_keras_model(quantized, hls_config=config, backend="Vitis", io_type="io_parallel",
+                                                           output_dir=str(tmp_path / "hls"))
+    hls_model.compile()
+    pmu, mask = random_candidates(n_jets=300, n=8, phi0=math.pi - 0.2, radius=2.5)
+    words = candidate_words(pmu, mask)
+    words[:20, 0, 2], words[:20, 1, 2] = 1023, -1024
+    wide = {"words": words.astype(np.float32), "mask": mask.astype(np.float32)}
+    keras = quantized.predict(wide, verbose=0).reshape(-1)
+    tables = quantized.get_layer("lorentz_dot").tables
+    deta, dphi = tables.indices(words)
+    assert deta.max() == dphi.max() == tables.size - 1 and len(np.unique(keras)) > 50  # both tables clip somewhere
+    np.testing.assert_array_equal(np.asarray(hls_model.predict(kerasjet.hls.firmware_inputs(quantized, wide))).reshape(-1), keras)
 
-    # the command line: its YAML, refused by the hls4ml conversion, built by the open RTL path bit for bit
+    # the command line: its YAML, the C simulation and the open RTL path, bit for bit
     save_model(quantized, str(tmp_path / "q.h5"))
     yaml_path = write_hls_config(str(tmp_path / "q.h5"), test_file=jets_file)
-    assert main(["convert", yaml_path]) == 2
-    assert "trigger words, which have no hls4ml form yet: `convert " in capsys.readouterr().err
     assert main(["convert", yaml_path, "--rtl", "--no-synthesis"]) == 0
+    with open(tmp_path / "hls_q" / "report.json") as f:
+        assert json.load(f)["passed"]
     with open(tmp_path / "hls_q_rtl" / "rtl_report.json") as f:
         report = json.load(f)
     assert report["jets"] >= 300 and report["keras_vs_emulation_mismatches"] == 0 and report["verilator_vs_emulation_mismatches"] == 0
-    assert report["bit_exact"]
+    assert report["csim_vs_emulation_mismatches"] == 0 and report["bit_exact"]
 
 
 def test_quantized_word_products_are_the_tables_truncated_to_the_declared_type():
@@ -195,3 +209,15 @@ def test_formats_are_checked_where_they_are_made():
         InputFormat("odd", CMS_PHASE2.pt, CMS_PHASE2.eta, WordField(11, 0.0123, True, "round"))
     with pytest.raises(KerasjetError, match="rounding must be one of"):
         WordField(11, 0.1, True, "nearest")
+
+
+def test_a_float_word_model_is_refused_by_the_hls4ml_conversion(tmp_path):
+    """Its firmware form is the quantized one (declared types): the conversion says so in one line."""
+    import hls4ml
+
+    import kerasjet.hls  # noqa: F401  (registers the extension with hls4ml)
+    from kerasjet.models import build_model
+
+    model = build_model("nanopelican", c_hidden=2, n_constituents=8, input_format="cms-phase2")
+    with pytest.raises(KerasjetError, match="a float model of trigger words has no firmware form; fold and quantize it first"):
+        hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / "hls"), backend="Vitis")

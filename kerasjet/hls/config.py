@@ -498,9 +498,9 @@ def render_config(model_ref, output_ref, test_ref, description, n_constituents, 
     for name, types in layer_types.items():
         entries = ", ".join(f"{var}: '{text}'" for var, text in types.items())
         lines.append(f"    {name}: {{Precision: {{{entries}}}}}")
-    # the QKeras quantizers' types, as config_from_keras_model(granularity='name') gives them; none for a model without an hls4ml form
+    # the QKeras quantizers' types, as config_from_keras_model(granularity='name') gives them
     layer_lines = ("                      # the QKeras quantizers' types, as config_from_keras_model(granularity='name') gives them\n"
-                   + "\n".join(lines)) if lines else " {}                   # none: the model has no hls4ml form (trigger words)"
+                   + "\n".join(lines)) if lines else " {}"
     return CONFIG_TEMPLATE.format(description=description, model_ref=model_ref, output_ref=output_ref, test_ref=test_ref,
                                   writer=writer, n_constituents=n_constituents, layer_lines=layer_lines)
 

@@ -6,7 +6,8 @@ command line —, compiles the C simulation, runs it on the test jets and writes
 with the Keras-vs-csim agreement. The firmware sees (``firmware_inputs``):
 
 * nanoPELICAN: momenta (N·4) in units of the model's momentum scale (for quantized models the
-  input type's grid, exactly what QLorentzDot computes from GeV) and the mask (N);
+  input type's grid, exactly what QLorentzDot computes from GeV) and the mask (N), or for a
+  model of trigger words the words' integer codes (N·3: pT, η, φ) and the mask;
 * dense taggers: their jet features (the trigonometric preprocessing runs upstream of the
   firmware).
 """
@@ -141,6 +142,9 @@ def multiplications(layer, input_shape):
     if kind in ("LorentzDot", "QLorentzDot"):
         n = input_shape[1]
         return 4 * n * (n + 1) // 2
+    if kind in ("WordLorentzDot", "QWordLorentzDot"):  # two per pair: pT_i·pT_j, then its product with the tables' sum
+        n = input_shape[1]
+        return 2 * n * (n - 1) // 2
     if kind in ("LinEq2to2", "QLinEq2to2"):
         n = input_shape[2]
         c_in, c_out = layer.kernel.shape[1], layer.kernel.shape[2]
@@ -199,8 +203,8 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     import hls4ml
 
     import kerasjet.hls  # noqa: F401  (registers the extension)
-    from kerasjet.data.pipeline import InputSpec, load_inputs
-    from kerasjet.models import input_format_of, load_model, n_constituents_of
+    from kerasjet.data.pipeline import load_inputs
+    from kerasjet.models import input_spec_of, load_model, n_constituents_of
 
     reuse_factor = reuse_factor or config["reuse_factor"]
     output_dir = output_dir or config["output_dir"]
@@ -211,16 +215,13 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
     if not _is_nanopelican(model) and not any(layer.name in FEATURE_LAYERS for layer in model.layers):
         raise KerasjetError(f"{config['source']}: KerasModel: {config['model']} is neither a nanoPELICAN nor a dense tagger "
                             "(constituent MLP, hls4ml-style tagger, TopoDNN, Deep Sets): kerasjet converts only those")
-    if input_format_of(model) is not None:
-        raise KerasjetError(f"{config['source']}: KerasModel: {config['model']} starts from '{input_format_of(model)}' trigger words, "
-                            "which have no hls4ml form yet; build its firmware with the open RTL path (kerasjet.rtl.flow.build_rtl)")
     n = n_constituents_of(model)
     if n != config["n_constituents"]:
         raise KerasjetError(f"{config['source']}: kerasjet.n_constituents: {config['n_constituents']} but the model takes N = {n}")
     if not os.path.exists(test_file):
         raise KerasjetError(f"{config['source']}: kerasjet.test_data.file: no such file {test_file} "
                             "(run `make demo` to create data/demo.h5)")
-    inputs, labels = load_inputs(test_file, InputSpec(n), 0, jets)
+    inputs, labels = load_inputs(test_file, input_spec_of(model), 0, jets)
     model = for_hls4ml(model, inputs)
     check_layers(model, config, reuse_factor)
     _invalidate(report_path)

@@ -1,4 +1,4 @@
-"""hls4ml IR layers for LorentzDot, LinEq2to2 and LinEq2to0 (float and quantized).
+"""hls4ml IR layers for LorentzDot, LinEq2to2 and LinEq2to0 (float and quantized) and QWordLorentzDot.
 
 The Keras parsers (kerasjet.hls.parsers) fill the attributes; ``initialize`` declares the output
 and the weights with their exact types. The internal types (accumulators, sums, multiplicity
@@ -62,6 +62,32 @@ class KJLorentzDot(_KJLayer):
 
     def infer_types(self):
         _named(self, "accum", lorentz_accumulator(self.input_fixed()))
+
+
+class KJWordLorentzDot(_KJLayer):
+    """d_ij from trigger words: inputs the words' codes (N·3: pT, η, φ per candidate) and mask
+    (N); output (1, N, N). Weights: the pair tables T_η and T_φ (``table_size`` entries each).
+    Its types are all declared (the words' fields, the pT product's, the tables'): nothing is
+    inferred."""
+
+    _expected_attributes = [
+        Attribute("n_particles"), Attribute("table_size"), Attribute("phi_period"), Attribute("phi_wraps"), Attribute("pt_shift"),
+        ConfigurableAttribute("reuse_factor", default=1), WeightAttribute("eta_table"), WeightAttribute("phi_table"),
+        TypeAttribute("result"),
+    ]
+
+    def initialize(self):
+        self._check_io_type()
+        n = self.get_attr("n_particles")
+        self.add_output_variable([1, n, n], precision=self.get_attr("result_precision"))
+        table = self.get_attr("table_fixed").hls()
+        self.add_weights_variable(name="eta_table", var_name="te{index}", data="eta_table", precision=table)
+        self.add_weights_variable(name="phi_table", var_name="tp{index}", data="phi_table", precision=table)
+        _named(self, "product", self.get_attr("product_fixed"), LAYER_MODES)
+        _named(self, "pt", self.get_attr("pt_fixed"))
+
+    def types_inferred(self):
+        return True
 
 
 class _KJEquivariant(_KJLayer):
@@ -139,6 +165,6 @@ def polynomial_bias(bias, multiplicity_bias, units):
     return np.concatenate(rows)
 
 
-IR_LAYERS = {"KJLorentzDot": KJLorentzDot, "KJLinEq2to2": KJLinEq2to2, "KJLinEq2to0": KJLinEq2to0}
-KJ_LAYERS = (KJLorentzDot, KJLinEq2to2, KJLinEq2to0)
+IR_LAYERS = {"KJLorentzDot": KJLorentzDot, "KJWordLorentzDot": KJWordLorentzDot, "KJLinEq2to2": KJLinEq2to2, "KJLinEq2to0": KJLinEq2to0}
+KJ_LAYERS = (KJLorentzDot, KJWordLorentzDot, KJLinEq2to2, KJLinEq2to0)
 __all__ = ["IR_LAYERS", "KJ_LAYERS", "polynomial_bias"]

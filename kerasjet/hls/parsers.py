@@ -126,8 +126,28 @@ def parse_unsupported(keras_layer, input_names, input_shapes, data_reader):
 
 
 def parse_word_lorentz_dot(keras_layer, input_names, input_shapes, data_reader):
-    raise KerasjetError(f"layer '{keras_layer['config']['name']}' ({keras_layer['class_name']}): a model of trigger words has "
-                        "no hls4ml form yet; its firmware is built by the open RTL path (kerasjet.rtl.flow.build_rtl)")
+    """QWordLorentzDot → KJWordLorentzDot: its tables, pT shift and declared types (a float
+    WordLorentzDot has none: refused, quantize it first)."""
+    source = _keras_layer(data_reader, keras_layer["config"]["name"])
+    if getattr(source, "output_quantizer", None) is None:
+        raise KerasjetError(f"layer '{source.name}' ({keras_layer['class_name']}): a float model of trigger words has no firmware "
+                            "form; fold and quantize it first (`kerasjet compress`, kerasjet.compress.compress)")
+    layer = _base(keras_layer, input_names, "KJWordLorentzDot")
+    tables, fmt = source.tables, source.tables.fmt
+    n = input_shapes[0][1]
+    pt_shift = int(round(math.log2(source.momentum_scale / fmt.pt.lsb)))  # QWordLorentzDot checked it is a power of two
+    delta_max = fmt.phi.code_range[1] - fmt.phi.code_range[0]
+    layer.update(
+        n_particles=n, table_size=tables.size, phi_period=fmt.phi_period, pt_shift=pt_shift,
+        phi_wraps=math.ceil((delta_max + fmt.phi_period // 2) / fmt.phi_period),
+        eta_table_data=tables.eta, phi_table_data=tables.phi,
+        table_fixed=Fixed.exact(tables.fraction_bits, float(max(tables.eta.max(), tables.phi.max())), signed=False),
+        product_fixed=Fixed(source.product_integer_bits + source.product_fraction_bits, source.product_integer_bits, signed=False),
+        pt_fixed=Fixed(fmt.pt.width + pt_shift, fmt.pt.width, signed=False),
+        field_widths=(fmt.pt.width, fmt.eta.width, fmt.phi.width),
+        result_precision=_result_precision(source.output_quantizer),
+    )
+    return layer, [None, 1, n, n]
 
 
 HANDLERS = {

@@ -7,8 +7,8 @@ what only kerasjet knows:
 * ``kerasjet_upstream_inputs``: a preprocessing layer that runs upstream of the firmware (the
   dense taggers' jet features) becomes the graph's input, in place of the Keras inputs it reads.
 * ``kerasjet_input_types`` (first flow, before any inference): the firmware input types a
-  quantized model defines — the momenta take the QLorentzDot input quantizer's type, a mask
-  ap_uint<1>, the jet features their QActivation's type — unless the config names a type for
+  quantized model defines — the momenta take the QLorentzDot input quantizer's type, trigger
+  words an integer type holding each field's codes, a mask ap_uint<1>, the jet features their QActivation's type — unless the config names a type for
   that input explicitly (LayerName or LayerType, not 'auto').
 * ``kerasjet_mean_precision`` (first flow): the exact types of a global average pooling over
   N = 2^e slots (Deep Sets' mean), which hls4ml's inference leaves at the default precision: the
@@ -22,7 +22,7 @@ from hls4ml.model.layers import GlobalPooling1D, Input
 from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.types import IntegerPrecisionType, UnspecifiedPrecisionType
 
-from kerasjet.hls.layers import KJ_LAYERS, KJLorentzDot
+from kerasjet.hls.layers import KJ_LAYERS, KJLorentzDot, KJWordLorentzDot
 from kerasjet.hls.types import QKERAS_MODES, Fixed
 from kerasjet.quantizers import mean_shift
 
@@ -42,6 +42,9 @@ def declared_input_type(node):
     for consumer, position in _consumers(node.model, node):
         if isinstance(consumer, KJ_LAYERS) and position == 1:
             return MASK
+        if isinstance(consumer, KJWordLorentzDot):  # the words' integer codes: every field fits, the unsigned pT with a sign bit
+            pt_width, eta_width, phi_width = consumer.get_attr("field_widths")
+            return IntegerPrecisionType(max(pt_width + 1, eta_width, phi_width), signed=True)
         if isinstance(consumer, KJLorentzDot) and consumer.get_attr("momentum_fixed") is not None:
             return consumer.get_attr("momentum_fixed").hls(*QKERAS_MODES)
     return None

@@ -2,7 +2,9 @@
 
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
-from kerasjet.hls.layers import KJLinEq2to0, KJLinEq2to2, KJLorentzDot
+import math
+
+from kerasjet.hls.layers import KJLinEq2to0, KJLinEq2to2, KJLorentzDot, KJWordLorentzDot
 
 HEADER = ["nnet_utils/nnet_kerasjet.h"]
 
@@ -10,6 +12,23 @@ LORENTZ_CONFIG = """struct config{index} : nnet::lorentz_dot_config {{
     static const unsigned n_particles = {n_particles};
     static const unsigned reuse_factor = {reuse};
     typedef {accum_t.name} accum_t;
+}};
+"""
+
+WORD_LORENTZ_CONFIG = """struct config{index} : nnet::word_lorentz_dot_config {{
+    static const unsigned n_particles = {n_particles};
+    static const unsigned table_size = {table_size};
+    static const int phi_period = {phi_period};
+    static const unsigned phi_wraps = {phi_wraps};
+    static const unsigned pt_shift = {pt_shift};
+    static const unsigned reuse_factor = {reuse};
+    typedef ap_uint<{pt_width}> pt_code_t;
+    typedef ap_int<{eta_width}> eta_code_t;
+    typedef ap_int<{phi_width}> phi_code_t;
+    typedef {pt_t.name} pt_t;
+    typedef {product_t.name} product_t;
+    typedef ap_uint<{index_bits}> index_t;
+    typedef {table_t} table_t;
 }};
 """
 
@@ -55,6 +74,30 @@ class LorentzDotFunctionTemplate(FunctionCallTemplate):
 
     def format(self, node):
         return self.template.format(**_two_inputs(self, node))
+
+
+class WordLorentzDotConfigTemplate(LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(KJWordLorentzDot)
+        self.template = WORD_LORENTZ_CONFIG
+
+    def format(self, node):
+        params = self._default_config_params(node)
+        pt_width, eta_width, phi_width = node.get_attr("field_widths")
+        params.update(pt_width=pt_width, eta_width=eta_width, phi_width=phi_width, table_t=node.get_weights("eta_table").type.name,
+                      index_bits=max(1, math.ceil(math.log2(node.get_attr("table_size")))))
+        return self.template.format(**params)
+
+
+class WordLorentzDotFunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(KJWordLorentzDot, include_header=HEADER)
+
+    def format(self, node):
+        params = _two_inputs(self, node)
+        params.update(eta=node.get_weights("eta_table").name, phi=node.get_weights("phi_table").name)
+        return "nnet::word_lorentz_dot<{input_t}, {mask_t}, {output_t}, {config}>({input}, {mask}, {output}, {eta}, {phi});".format(
+            **params)
 
 
 class _EquivariantConfigTemplate(LayerConfigTemplate):
@@ -108,5 +151,6 @@ class LinEq2to0FunctionTemplate(FunctionCallTemplate):
         return "nnet::lineq2to0<{input_t}, {mask_t}, {output_t}, {config}>({input}, {mask}, {output}, {w}, {b});".format(**params)
 
 
-TEMPLATES = (LorentzDotConfigTemplate, LorentzDotFunctionTemplate, LinEq2to2ConfigTemplate, LinEq2to2FunctionTemplate,
+TEMPLATES = (LorentzDotConfigTemplate, LorentzDotFunctionTemplate, WordLorentzDotConfigTemplate, WordLorentzDotFunctionTemplate,
+             LinEq2to2ConfigTemplate, LinEq2to2FunctionTemplate,
              LinEq2to0ConfigTemplate, LinEq2to0FunctionTemplate)

@@ -1,7 +1,8 @@
 // kerasjet nanoPELICAN layers for hls4ml (Vivado/Vitis HLS, io_parallel).
 //
 // Arrays are flat, row-major, batch dimension dropped:
-//   momenta p[N*4] (E, px, py, pz) in units of the model's momentum scale; mask m[N] (0/1);
+//   momenta p[N*4] (E, px, py, pz) in units of the model's momentum scale, or trigger words
+//   w[N*3] (pT, eta, phi integer codes); mask m[N] (0/1);
 //   pair arrays channels-first x[(c*N + i)*N + j].
 // Sums are normalised by N̄ = 2^log2_nbar (a shift). Every accumulator type is chosen by the
 // Python side wide enough to hold its sum exactly; the only rounding happens when a result is
@@ -65,6 +66,85 @@ void lorentz_dot(data_T p[CONFIG_T::n_particles * 4], mask_T mask[CONFIG_T::n_pa
             acc -= p[i * 4 + 2] * p[j * 4 + 2];
             acc -= p[i * 4 + 3] * p[j * 4 + 3];
             res_T value = (mask[i] != 0 && mask[j] != 0) ? res_T(acc) : res_T(0);
+            d[i * N + j] = value;
+            d[j * N + i] = value;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- WordLorentzDot
+// The Lorentz products of massless candidates given as trigger words w[N*3] = (pT, eta, phi)
+// integer codes per candidate (kerasjet.layers.quantized.QWordLorentzDot):
+//   p_i = pT code * 2^-pt_shift (the momentum unit is the pT step times 2^pt_shift: a shift),
+//   P_ij = product_t(p_i p_j) (truncated, saturated),
+//   d_ij = res_T(P_ij * (eta_table[|d_eta|] + phi_table[|d_phi|])), the code differences clipped
+//   to the tables' last entry, d_phi wrapped into [-phi_period/2, phi_period/2) first;
+// zero where i or j is padding. Two products per pair; d is symmetric.
+struct word_lorentz_dot_config {
+    static const unsigned n_particles = 8;
+    static const unsigned table_size = 512;
+    static const int phi_period = 1440; // phi codes per 2 pi
+    static const unsigned phi_wraps = 2; // periods a phi code difference can lie away from [-period/2, period/2)
+    static const unsigned pt_shift = 9;
+    static const unsigned reuse_factor = 1;
+    typedef ap_uint<14> pt_code_t;
+    typedef ap_int<12> eta_code_t;
+    typedef ap_int<11> phi_code_t;
+    typedef ap_ufixed<23, 14> pt_t;                  // the pT code with pt_shift fractional bits to shift into
+    typedef ap_ufixed<20, 6, AP_TRN, AP_SAT> product_t;
+    typedef ap_uint<9> index_t;
+    typedef ap_ufixed<18, 3> table_t;
+};
+
+// |d_phi| wrapped as floormod(d + period/2, period) - period/2 computes it, clipped to the table
+template <typename CONFIG_T> inline typename CONFIG_T::index_t kj_phi_index(ap_int<CONFIG_T::phi_code_t::width + 1> delta) {
+    #pragma HLS INLINE
+    const int half = CONFIG_T::phi_period / 2;
+    ap_int<CONFIG_T::phi_code_t::width + 2> x = delta;
+    for (unsigned k = 0; k < CONFIG_T::phi_wraps; k++) {
+        #pragma HLS UNROLL
+        if (x >= half) x -= CONFIG_T::phi_period;
+        if (x < -half) x += CONFIG_T::phi_period;
+    }
+    ap_uint<CONFIG_T::phi_code_t::width + 2> a = x < 0 ? ap_int<CONFIG_T::phi_code_t::width + 2>(-x) : x;
+    return a > CONFIG_T::table_size - 1 ? typename CONFIG_T::index_t(CONFIG_T::table_size - 1) : typename CONFIG_T::index_t(a);
+}
+
+template <typename CONFIG_T> inline typename CONFIG_T::index_t kj_eta_index(ap_int<CONFIG_T::eta_code_t::width + 1> delta) {
+    #pragma HLS INLINE
+    ap_uint<CONFIG_T::eta_code_t::width + 1> a = delta < 0 ? ap_int<CONFIG_T::eta_code_t::width + 1>(-delta) : delta;
+    return a > CONFIG_T::table_size - 1 ? typename CONFIG_T::index_t(CONFIG_T::table_size - 1) : typename CONFIG_T::index_t(a);
+}
+
+template <class data_T, class mask_T, class res_T, typename CONFIG_T>
+void word_lorentz_dot(data_T w[CONFIG_T::n_particles * 3], mask_T mask[CONFIG_T::n_particles],
+                      res_T d[CONFIG_T::n_particles * CONFIG_T::n_particles],
+                      typename CONFIG_T::table_t eta_table[CONFIG_T::table_size],
+                      typename CONFIG_T::table_t phi_table[CONFIG_T::table_size]) {
+    #pragma HLS PIPELINE II = CONFIG_T::reuse_factor
+    const unsigned N = CONFIG_T::n_particles;
+    typename CONFIG_T::pt_t pt[N];
+    typename CONFIG_T::eta_code_t eta[N];
+    typename CONFIG_T::phi_code_t phi[N];
+    #pragma HLS ARRAY_PARTITION variable = pt complete
+    #pragma HLS ARRAY_PARTITION variable = eta complete
+    #pragma HLS ARRAY_PARTITION variable = phi complete
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS UNROLL
+        typename CONFIG_T::pt_code_t code = w[i * 3];
+        pt[i] = code;
+        pt[i] = pt[i] >> CONFIG_T::pt_shift;
+        eta[i] = w[i * 3 + 1];
+        phi[i] = w[i * 3 + 2];
+    }
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS UNROLL
+        for (unsigned j = i; j < N; j++) {
+            #pragma HLS UNROLL
+            typename CONFIG_T::product_t p = pt[i] * pt[j];
+            typename CONFIG_T::index_t a = kj_eta_index<CONFIG_T>(eta[i] - eta[j]);
+            typename CONFIG_T::index_t b = kj_phi_index<CONFIG_T>(phi[i] - phi[j]);
+            res_T value = (mask[i] != 0 && mask[j] != 0) ? res_T(p * (eta_table[a] + phi_table[b])) : res_T(0);
             d[i * N + j] = value;
             d[j * N + i] = value;
         }
