@@ -151,13 +151,19 @@ def cmd_info(args):
 
 NANOPELICAN_DEFAULTS = {"c_hidden": 2, "basis": "nano", "dropout": 0.0, "batchnorm": False}
 NANOPELICAN_ONLY = {"c_hidden": "--c-hidden", "basis": "--basis", "dropout": "--dropout", "scaled": "--scaled",
-                    "batchnorm": "--batchnorm/--no-batchnorm", "input_format": "--input-format"}
+                    "batchnorm": "--batchnorm/--no-batchnorm"}
+WORD_MODELS = ("nanopelican", "constituent_mlp", "deep_sets")  # the models --input-format builds from a trigger's words
 
 
 def _model_kwargs(args):
     """Keyword arguments of the chosen model builder from the command-line flags; KerasjetError
     for a nanoPELICAN option given with another model (it would be silently ignored)."""
     kwargs = {"n_constituents": args.n_constituents}
+    if args.input_format is not None:
+        if args.model not in WORD_MODELS:
+            raise KerasjetError(f"--input-format: --model {args.model} does not start from trigger words (these do: "
+                                f"{', '.join(WORD_MODELS)})")
+        kwargs["input_format"] = args.input_format
     unset = {"scaled": False}  # a flag's value when not given (None for the others)
     given = [flag for dest, flag in NANOPELICAN_ONLY.items() if getattr(args, dest) is not unset.get(dest)]
     if args.model != "nanopelican":
@@ -167,8 +173,6 @@ def _model_kwargs(args):
     values = {key: default if getattr(args, key) is None else getattr(args, key) for key, default in NANOPELICAN_DEFAULTS.items()}
     kwargs.update(c_hidden=values["c_hidden"], batchnorm=values["batchnorm"], scaled=args.scaled,
                   dropout=values["dropout"], basis=values["basis"])
-    if args.input_format is not None:
-        kwargs["input_format"] = args.input_format
     return kwargs
 
 
@@ -480,8 +484,8 @@ def build_parser():
                         "initialisation and relative steps")
     p.add_argument("--dropout", type=FRACTION, help="nanoPELICAN only: dropout rate, in [0, 1) (default: 0.0)")
     p.add_argument("--input-format", choices=sorted(INPUT_FORMATS),
-                   help="nanoPELICAN only: start from a Level-1 trigger's candidate words (integer pT, η, φ codes of this format, "
-                        "massless candidates) instead of four-momenta (default: four-momenta)")
+                   help="nanopelican, constituent_mlp, deep_sets: start from a Level-1 trigger's candidate words (integer pT, η, φ "
+                        "codes of this format, massless candidates) instead of four-momenta (default: four-momenta)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress output: 0 none, 1 bar, 2 a line per epoch")
     p.set_defaults(func=cmd_train, kept_on_interrupt=RESUMABLE)
 

@@ -284,8 +284,9 @@ def quantize_dense(model, weight_bits, calibration, dynamic_absmax=False, placem
             else:
                 inputs.append(None)
         activations.append(quantized_relu(ACTIVATION_BITS if weight_bits == "ternary" else max(int(weight_bits), 6), 3))
+    words = {} if input_format_of(model) is None else {"input_format": input_format_of(model)}
     quantized = BUILDERS[model.name](n_constituents=n, weight_quantizers=weight_quantizers,
-                                     activation_quantizers=activations, input_quantizers=inputs)
+                                     activation_quantizers=activations, input_quantizers=inputs, **words)
     for layer in weighted:
         quantized.get_layer(layer.name).set_weights(layer.get_weights())
     return quantized

@@ -231,8 +231,8 @@ def test_no_batchnorm_runs_take_steps_relative_to_their_weights(thousand_jets):
 
 def test_train_builds_the_papers_nanopelican_unless_told_otherwise():
     """`kerasjet train` flags → builder arguments: no BatchNorm by default, --batchnorm adds it,
-    four-momenta unless --input-format names trigger words, and these flags with another model
-    are refused."""
+    four-momenta unless --input-format names trigger words (nanoPELICAN and the constituent
+    peers), and these flags with another model are refused."""
     from kerasjet.cli import _model_kwargs, build_parser
     from kerasjet.errors import KerasjetError
 
@@ -247,5 +247,7 @@ def test_train_builds_the_papers_nanopelican_unless_told_otherwise():
     assert _model_kwargs(parse(base + ["--model", "topodnn"])) == {"n_constituents": 16}
     assert "input_format" not in _model_kwargs(parse(base))  # four-momenta unless told otherwise
     assert _model_kwargs(parse(base + ["--input-format", "cms-phase2"]))["input_format"] == "cms-phase2"
-    with pytest.raises(KerasjetError, match="--input-format: nanoPELICAN options"):
-        _model_kwargs(parse(base + ["--model", "deep_sets", "--input-format", "cms-phase2"]))
+    assert _model_kwargs(parse(base + ["--model", "deep_sets", "--input-format", "cms-phase2"])) == \
+        {"n_constituents": 16, "input_format": "cms-phase2"}
+    with pytest.raises(KerasjetError, match="--input-format: --model topodnn does not start from trigger words"):
+        _model_kwargs(parse(base + ["--model", "topodnn", "--input-format", "cms-phase2"]))

@@ -221,3 +221,75 @@ def test_a_float_word_model_is_refused_by_the_hls4ml_conversion(tmp_path):
     model = build_model("nanopelican", c_hidden=2, n_constituents=8, input_format="cms-phase2")
     with pytest.raises(KerasjetError, match="a float model of trigger words has no firmware form; fold and quantize it first"):
         hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / "hls"), backend="Vitis")
+
+
+@pytest.mark.parametrize("sort", [True, False])
+def test_peer_features_from_words_are_the_firmware_reference(sort):
+    """WordConstituentFeatures = RelativeCoordinates (numpy) exactly, on jets straddling φ = ±π with
+    ties of pT codes; the features are permutation invariant (sorted: the same rows in the same
+    order; unsorted: the same rows, permuted) when no two candidates share a pT code; r sums to
+    about 1 (the reciprocal table's step)."""
+    import tensorflow as tf
+
+    from kerasjet.data.words import RelativeCoordinates
+    from kerasjet.models.mlp import WordConstituentFeatures
+
+    pmu, mask = random_candidates(n_jets=100, n=16, phi0=math.pi - 0.1)
+    words = candidate_words(pmu, mask)
+    words[:10, 5, 0] = words[:10, 6, 0]  # ties: the lower slot leads
+    layer = WordConstituentFeatures(16, "cms-phase2", sort=sort)
+
+    def features(w, m):
+        return layer([tf.constant(w, tf.float32), tf.constant(m, tf.float32)]).numpy().astype(np.float64).reshape(len(w), 16, 3)
+
+    got = features(words, mask)
+    expected, _ = RelativeCoordinates().features(words, mask, sort=sort)
+    np.testing.assert_array_equal(got, expected)
+    assert np.abs(got[..., 2]).max() < 1.5  # Δφ wrapped across ±π: within 2R = 1.6 rad = 1.43 units of 256 codes
+    np.testing.assert_allclose(got[..., 0].sum(axis=1), 1.0, atol=0.01)
+    untied = [b for b in range(10, 100) if len(np.unique(words[b, mask[b] > 0, 0])) == int(mask[b].sum())]
+    assert len(untied) > 50
+    order = RNG.permutation(16)
+    permuted = features(words[untied][:, order], mask[untied][:, order])
+    if sort:
+        np.testing.assert_array_equal(permuted, got[untied])
+    else:
+        np.testing.assert_array_equal(permuted, got[untied][:, order])
+
+
+def test_the_sorting_network_sorts():
+    """Batcher's network on N = 2^m slots puts any keys in descending order; other N are refused."""
+    from kerasjet.rtl.trace import sorting_network
+
+    for n in (2, 8, 16, 32):
+        pairs = sorting_network(n)
+        for _ in range(50):
+            keys = RNG.permutation(n)
+            for i, j in pairs:
+                if keys[i] < keys[j]:
+                    keys[i], keys[j] = keys[j], keys[i]
+            assert list(keys) == list(range(n - 1, -1, -1))
+    assert len(sorting_network(16)) == 63
+    with pytest.raises(KerasjetError, match="N a power of two"):
+        sorting_network(12)
+
+
+@pytest.mark.parametrize("builder", ["constituent_mlp", pytest.param("deep_sets", marks=pytest.mark.slow)])
+def test_a_peer_from_words_is_bit_exact_in_rtl(builder, jets_file, tmp_path):
+    """The pT-sorted MLP (sorting network) or Deep Sets (the leading candidate found) from words
+    at N = 8: trained, compressed to 8 bits, and its firmware — features included — equal to
+    Keras in da4ml's emulation and in Verilator."""
+    from kerasjet.compress import compress
+    from kerasjet.models import input_format_of, load_model
+    from kerasjet.rtl.flow import build_rtl
+    from kerasjet.train import RunConfig, train
+
+    config = RunConfig(model=builder, model_kwargs=dict(n_constituents=8, input_format="cms-phase2"), train=jets_file, val=jets_file,
+                       epochs=3, batch_size=64)
+    train(str(tmp_path / "run"), config, verbose=0)
+    quantized = compress(load_model(str(tmp_path / "run" / "best.keras")), jets_file, jets_file, weight_bits="8", epochs=1, verbose=0)
+    assert input_format_of(quantized) == "cms-phase2"
+    inputs, _ = load_inputs(jets_file, InputSpec(8, input_format="cms-phase2"))
+    report = build_rtl(quantized, inputs, str(tmp_path / "rtl"), synthesis=False, verbose=False)
+    assert report["jets"] == 300 and report["keras_vs_emulation_mismatches"] == 0 and report["verilator_vs_emulation_mismatches"] == 0
+    assert len(np.unique(quantized.predict(inputs, verbose=0))) > 50

@@ -195,3 +195,71 @@ class PairTables:
         deta, dphi = self.indices(words)
         pt = self.fmt.pt.dequantise(np.asarray(words)[..., 0]) * np.asarray(mask, np.float64) / momentum_scale
         return pt[:, :, None] * pt[:, None, :] * (self.eta[deta] + self.phi[dphi])
+
+
+@dataclass(frozen=True)
+class RelativeCoordinates:
+    """The constituent-level peers' per-candidate features computed from words, as their firmware
+    computes them (integer arithmetic, one reciprocal table):
+
+        the leading candidate: the largest key pT code · 2^b + (N − 1 − slot), b = ⌈log2 N⌉ (unique
+            keys: the lowest slot wins a tie of pT codes), or slot 0 after sorting by that key;
+        S = Σ pT codes over the N slots (padding counts 0),
+        R = T[min(⌊S / 2^sum_shift⌋, reciprocal_size − 1)],  T[k] = 1 / ((k + ½) 2^sum_shift) rounded
+            to reciprocal_bits fractional bits,
+        r_i = pT code_i · R truncated to ratio_bits fractional bits and saturated below 2
+            (≈ pT_i / Σ pT: within 1 / (2k + 1) relatively),
+        Δη_i = (η_i − η_lead) / 2^angle_shift,  Δφ_i = wrap(φ_i − φ_lead) / 2^angle_shift (codes wrap
+            into [−P/2, P/2), P codes per 2π),
+
+    all zero on padding. The axis is the leading candidate, not a pT-weighted centroid: no
+    division per coordinate. Units: Δη, Δφ in 2^angle_shift codes (256 · π/720 = 1.117 rad by
+    default); r dimensionless. Every value is a multiple of a power of two with at most 14
+    significant bits: exact in float32.
+    """
+
+    fmt: InputFormat = CMS_PHASE2
+    sum_shift: int = 4  # S indexes the table in steps of 16 pT codes (4 GeV for CMS Phase-2 words)
+    reciprocal_size: int = 1024  # sums up to 1024 · 16 codes (4 TeV)
+    reciprocal_bits: int = 24
+    ratio_bits: int = 12
+    angle_shift: int = 8
+
+    @property
+    def reciprocals(self):
+        """T[k] = 1 / ((k + ½) 2^sum_shift), k = 0 … reciprocal_size − 1, rounded to
+        reciprocal_bits fractional bits (float64)."""
+        k = np.arange(self.reciprocal_size)
+        scale = 2.0**self.reciprocal_bits
+        return np.round(scale / ((k + 0.5) * 2.0**self.sum_shift)) / scale
+
+    @staticmethod
+    def key_bits(n):
+        """b: the slot's bits in the sort key (⌈log2 N⌉)."""
+        return max(1, math.ceil(math.log2(n)))
+
+    def keys(self, words, mask):
+        """(B, N) the unique sort keys pT code · 2^b + (N − 1 − slot), padding's pT code 0."""
+        words, mask = np.asarray(words, np.float64), np.asarray(mask, np.float64)
+        n = words.shape[1]
+        return words[..., 0] * mask * 2.0 ** self.key_bits(n) + (n - 1 - np.arange(n))
+
+    def features(self, words, mask, sort=False):
+        """(B, N, 3) (r, Δη, Δφ) per slot (float64; in key order when ``sort``, else in slot
+        order), and the mask in the same order (B, N)."""
+        words, mask = np.asarray(words, np.float64), np.asarray(mask, np.float64)
+        keys = self.keys(words, mask)
+        if sort:
+            order = np.argsort(-keys, axis=1, kind="stable")
+            words, mask = np.take_along_axis(words, order[..., None], 1), np.take_along_axis(mask, order, 1)
+            lead = np.zeros(len(words), int)
+        else:
+            lead = np.argmax(keys, axis=1)
+        pt = words[..., 0] * mask
+        index = np.minimum(np.floor(pt.sum(axis=1) / 2.0**self.sum_shift), self.reciprocal_size - 1).astype(int)
+        step = 2.0**self.ratio_bits
+        ratio = np.minimum(np.floor(pt * self.reciprocals[index][:, None] * step) / step, 2.0 - 1.0 / step)
+        axis = words[np.arange(len(words)), lead]
+        deta = (words[..., 1] - axis[:, None, 1]) / 2.0**self.angle_shift
+        dphi = self.fmt.wrap_phi(words[..., 2] - axis[:, None, 2]) / 2.0**self.angle_shift
+        return np.stack([ratio, deta, dphi], axis=-1) * mask[..., None], mask

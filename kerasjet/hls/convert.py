@@ -70,16 +70,16 @@ def firmware_inputs(model, inputs):
 
     model: a kerasjet model (as converted); inputs: {'pmu': (B, N, 4) GeV, 'mask': (B, N)} as
     ``model.predict`` takes them. nanoPELICAN: [momenta (B, 4N) in momentum-scale units (on the
-    quantizer's grid for quantized models), mask (B, N)], or for a model of trigger words
-    ({'words', 'mask'} inputs) [the words' codes (B, 3N), mask (B, N)]; dense taggers: [features (B, F)].
+    quantizer's grid for quantized models), mask (B, N)]; dense taggers: [features (B, F)]; any
+    model of trigger words ({'words', 'mask'} inputs): [the words' codes (B, 3N), mask (B, N)].
     """
     import tensorflow as tf
 
+    if "words" in inputs:  # trigger words: the integer codes as they arrive (kerasjet.data.words), every feature in firmware
+        words = np.asarray(inputs["words"], np.float64)
+        return [np.ascontiguousarray(words.reshape(len(words), -1)), np.ascontiguousarray(inputs["mask"], np.float64)]
     if _is_nanopelican(model):
         dot = model.get_layer("lorentz_dot")
-        if "words" in inputs:  # trigger words: the integer codes as they arrive (kerasjet.data.words)
-            words = np.asarray(inputs["words"], np.float64)
-            return [np.ascontiguousarray(words.reshape(len(words), -1)), np.ascontiguousarray(inputs["mask"], np.float64)]
         if hasattr(dot, "quantized_momenta"):
             momenta = dot.quantized_momenta(inputs["pmu"], inputs["mask"]).numpy()
         else:
@@ -101,12 +101,14 @@ def firmware_view(model, inputs):
     """(Keras model with list inputs shaped as the firmware's, the firmware's input arrays,
     their names, the Keras outputs to compare with), for the RTL flow (kerasjet.rtl).
 
-    inputs: {'pmu', 'mask'} arrays in GeV. Float nanoPELICANs with BatchNorm are folded first.
+    inputs: {'pmu', 'mask'} arrays in GeV (or {'words', 'mask'}: a model of trigger words, whose
+    firmware computes every feature, is its own view). Float nanoPELICANs with BatchNorm are
+    folded first.
     """
     model = for_hls4ml(model, inputs)
     arrays = firmware_inputs(model, inputs)
     keras = model.predict(inputs, verbose=0, batch_size=PREDICT_BATCH).reshape(-1)
-    if _is_nanopelican(model):
+    if _is_nanopelican(model) or "words" in inputs:  # from the firmware's own inputs: the whole model
         return model, arrays, [tensor.name for tensor in model.inputs], keras
     return dense_view(model, arrays[0].shape[1:]), arrays, ["features"], keras
 

@@ -120,11 +120,12 @@ def n_constituents_of(model):
 
 
 def input_format_of(model):
-    """The trigger word format a model starts from (the name held by its WordLorentzDot), or
-    None for a model of Cartesian momenta."""
+    """The trigger word format a model starts from (the name held by its WordLorentzDot or
+    WordConstituentFeatures), or None for a model of Cartesian momenta."""
     from kerasjet.layers import WordLorentzDot
+    from kerasjet.models.mlp import WordConstituentFeatures
 
-    return next((layer.input_format for layer in model.layers if isinstance(layer, WordLorentzDot)), None)
+    return next((layer.input_format for layer in model.layers if isinstance(layer, (WordLorentzDot, WordConstituentFeatures))), None)
 
 
 def word_tables_of(model):

@@ -16,8 +16,8 @@ firmware's exact type: kerasjet.hls.passes). 609 trainable parameters at every N
 
 import tensorflow as tf
 
-from kerasjet.models.inputs import jet_inputs, jet_model
-from kerasjet.models.mlp import ConstituentFeatures, quantization_of, weighted_layer
+from kerasjet.models.inputs import jet_inputs, jet_model, word_inputs
+from kerasjet.models.mlp import ConstituentFeatures, WordConstituentFeatures, quantization_of, weighted_layer
 
 DEEP_SETS_PHI = (16, 16)  # the per-constituent network's widths
 DEEP_SETS_RHO = (16,)  # the head's hidden widths
@@ -34,15 +34,23 @@ class DeepSetsFeatures(ConstituentFeatures):
         return tf.reshape(tf.concat([features, mask[..., None]], axis=-1), (-1, CONSTITUENT_INPUTS * self.n_constituents))
 
 
-def deep_sets(n_constituents=16, name="deep_sets", weight_quantizers=None, activation_quantizers=None, input_quantizers=None):
+def deep_sets(n_constituents=16, name="deep_sets", weight_quantizers=None, activation_quantizers=None, input_quantizers=None,
+              input_format=None):
     """The Deep Sets peer on the N leading constituents; output (B, 1) logit.
 
     Quantization as kerasjet.models.mlp.dense_tagger: one entry per weighted layer in the order
     phi_0, phi_1, rho_0, logit (the φ layers have no bias: their bias quantizer is unused).
+    With ``input_format``: inputs [words (B, N, 3), mask], the features computed from the words
+    in slot order (WordConstituentFeatures: the leading candidate found, no sorting).
     """
     quantization = quantization_of(weight_quantizers, activation_quantizers, input_quantizers)
-    pmu, mask = jet_inputs(n_constituents)
-    x = DeepSetsFeatures(n_constituents=n_constituents, name="deep_sets_features")([pmu, mask])
+    if input_format is None:
+        pmu, mask = jet_inputs(n_constituents)
+        features = DeepSetsFeatures(n_constituents=n_constituents, name="deep_sets_features")
+    else:
+        pmu, mask = word_inputs(n_constituents)
+        features = WordConstituentFeatures(n_constituents, input_format, with_one=True, name="deep_sets_features")
+    x = features([pmu, mask])
     x = tf.keras.layers.Reshape((n_constituents, CONSTITUENT_INPUTS), name="constituents")(x)
     for i, width in enumerate(DEEP_SETS_PHI):
         x = weighted_layer(x, i, width, f"phi_{i}", True, quantization, pointwise=True)

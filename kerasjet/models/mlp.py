@@ -12,7 +12,7 @@ import math
 
 import tensorflow as tf
 
-from kerasjet.models.inputs import jet_inputs, jet_model
+from kerasjet.models.inputs import jet_inputs, jet_model, word_inputs
 
 TOPODNN_CONSTITUENTS = 30
 TOPODNN_LAYERS = (300, 102, 12, 6)
@@ -103,6 +103,54 @@ class ConstituentFeatures(TopoDNNFeatures):
         return tf.reshape(features, (-1, 3 * self.n_constituents))
 
 
+@tf.keras.utils.register_keras_serializable(package="kerasjet")
+class WordConstituentFeatures(tf.keras.layers.Layer):
+    """[words (B, N, 3) integer codes, mask (B, N)] → (B, 3·N) (r, Δη, Δφ) per slot, or with
+    ``with_one`` (B, 4·N) (r, Δη, Δφ, 1): the constituent peers' features from a trigger's words,
+    computed as their firmware computes them (kerasjet.data.words.RelativeCoordinates: axis the
+    leading candidate, r = pT·T[ΣpT] from a reciprocal table, code differences shifted), all zero
+    on padding. ``sort``: the slots in descending pT order first (the pT-sorted MLP's sorting
+    network); else slot order (Deep Sets: only the leading candidate is found). Exact: computed in
+    float64, every value representable in float32."""
+
+    def __init__(self, n_constituents=16, input_format=None, sort=False, with_one=False, **kwargs):
+        super().__init__(**kwargs)
+        from kerasjet.data.words import DEFAULT_INPUT_FORMAT, RelativeCoordinates, input_format as format_named
+
+        self.n_constituents, self.sort, self.with_one = int(n_constituents), bool(sort), bool(with_one)
+        self.input_format = input_format or DEFAULT_INPUT_FORMAT
+        self.coordinates = RelativeCoordinates(format_named(self.input_format))
+
+    def call(self, inputs):
+        words, mask = (tf.cast(x, tf.float64) for x in inputs)
+        c, n = self.coordinates, self.n_constituents
+        keys = words[..., 0] * mask * 2.0 ** c.key_bits(n) + tf.range(n - 1, -1, -1, dtype=tf.float64)
+        if self.sort:
+            order = tf.argsort(keys, axis=1, direction="DESCENDING", stable=True)
+            words, mask = tf.gather(words, order, batch_dims=1), tf.gather(mask, order, batch_dims=1)
+            axis = words[:, :1]
+        else:
+            axis = tf.gather(words, tf.argmax(keys, axis=1)[:, None], batch_dims=1)
+        pt = words[..., 0] * mask
+        index = tf.minimum(tf.floor(tf.reduce_sum(pt, axis=1, keepdims=True) / 2.0**c.sum_shift), c.reciprocal_size - 1.0)
+        step = 2.0**c.ratio_bits
+        ratio = tf.minimum(tf.floor(pt * tf.gather(tf.constant(c.reciprocals), tf.cast(index, tf.int32)) * step) / step, 2.0 - 1.0 / step)
+        half, period = float(c.fmt.phi_period // 2), float(c.fmt.phi_period)
+        deta = (words[..., 1] - axis[..., 1]) / 2.0**c.angle_shift
+        dphi = (tf.math.floormod(words[..., 2] - axis[..., 2] + half, period) - half) / 2.0**c.angle_shift
+        features = [ratio, deta, dphi] + ([tf.ones_like(ratio)] if self.with_one else [])
+        per_slot = len(features)
+        out = tf.stack(features, axis=-1) * mask[..., None]
+        return tf.cast(tf.reshape(out, (-1, per_slot * n)), tf.float32)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], (4 if self.with_one else 3) * self.n_constituents)
+
+    def get_config(self):
+        return {**super().get_config(), "n_constituents": self.n_constituents, "input_format": self.input_format,
+                "sort": self.sort, "with_one": self.with_one}
+
+
 HLS4ML_TAGGER_LAYERS = (64, 32, 32)
 CONSTITUENT_MLP_LAYERS = (32, 16)
 
@@ -139,7 +187,7 @@ def weighted_layer(x, index, width, name, relu, quantization, pointwise=False):
 
 
 def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, activation_quantizers=None, input_quantizers=None,
-                 name="dense_tagger"):
+                 name="dense_tagger", input_format=None):
     """Features layer → Dense(width, ReLU) × len(widths) → Dense(1): the logit.
 
     With ``weight_quantizers`` (one (kernel, bias) pair per Dense layer, the logit included)
@@ -147,9 +195,11 @@ def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, ac
     ``input_quantizers`` (one per QDense, None to skip) quantize the input of a QDense: the
     firmware's input type for the first, BitLinear's 8-bit activations for all.
     Layer names are the same in both forms (dense_0 …, logit), so weights copy by name.
+    With ``input_format`` the inputs are a trigger's words [words (B, N, 3), mask] (the features
+    layer must read them: WordConstituentFeatures).
     """
     quantization = quantization_of(weight_quantizers, activation_quantizers, input_quantizers)
-    pmu, mask = jet_inputs(n_constituents)
+    pmu, mask = jet_inputs(n_constituents) if input_format is None else word_inputs(n_constituents)
     x = features([pmu, mask])
     for i, width in enumerate(list(widths) + [1]):
         last = i == len(widths)
@@ -167,9 +217,12 @@ def hls4ml_tagger(n_constituents=80, name="hls4ml_tagger", **quantization):
     return dense_tagger(DenseTaggerFeatures(name="dense_features"), HLS4ML_TAGGER_LAYERS, n_constituents, name=name, **quantization)
 
 
-def constituent_mlp(n_constituents=16, name="constituent_mlp", **quantization):
+def constituent_mlp(n_constituents=16, name="constituent_mlp", input_format=None, **quantization):
     """The pT-sorted constituent MLP, 3N → 32 → 16 → 1, on (pT/pT_jet, Δη, Δφ) of the N leading
     constituents (ConstituentFeatures): 1,345 / 2,113 / 3,649 parameters at N = 8 / 16 / 32.
-    Inputs [pmu (B, N, 4) GeV, mask (B, N)]; output (B, 1) logit."""
-    features = ConstituentFeatures(n_constituents=n_constituents, name="constituent_features")
-    return dense_tagger(features, CONSTITUENT_MLP_LAYERS, n_constituents, name=name, **quantization)
+    Inputs [pmu (B, N, 4) GeV, mask (B, N)]; output (B, 1) logit. With ``input_format``: inputs
+    [words (B, N, 3), mask], the features computed from the words after sorting them by pT
+    (WordConstituentFeatures, sort=True: the firmware's sorting network)."""
+    features = ConstituentFeatures(n_constituents=n_constituents, name="constituent_features") if input_format is None else \
+        WordConstituentFeatures(n_constituents, input_format, sort=True, name="constituent_features")
+    return dense_tagger(features, CONSTITUENT_MLP_LAYERS, n_constituents, name=name, input_format=input_format, **quantization)

@@ -35,10 +35,13 @@ def da4ml_inputs(model, inputs):
 def trace(model, view):
     """(input, output, CombLogic) for a quantized nanoPELICAN or dense tagger; view: the model's
     firmware view (the dense tagger is traced from its features on)."""
-    from kerasjet.rtl.trace import trace_dense, trace_nanopelican
+    from kerasjet.models import input_format_of
+    from kerasjet.rtl.trace import trace_dense, trace_nanopelican, trace_word_dense
 
     if any(layer.name == "lorentz_dot" for layer in model.layers):
         return trace_nanopelican(model)
+    if input_format_of(model) is not None:  # a constituent peer of trigger words: its features traced too
+        return trace_word_dense(model)
     return trace_dense(view)
 
 

@@ -300,6 +300,95 @@ def _relu(y):
     return _array([v.relu() for v in _elements(y)], y.shape)
 
 
+def sorting_network(n):
+    """Batcher's odd–even merge sort on n = 2^m slots: the compare-exchange pairs (i, j), i < j,
+    in order (after each, slot i holds the larger key)."""
+    if n & (n - 1):
+        raise KerasjetError(f"a sorting network here needs N a power of two (got N = {n})")
+    pairs, p = [], 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+def _larger_first(a, b):
+    """(the slot with the larger key, the other) of two slots {'key', ...}: one comparison, one
+    multiplexer per field."""
+    smaller = a["key"] - b["key"]  # negative: a's key is the smaller (keys are unique)
+    return ({name: smaller.msb_mux(b[name], a[name]) for name in a}, {name: smaller.msb_mux(a[name], b[name]) for name in a})
+
+
+def _word_features(layer, codes, mask, n):
+    """The features of a WordConstituentFeatures layer from the words' codes (3N) and the mask
+    (N bits), traced as its firmware computes them (kerasjet.data.words.RelativeCoordinates): the
+    unique keys pT·2^b + (N − 1 − slot), Batcher's sorting network on them (``sort``) or a
+    tournament for the leading slot, the pT sum indexing the reciprocal table, one product per
+    slot for r, code differences for Δη and the wrapped Δφ (comparisons against constants), all
+    zeroed on padding by multiplexers. Output (F·N,), F = 3 or 4 per slot, as the layer's."""
+    c, fmt = layer.coordinates, layer.coordinates.fmt
+    words = codes.reshape((n, 3))
+    pt, eta, phi = (_elements(quantize(words[:, f], *_field_kif(field))) for f, field in enumerate((fmt.pt, fmt.eta, fmt.phi)))
+    padding = _elements(mask * 1.0 - 1.0)  # −1 on padding: its sign bit selects
+    zero = pt[0] * 0.0
+    bits = c.key_bits(n)
+    slots = [{"key": padding[i].msb_mux(zero, pt[i]) * 2.0**bits + float(n - 1 - i), "eta": eta[i], "phi": phi[i],
+              "padding": padding[i]} for i in range(n)]
+    if layer.sort:
+        for i, j in sorting_network(n):
+            slots[i], slots[j] = _larger_first(slots[i], slots[j])
+        lead = slots[0]
+    else:
+        round_ = slots
+        while len(round_) > 1:
+            round_ = [_larger_first(*round_[k:k + 2])[0] if k + 1 < len(round_) else round_[k] for k in range(0, len(round_), 2)]
+        lead = round_[0]
+    pts = [quantize(_array([slot["key"] * 2.0**-bits], (1,)), 0, fmt.pt.width, 0, "WRAP", "TRN")._vars[0] for slot in slots]
+    total = sum(pts[1:], pts[0])
+    floor = quantize(_array([total * 2.0**-c.sum_shift], (1,)), 0, fmt.pt.width + bits, 0, "WRAP", "TRN")._vars[0]
+    index = _array([floor.min_of(c.reciprocal_size - 1)], (1,))
+    reciprocal = _lookup(index, c.reciprocals, c.reciprocal_bits)._vars[0]
+    half, period, scale = fmt.phi_period // 2, fmt.phi_period, 2.0**-c.angle_shift
+    features = []
+    for slot, p in zip(slots, pts):
+        ratio = truncate(_array([p * reciprocal], (1,)), 0, 1, c.ratio_bits)._vars[0]
+        dphi = slot["phi"] - lead["phi"]
+        for _ in range(_phi_wraps(fmt)):
+            dphi = (dphi - half).msb_mux(dphi, dphi - period)
+            dphi = (dphi + half).msb_mux(dphi + period, dphi)
+        values = [ratio, (slot["eta"] - lead["eta"]) * scale, dphi * scale] + ([slot["padding"] + 1.0] if layer.with_one else [])
+        features += [slot["padding"].msb_mux(zero, v) for v in values]
+    return _array(features, (len(features),))
+
+
+def _phi_wraps(fmt):
+    """Periods a φ code difference can lie beyond [−P/2, P/2) (the corrections its wrap needs)."""
+    low, high = fmt.phi.code_range
+    return int(np.ceil((high - low + fmt.phi_period // 2) / fmt.phi_period))
+
+
+def trace_word_dense(model):
+    """(input, output, CombLogic) of a quantized constituent peer of trigger words (the pT-sorted
+    MLP or Deep Sets with WordConstituentFeatures): firmware input the words' codes (3N) and the
+    mask (N), the features traced (_word_features), then dense_stages from them, the first
+    quantizer rounding them as QKeras does."""
+    from kerasjet.hls.convert import dense_view
+    from kerasjet.models.mlp import WordConstituentFeatures
+
+    layer = next(layer for layer in model.layers if isinstance(layer, WordConstituentFeatures))
+    n = n_constituents_of(model)
+    inp = FixedVariableArrayInput((4 * n,))
+    features = _word_features(layer, inp[: 3 * n], quantize(inp[3 * n :], 0, 1, 0), n)
+    logit = dense_stages(dense_view(model, features.shape), features, declared=True)
+    return inp, logit, comb_trace(inp, logit)
+
+
 FLOAT64_SIGNIFICAND = 53  # bits of a float64 significand: sums up to this width are exact
 
 
@@ -324,7 +413,7 @@ def exact_dense_logits(view, rows):
     return dense_stages(view, np.asarray(rows, np.float64))[:, 0]
 
 
-def dense_stages(view, x):
+def dense_stages(view, x, declared=False):
     """The quantized dense tagger's arithmetic from its features ``x`` to its logit:
     QActivation quantizers round half to even, QDense and the pointwise QConv1D multiply by their
     quantized constant weights exactly, Reshape regroups the features per constituent, the mean
@@ -332,7 +421,8 @@ def dense_stages(view, x):
 
     x: a da4ml FixedVariableArrayInput (F,) (traced into logic; logit shape (1,)) or float64
     feature rows (B, F) (evaluated, exact while every sum fits FLOAT64_SIGNIFICAND bits: checked;
-    logits (B, 1)).
+    logits (B, 1)). ``declared``: x is computed in the firmware (traced features), so the first
+    quantizer rounds it as QKeras does instead of declaring the input's type.
     """
     import tensorflow as tf
     from qkeras import QActivation, QConv1D, QDense
@@ -341,7 +431,7 @@ def dense_stages(view, x):
     from kerasjet.quantizers import apply_quantizer
 
     # the values' format, (integer bits with sign, fractional bits), for the float64 exactness check
-    evaluated, declared, integer, fractional = isinstance(x, np.ndarray), False, None, None
+    evaluated, integer, fractional = isinstance(x, np.ndarray), None, None
     for layer in view.layers[1:]:
         if isinstance(layer, QActivation):
             quantizer = layer.quantizer
