@@ -275,10 +275,13 @@ def test_the_sorting_network_sorts():
 
 
 @pytest.mark.parametrize("builder", ["constituent_mlp", pytest.param("deep_sets", marks=pytest.mark.slow)])
-def test_a_peer_from_words_is_bit_exact_in_rtl(builder, jets_file, tmp_path):
+def test_a_peer_from_words_is_bit_exact_in_firmware(builder, jets_file, tmp_path):
     """The pT-sorted MLP (sorting network) or Deep Sets (the leading candidate found) from words
     at N = 8: trained, compressed to 8 bits, and its firmware — features included — equal to
-    Keras in da4ml's emulation and in Verilator."""
+    Keras in hls4ml's C simulation, in da4ml's emulation and in Verilator."""
+    import hls4ml
+
+    import kerasjet.hls  # noqa: F401  (registers the extension with hls4ml)
     from kerasjet.compress import compress
     from kerasjet.models import input_format_of, load_model
     from kerasjet.rtl.flow import build_rtl
@@ -290,6 +293,12 @@ def test_a_peer_from_words_is_bit_exact_in_rtl(builder, jets_file, tmp_path):
     quantized = compress(load_model(str(tmp_path / "run" / "best.keras")), jets_file, jets_file, weight_bits="8", epochs=1, verbose=0)
     assert input_format_of(quantized) == "cms-phase2"
     inputs, _ = load_inputs(jets_file, InputSpec(8, input_format="cms-phase2"))
-    report = build_rtl(quantized, inputs, str(tmp_path / "rtl"), synthesis=False, verbose=False)
+    config = hls4ml.utils.config_from_keras_model(quantized, granularity="name", backend="Vivado")
+    hls_model = hls4ml.converters.convert_from_keras_model(quantized, hls_config=config, backend="Vivado", io_type="io_parallel",
+                                                           output_dir=str(tmp_path / "hls"))
+    hls_model.compile()
+    csim = np.asarray(hls_model.predict(kerasjet.hls.firmware_inputs(quantized, inputs))).reshape(-1)
+    report = build_rtl(quantized, inputs, str(tmp_path / "rtl"), synthesis=False, verbose=False, csim=csim)
     assert report["jets"] == 300 and report["keras_vs_emulation_mismatches"] == 0 and report["verilator_vs_emulation_mismatches"] == 0
+    assert report["csim_vs_emulation_mismatches"] == 0
     assert len(np.unique(quantized.predict(inputs, verbose=0))) > 50

@@ -93,6 +93,13 @@ class InputFormat:
         """Codes per 2π of φ."""
         return int(round(2 * math.pi / self.phi.lsb))
 
+    @property
+    def phi_wraps(self):
+        """The corrections by ±P (P = phi_period) that wrap any difference of two φ codes into
+        [−P/2, P/2): the firmware's comparisons against ±P/2, repeated this many times."""
+        low, high = self.phi.code_range
+        return math.ceil((high - low + self.phi_period // 2) / self.phi_period)
+
     def wrap_phi(self, codes):
         """φ code differences (any integers) wrapped into [−period/2, period/2)."""
         half = self.phi_period // 2

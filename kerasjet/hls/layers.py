@@ -1,4 +1,5 @@
-"""hls4ml IR layers for LorentzDot, LinEq2to2 and LinEq2to0 (float and quantized) and QWordLorentzDot.
+"""hls4ml IR layers for LorentzDot, LinEq2to2 and LinEq2to0 (float and quantized), QWordLorentzDot and
+the constituent peers' WordConstituentFeatures.
 
 The Keras parsers (kerasjet.hls.parsers) fill the attributes; ``initialize`` declares the output
 and the weights with their exact types. The internal types (accumulators, sums, multiplicity
@@ -90,6 +91,29 @@ class KJWordLorentzDot(_KJLayer):
         return True
 
 
+class KJWordFeatures(_KJLayer):
+    """The constituent peers' features from trigger words: inputs the words' codes (N·3) and mask
+    (N); output (F·N,), F = 3 or 4 per slot. Weights: the reciprocal table. Its types are all
+    declared (the words' fields, the key, the ratio's, the table's, the features'): nothing is
+    inferred."""
+
+    _expected_attributes = [
+        Attribute("n_particles"), Attribute("n_features"), Attribute("sort", value_type=bool), Attribute("key_bits"),
+        Attribute("sum_shift"), Attribute("reciprocal_size"), Attribute("angle_shift"), Attribute("phi_period"),
+        Attribute("phi_wraps"), ConfigurableAttribute("reuse_factor", default=1), WeightAttribute("reciprocal"), TypeAttribute("result"),
+    ]
+
+    def initialize(self):
+        self._check_io_type()
+        self.add_output_variable([self.get_attr("n_particles") * self.get_attr("n_features")],
+                                 precision=self.get_attr("result_precision"))
+        self.add_weights_variable(name="reciprocal", var_name="tr{index}", data="reciprocal", precision=self.get_attr("table_fixed").hls())
+        _named(self, "ratio", self.get_attr("ratio_fixed"), LAYER_MODES)
+
+    def types_inferred(self):
+        return True
+
+
 class _KJEquivariant(_KJLayer):
     """Shared: polynomial-bias arrays, weight formats, derived types."""
 
@@ -165,6 +189,7 @@ def polynomial_bias(bias, multiplicity_bias, units):
     return np.concatenate(rows)
 
 
-IR_LAYERS = {"KJLorentzDot": KJLorentzDot, "KJWordLorentzDot": KJWordLorentzDot, "KJLinEq2to2": KJLinEq2to2, "KJLinEq2to0": KJLinEq2to0}
-KJ_LAYERS = (KJLorentzDot, KJWordLorentzDot, KJLinEq2to2, KJLinEq2to0)
+IR_LAYERS = {"KJLorentzDot": KJLorentzDot, "KJWordLorentzDot": KJWordLorentzDot, "KJWordFeatures": KJWordFeatures, "KJLinEq2to2": KJLinEq2to2,
+             "KJLinEq2to0": KJLinEq2to0}
+KJ_LAYERS = (KJLorentzDot, KJWordLorentzDot, KJWordFeatures, KJLinEq2to2, KJLinEq2to0)
 __all__ = ["IR_LAYERS", "KJ_LAYERS", "polynomial_bias"]

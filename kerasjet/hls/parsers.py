@@ -136,10 +136,8 @@ def parse_word_lorentz_dot(keras_layer, input_names, input_shapes, data_reader):
     tables, fmt = source.tables, source.tables.fmt
     n = input_shapes[0][1]
     pt_shift = int(round(math.log2(source.momentum_scale / fmt.pt.lsb)))  # QWordLorentzDot checked it is a power of two
-    delta_max = fmt.phi.code_range[1] - fmt.phi.code_range[0]
     layer.update(
-        n_particles=n, table_size=tables.size, phi_period=fmt.phi_period, pt_shift=pt_shift,
-        phi_wraps=math.ceil((delta_max + fmt.phi_period // 2) / fmt.phi_period),
+        n_particles=n, table_size=tables.size, phi_period=fmt.phi_period, pt_shift=pt_shift, phi_wraps=fmt.phi_wraps,
         eta_table_data=tables.eta, phi_table_data=tables.phi,
         table_fixed=Fixed.exact(tables.fraction_bits, float(max(tables.eta.max(), tables.phi.max())), signed=False),
         product_fixed=Fixed(source.product_integer_bits + source.product_fraction_bits, source.product_integer_bits, signed=False),
@@ -150,6 +148,28 @@ def parse_word_lorentz_dot(keras_layer, input_names, input_shapes, data_reader):
     return layer, [None, 1, n, n]
 
 
+def parse_word_features(keras_layer, input_names, input_shapes, data_reader):
+    """WordConstituentFeatures → KJWordFeatures: the peers' features computed in the firmware from
+    the words (kerasjet.data.words.RelativeCoordinates), every type declared."""
+    source = _keras_layer(data_reader, keras_layer["config"]["name"])
+    c, fmt = source.coordinates, source.coordinates.fmt
+    n = input_shapes[0][1]
+    per_slot = 4 if source.with_one else 3
+    if source.sort and n & (n - 1):
+        raise KerasjetError(f"layer '{source.name}': its sorting network needs N a power of two (got N = {n})")
+    eta_span = fmt.eta.code_range[1] - fmt.eta.code_range[0]
+    layer = _base(keras_layer, input_names, "KJWordFeatures")
+    layer.update(
+        n_particles=n, n_features=per_slot, sort=source.sort, key_bits=c.key_bits(n), sum_shift=c.sum_shift,
+        reciprocal_size=c.reciprocal_size, angle_shift=c.angle_shift, phi_period=fmt.phi_period, phi_wraps=fmt.phi_wraps,
+        reciprocal_data=c.reciprocals, table_fixed=Fixed.exact(c.reciprocal_bits, float(c.reciprocals.max()), signed=False),
+        ratio_fixed=Fixed(1 + c.ratio_bits, 1, signed=False), field_widths=(fmt.pt.width, fmt.eta.width, fmt.phi.width),
+        # every feature exactly: r < 2 with ratio_bits, code differences (the widest, η's) shifted by angle_shift
+        result_precision=Fixed.exact(max(c.ratio_bits, c.angle_shift), eta_span / 2.0**c.angle_shift).hls(),
+    )
+    return layer, [None, per_slot * n]
+
+
 HANDLERS = {
     "LorentzDot": parse_lorentz_dot, "QLorentzDot": parse_lorentz_dot,
     "LinEq2to2": parse_lineq2to2, "QLinEq2to2": parse_lineq2to2,
@@ -158,4 +178,5 @@ HANDLERS = {
     "MaskedBatchNorm": parse_unsupported,
     "TopoDNNFeatures": parse_upstream_features, "DenseTaggerFeatures": parse_upstream_features,
     "ConstituentFeatures": parse_upstream_features, "DeepSetsFeatures": parse_upstream_features,
+    "WordConstituentFeatures": parse_word_features,
 }

@@ -22,7 +22,7 @@ from hls4ml.model.layers import GlobalPooling1D, Input
 from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.types import IntegerPrecisionType, UnspecifiedPrecisionType
 
-from kerasjet.hls.layers import KJ_LAYERS, KJLorentzDot, KJWordLorentzDot
+from kerasjet.hls.layers import KJ_LAYERS, KJLorentzDot, KJWordFeatures, KJWordLorentzDot
 from kerasjet.hls.types import QKERAS_MODES, Fixed
 from kerasjet.quantizers import mean_shift
 
@@ -42,7 +42,7 @@ def declared_input_type(node):
     for consumer, position in _consumers(node.model, node):
         if isinstance(consumer, KJ_LAYERS) and position == 1:
             return MASK
-        if isinstance(consumer, KJWordLorentzDot):  # the words' integer codes: every field fits, the unsigned pT with a sign bit
+        if isinstance(consumer, (KJWordLorentzDot, KJWordFeatures)):  # the words' integer codes: every field fits, the unsigned pT with a sign bit
             pt_width, eta_width, phi_width = consumer.get_attr("field_widths")
             return IntegerPrecisionType(max(pt_width + 1, eta_width, phi_width), signed=True)
         if isinstance(consumer, KJLorentzDot) and consumer.get_attr("momentum_fixed") is not None:

@@ -4,7 +4,7 @@ from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
 import math
 
-from kerasjet.hls.layers import KJLinEq2to0, KJLinEq2to2, KJLorentzDot, KJWordLorentzDot
+from kerasjet.hls.layers import KJLinEq2to0, KJLinEq2to2, KJLorentzDot, KJWordFeatures, KJWordLorentzDot
 
 HEADER = ["nnet_utils/nnet_kerasjet.h"]
 
@@ -28,6 +28,26 @@ WORD_LORENTZ_CONFIG = """struct config{index} : nnet::word_lorentz_dot_config {{
     typedef {pt_t.name} pt_t;
     typedef {product_t.name} product_t;
     typedef ap_uint<{index_bits}> index_t;
+    typedef {table_t} table_t;
+}};
+"""
+
+WORD_FEATURES_CONFIG = """struct config{index} : nnet::word_features_config {{
+    static const unsigned n_particles = {n_particles};
+    static const unsigned n_features = {n_features};
+    static const bool sort = {sort_flag};
+    static const unsigned key_bits = {key_bits};
+    static const unsigned sum_shift = {sum_shift};
+    static const unsigned reciprocal_size = {reciprocal_size};
+    static const unsigned angle_shift = {angle_shift};
+    static const int phi_period = {phi_period};
+    static const unsigned phi_wraps = {phi_wraps};
+    static const unsigned reuse_factor = {reuse};
+    typedef ap_uint<{pt_width}> pt_code_t;
+    typedef ap_int<{eta_width}> eta_code_t;
+    typedef ap_int<{phi_width}> phi_code_t;
+    typedef ap_uint<{key_width}> key_t;
+    typedef {ratio_t.name} ratio_t;
     typedef {table_t} table_t;
 }};
 """
@@ -100,6 +120,32 @@ class WordLorentzDotFunctionTemplate(FunctionCallTemplate):
             **params)
 
 
+class WordFeaturesConfigTemplate(LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(KJWordFeatures)
+        self.template = WORD_FEATURES_CONFIG
+
+    def format(self, node):
+        params = self._default_config_params(node)
+        pt_width, eta_width, phi_width = node.get_attr("field_widths")
+        n, key_bits = node.get_attr("n_particles"), node.get_attr("key_bits")
+        params.update(pt_width=pt_width, eta_width=eta_width, phi_width=phi_width, sort_flag="true" if node.get_attr("sort") else "false",
+                      # the key (pT code, slot bits) and the pT sum of N codes
+                      key_width=max(pt_width + key_bits, pt_width + math.ceil(math.log2(n + 1))),
+                      table_t=node.get_weights("reciprocal").type.name)
+        return self.template.format(**params)
+
+
+class WordFeaturesFunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(KJWordFeatures, include_header=HEADER)
+
+    def format(self, node):
+        params = _two_inputs(self, node)
+        params.update(table=node.get_weights("reciprocal").name)
+        return "nnet::word_features<{input_t}, {mask_t}, {output_t}, {config}>({input}, {mask}, {output}, {table});".format(**params)
+
+
 class _EquivariantConfigTemplate(LayerConfigTemplate):
     base = None
 
@@ -152,5 +198,5 @@ class LinEq2to0FunctionTemplate(FunctionCallTemplate):
 
 
 TEMPLATES = (LorentzDotConfigTemplate, LorentzDotFunctionTemplate, WordLorentzDotConfigTemplate, WordLorentzDotFunctionTemplate,
-             LinEq2to2ConfigTemplate, LinEq2to2FunctionTemplate,
+             WordFeaturesConfigTemplate, WordFeaturesFunctionTemplate, LinEq2to2ConfigTemplate, LinEq2to2FunctionTemplate,
              LinEq2to0ConfigTemplate, LinEq2to0FunctionTemplate)

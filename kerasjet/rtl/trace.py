@@ -359,18 +359,12 @@ def _word_features(layer, codes, mask, n):
     for slot, p in zip(slots, pts):
         ratio = truncate(_array([p * reciprocal], (1,)), 0, 1, c.ratio_bits)._vars[0]
         dphi = slot["phi"] - lead["phi"]
-        for _ in range(_phi_wraps(fmt)):
+        for _ in range(fmt.phi_wraps):
             dphi = (dphi - half).msb_mux(dphi, dphi - period)
             dphi = (dphi + half).msb_mux(dphi + period, dphi)
         values = [ratio, (slot["eta"] - lead["eta"]) * scale, dphi * scale] + ([slot["padding"] + 1.0] if layer.with_one else [])
         features += [slot["padding"].msb_mux(zero, v) for v in values]
     return _array(features, (len(features),))
-
-
-def _phi_wraps(fmt):
-    """Periods a φ code difference can lie beyond [−P/2, P/2) (the corrections its wrap needs)."""
-    low, high = fmt.phi.code_range
-    return int(np.ceil((high - low + fmt.phi_period // 2) / fmt.phi_period))
 
 
 def trace_word_dense(model):

@@ -151,6 +151,125 @@ void word_lorentz_dot(data_T w[CONFIG_T::n_particles * 3], mask_T mask[CONFIG_T:
     }
 }
 
+// ---------------------------------------------------------------- WordFeatures
+// The constituent peers' features from trigger words w[N*3] (kerasjet.models.mlp.WordConstituentFeatures,
+// kerasjet.data.words.RelativeCoordinates): unique keys pT code * 2^key_bits + (N - 1 - slot)
+// (padding's pT code 0); with CONFIG_T::sort the slots in descending key order (Batcher's odd-even
+// merge sort, N a power of two), the leading slot then 0, else the slot of the largest key;
+// S = sum of pT codes, R = reciprocal[min(S >> sum_shift, reciprocal_size - 1)];
+// per slot (r = ratio_t(pT * R), d_eta, wrapped d_phi in units of 2^angle_shift codes[, 1]),
+// zero on padding; out[slot * F + feature].
+struct word_features_config {
+    static const unsigned n_particles = 8;
+    static const unsigned n_features = 3; // per slot: 3, or 4 with the constant 1
+    static const bool sort = false;
+    static const unsigned key_bits = 3;
+    static const unsigned sum_shift = 4;
+    static const unsigned reciprocal_size = 1024;
+    static const unsigned angle_shift = 8;
+    static const int phi_period = 1440;
+    static const unsigned phi_wraps = 2;
+    static const unsigned reuse_factor = 1;
+    typedef ap_uint<14> pt_code_t;
+    typedef ap_int<12> eta_code_t;
+    typedef ap_int<11> phi_code_t;
+    typedef ap_uint<17> key_t;  // pT code and slot bits; also holds the pT sum
+    typedef ap_ufixed<13, 1, AP_TRN, AP_SAT> ratio_t;
+    typedef ap_ufixed<25, 1> table_t;
+};
+
+template <typename CONFIG_T> inline void kj_compare_exchange(typename CONFIG_T::key_t key[CONFIG_T::n_particles],
+                                                             typename CONFIG_T::eta_code_t eta[CONFIG_T::n_particles],
+                                                             typename CONFIG_T::phi_code_t phi[CONFIG_T::n_particles],
+                                                             bool real[CONFIG_T::n_particles], unsigned a, unsigned b) {
+    #pragma HLS INLINE
+    if (key[a] < key[b]) {
+        typename CONFIG_T::key_t k = key[a];
+        key[a] = key[b];
+        key[b] = k;
+        typename CONFIG_T::eta_code_t e = eta[a];
+        eta[a] = eta[b];
+        eta[b] = e;
+        typename CONFIG_T::phi_code_t f = phi[a];
+        phi[a] = phi[b];
+        phi[b] = f;
+        bool r = real[a];
+        real[a] = real[b];
+        real[b] = r;
+    }
+}
+
+template <class data_T, class mask_T, class res_T, typename CONFIG_T>
+void word_features(data_T w[CONFIG_T::n_particles * 3], mask_T mask[CONFIG_T::n_particles],
+                   res_T out[CONFIG_T::n_particles * CONFIG_T::n_features],
+                   typename CONFIG_T::table_t reciprocal[CONFIG_T::reciprocal_size]) {
+    #pragma HLS PIPELINE II = CONFIG_T::reuse_factor
+    const unsigned N = CONFIG_T::n_particles, F = CONFIG_T::n_features, B = CONFIG_T::key_bits;
+    typename CONFIG_T::key_t key[N];
+    typename CONFIG_T::eta_code_t eta[N];
+    typename CONFIG_T::phi_code_t phi[N];
+    bool real[N];
+    #pragma HLS ARRAY_PARTITION variable = key complete
+    #pragma HLS ARRAY_PARTITION variable = eta complete
+    #pragma HLS ARRAY_PARTITION variable = phi complete
+    #pragma HLS ARRAY_PARTITION variable = real complete
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS UNROLL
+        typename CONFIG_T::pt_code_t code = w[i * 3];
+        real[i] = mask[i] != 0;
+        key[i] = real[i] ? code : typename CONFIG_T::pt_code_t(0);
+        key[i] = (key[i] << B) + (N - 1 - i);
+        eta[i] = w[i * 3 + 1];
+        phi[i] = w[i * 3 + 2];
+    }
+    unsigned lead = 0;
+    if (CONFIG_T::sort) {
+        for (unsigned p = 1; p < N; p <<= 1) {
+            for (unsigned k = p; k >= 1; k >>= 1) {
+                for (unsigned j = k % p; j + k < N; j += 2 * k) {
+                    for (unsigned i = 0; i < k && i + j + k < N; i++) {
+                        if ((i + j) / (2 * p) == (i + j + k) / (2 * p))
+                            kj_compare_exchange<CONFIG_T>(key, eta, phi, real, i + j, i + j + k);
+                    }
+                }
+            }
+        }
+    } else {
+        for (unsigned i = 1; i < N; i++) {
+            #pragma HLS UNROLL
+            if (key[i] > key[lead]) lead = i;
+        }
+    }
+    typename CONFIG_T::key_t total = 0;
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS UNROLL
+        total += key[i] >> B;
+    }
+    typename CONFIG_T::key_t index = total >> CONFIG_T::sum_shift;
+    if (index > CONFIG_T::reciprocal_size - 1) index = CONFIG_T::reciprocal_size - 1;
+    typename CONFIG_T::table_t r = reciprocal[index];
+    const int half = CONFIG_T::phi_period / 2;
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS UNROLL
+        typename CONFIG_T::pt_code_t pt = key[i] >> B;
+        typename CONFIG_T::ratio_t ratio = pt * r;
+        ap_fixed<CONFIG_T::eta_code_t::width + 1 + CONFIG_T::angle_shift, CONFIG_T::eta_code_t::width + 1> deta = eta[i] - eta[lead];
+        ap_int<CONFIG_T::phi_code_t::width + 2> x = phi[i] - phi[lead];
+        for (unsigned k = 0; k < CONFIG_T::phi_wraps; k++) {
+            #pragma HLS UNROLL
+            if (x >= half) x -= CONFIG_T::phi_period;
+            if (x < -half) x += CONFIG_T::phi_period;
+        }
+        ap_fixed<CONFIG_T::phi_code_t::width + 2 + CONFIG_T::angle_shift, CONFIG_T::phi_code_t::width + 2> dphi = x;
+        deta = deta >> CONFIG_T::angle_shift;
+        dphi = dphi >> CONFIG_T::angle_shift;
+        out[i * F] = real[i] ? res_T(ratio) : res_T(0);
+        out[i * F + 1] = real[i] ? res_T(deta) : res_T(0);
+        out[i * F + 2] = real[i] ? res_T(dphi) : res_T(0);
+        if (F == 4) out[i * F + 3] = real[i] ? res_T(1) : res_T(0);
+    }
+}
+
 // ---------------------------------------------------------------- multiplicity
 // r^k for k = 0..degree with r = n / N̄ (exact: N̄ is a power of two).
 template <class mask_T, class r_T, unsigned N, unsigned log2_nbar, unsigned degree>
