@@ -168,14 +168,14 @@ def test_io_stream_is_refused_in_one_line(tmp_path):
 
 
 def test_shipped_float_model_with_calibration_jets(jets_file, tmp_path):
-    """The trained float nanoPELICAN (BatchNorm, N̄ = 49, N = 80) converts once folded on
-    calibration jets; given to hls4ml unfolded, or to for_hls4ml without jets, it is refused in
-    one line."""
+    """The trained float nanoPELICAN (the paper's model: no BatchNorm, N̄ = 49, N = 80) converts
+    once folded on calibration jets; given to hls4ml unfolded, or to for_hls4ml without jets, it
+    is refused in one line."""
     model = load_model(os.path.join(ROOT, "models", "nanopelican_c2.keras"))
     with pytest.raises(KerasjetError) as refusal:
         hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
-    assert "\n" not in str(refusal.value) and "has no firmware form: fold the model first" in str(refusal.value)
-    with pytest.raises(KerasjetError, match="has BatchNorm layers: fold it"):
+    assert "\n" not in str(refusal.value) and "N̄ = 49 is not a power of two; fold the model for firmware first" in str(refusal.value)
+    with pytest.raises(KerasjetError, match=r"is a float nanoPELICAN as trained \(N̄ = 49, not a power of two\): fold it"):
         kerasjet.hls.for_hls4ml(model)
     folded = kerasjet.hls.for_hls4ml(model, load_inputs(jets_file, InputSpec(80), 0, 300)[0])
     types = resolved_types(convert(folded, "Vitis", "name", tmp_path / "prj", default_precision="ap_fixed<32,12>"))
