@@ -345,10 +345,11 @@ def _word_features(layer, codes, mask, n):
             slots[i], slots[j] = _larger_first(slots[i], slots[j])
         lead = slots[0]
     else:
-        round_ = slots
-        while len(round_) > 1:
-            round_ = [_larger_first(*round_[k:k + 2])[0] if k + 1 < len(round_) else round_[k] for k in range(0, len(round_), 2)]
-        lead = round_[0]
+        contenders = slots  # a tournament: the larger key of each pair goes on
+        while len(contenders) > 1:
+            contenders = [_larger_first(*contenders[k:k + 2])[0] if k + 1 < len(contenders) else contenders[k]
+                          for k in range(0, len(contenders), 2)]
+        lead = contenders[0]
     pts = [quantize(_array([slot["key"] * 2.0**-bits], (1,)), 0, fmt.pt.width, 0, "WRAP", "TRN")._vars[0] for slot in slots]
     total = sum(pts[1:], pts[0])
     floor = quantize(_array([total * 2.0**-c.sum_shift], (1,)), 0, fmt.pt.width + bits, 0, "WRAP", "TRN")._vars[0]
