@@ -200,7 +200,7 @@ def main():
              "`python benchmarks/trigger_native.py`", "",
              "The hls4ml-style tagger is not in this table: its 16 inputs (TopoDNN's rotated coordinates of 5 candidates and the jet "
              "mass) need a square root, an arctangent, sines, cosines and divisions per jet — no cheap firmware form; it stays in "
-             "[pareto.md](pareto.md) with its features computed upstream.", "",
+             "results/firmware/pareto.md with its features computed upstream.", "",
              f"cost = LUT + {DSP_IN_LUTS}·DSP; on the frontier: no row at its N has a higher AUC at no larger cost", "",
              "| Model | input | N | pair tables (fractional bits) | latency (cycles / ns) | LUT | FF | DSP | cost | AUC | float AUC | "
              "bit-exact | frontier |",
