@@ -277,14 +277,12 @@ def test_the_sorting_network_sorts():
 @pytest.mark.parametrize("builder", ["constituent_mlp", pytest.param("deep_sets", marks=pytest.mark.slow)])
 def test_a_peer_from_words_is_bit_exact_in_firmware(builder, jets_file, tmp_path):
     """The pT-sorted MLP (sorting network) or Deep Sets (the leading candidate found) from words
-    at N = 8: trained, compressed to 8 bits, and its firmware — features included — equal to
-    Keras in hls4ml's C simulation, in da4ml's emulation and in Verilator."""
-    import hls4ml
-
-    import kerasjet.hls  # noqa: F401  (registers the extension with hls4ml)
-    from kerasjet.compress import compress
-    from kerasjet.models import input_format_of, load_model
-    from kerasjet.rtl.flow import build_rtl
+    at N = 8: trained, compressed to 8 bits, its YAML written, and `convert --rtl`: its firmware —
+    features included — equal to Keras and to the exact fixed-point reference in hls4ml's C
+    simulation, in da4ml's emulation and in Verilator."""
+    from kerasjet.cli import main
+    from kerasjet.compress import compress, write_hls_config
+    from kerasjet.models import input_format_of, load_model, save_model
     from kerasjet.train import RunConfig, train
 
     config = RunConfig(model=builder, model_kwargs=dict(n_constituents=8, input_format="cms-phase2"), train=jets_file, val=jets_file,
@@ -293,12 +291,13 @@ def test_a_peer_from_words_is_bit_exact_in_firmware(builder, jets_file, tmp_path
     quantized = compress(load_model(str(tmp_path / "run" / "best.keras")), jets_file, jets_file, weight_bits="8", epochs=1, verbose=0)
     assert input_format_of(quantized) == "cms-phase2"
     inputs, _ = load_inputs(jets_file, InputSpec(8, input_format="cms-phase2"))
-    config = hls4ml.utils.config_from_keras_model(quantized, granularity="name", backend="Vivado")
-    hls_model = hls4ml.converters.convert_from_keras_model(quantized, hls_config=config, backend="Vivado", io_type="io_parallel",
-                                                           output_dir=str(tmp_path / "hls"))
-    hls_model.compile()
-    csim = np.asarray(hls_model.predict(kerasjet.hls.firmware_inputs(quantized, inputs))).reshape(-1)
-    report = build_rtl(quantized, inputs, str(tmp_path / "rtl"), synthesis=False, verbose=False, csim=csim)
-    assert report["jets"] == 300 and report["keras_vs_emulation_mismatches"] == 0 and report["verilator_vs_emulation_mismatches"] == 0
-    assert report["csim_vs_emulation_mismatches"] == 0
     assert len(np.unique(quantized.predict(inputs, verbose=0))) > 50
+    save_model(quantized, str(tmp_path / "q.h5"))
+    assert main(["convert", write_hls_config(str(tmp_path / "q.h5"), test_file=jets_file), "--rtl", "--no-synthesis"]) == 0
+    with open(tmp_path / "hls_q" / "report.json") as f:
+        csim = json.load(f)
+    assert csim["passed"] and csim["max_abs_diff"] == 0.0 and csim["reference"] == "exact fixed point"
+    with open(tmp_path / "hls_q_rtl" / "rtl_report.json") as f:
+        report = json.load(f)
+    assert report["jets"] == 300 and report["keras_vs_emulation_mismatches"] == 0 and report["verilator_vs_emulation_mismatches"] == 0
+    assert report["csim_vs_emulation_mismatches"] == 0 and report["bit_exact"]

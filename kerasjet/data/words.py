@@ -98,7 +98,7 @@ class InputFormat:
         """The corrections by ±P (P = phi_period) that wrap any difference of two φ codes into
         [−P/2, P/2): the firmware's comparisons against ±P/2, repeated this many times."""
         low, high = self.phi.code_range
-        return math.ceil((high - low + self.phi_period // 2) / self.phi_period)
+        return max(1, math.ceil((high - low - self.phi_period // 2 + 1) / self.phi_period))
 
     def wrap_phi(self, codes):
         """φ code differences (any integers) wrapped into [−period/2, period/2)."""

@@ -9,7 +9,8 @@ with the Keras-vs-csim agreement. The firmware sees (``firmware_inputs``):
   input type's grid, exactly what QLorentzDot computes from GeV) and the mask (N), or for a
   model of trigger words the words' integer codes (N·3: pT, η, φ) and the mask;
 * dense taggers: their jet features (the trigonometric preprocessing runs upstream of the
-  firmware).
+  firmware), or for the constituent peers of trigger words the words and the mask (their
+  features are computed in the firmware).
 """
 
 import copy
@@ -144,9 +145,9 @@ def multiplications(layer, input_shape):
     if kind in ("LorentzDot", "QLorentzDot"):
         n = input_shape[1]
         return 4 * n * (n + 1) // 2
-    if kind in ("WordLorentzDot", "QWordLorentzDot"):  # two per pair: pT_i·pT_j, then its product with the tables' sum
+    if kind in ("WordLorentzDot", "QWordLorentzDot"):  # two per pair i ≤ j: pT_i·pT_j, then its product with the tables' sum
         n = input_shape[1]
-        return 2 * n * (n - 1) // 2
+        return n * (n + 1)
     if kind in ("LinEq2to2", "QLinEq2to2"):
         n = input_shape[2]
         c_in, c_out = layer.kernel.shape[1], layer.kernel.shape[2]
@@ -253,17 +254,25 @@ def deploy(config, test_file=None, jets=None, reuse_factor=None, output_dir=None
 
 def fixed_point_reference(model, arrays):
     """The exact logits (B,) of a quantized dense tagger or Deep Sets on its firmware input
-    ``arrays`` (firmware_inputs), fixed_point_logits of its dense view; None for a nanoPELICAN
-    (its quantized Keras layers compute exactly).
+    ``arrays`` (firmware_inputs), fixed_point_logits of its dense view on its features; None for
+    a nanoPELICAN (its quantized Keras layers compute exactly). A peer of trigger words gets its
+    features from its own (exact) feature layer on the words and the mask.
 
     QKeras' float32 is exact only while products and sums need at most 24 bits: a 16-bit dense
     tagger's Keras logits differ from its fixed-point arithmetic (by up to 7e-4 for the
     hls4ml-style tagger), and its C simulation is compared with this reference instead.
     """
+    import tensorflow as tf
+
     if _is_nanopelican(model):
         return None
-    view = dense_view(model, arrays[0].shape[1:])
-    return fixed_point_logits(view, quantized_features(view, arrays[0]))
+    features = arrays[0]
+    if len(arrays) > 1:  # trigger words (B, 3N) and the mask: the features as the firmware computes them
+        layer = next(layer for layer in model.layers if layer.name in FEATURE_LAYERS)
+        words = features.reshape(len(features), -1, 3)
+        features = tf.keras.Model(model.inputs, layer(model.inputs)).predict([words, arrays[1]], verbose=0, batch_size=PREDICT_BATCH)
+    view = dense_view(model, features.shape[1:])
+    return fixed_point_logits(view, quantized_features(view, features))
 
 
 def fixed_point_logits(view, rows):

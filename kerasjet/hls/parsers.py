@@ -164,8 +164,9 @@ def parse_word_features(keras_layer, input_names, input_shapes, data_reader):
         reciprocal_size=c.reciprocal_size, angle_shift=c.angle_shift, phi_period=fmt.phi_period, phi_wraps=fmt.phi_wraps,
         reciprocal_data=c.reciprocals, table_fixed=Fixed.exact(c.reciprocal_bits, float(c.reciprocals.max()), signed=False),
         ratio_fixed=Fixed(1 + c.ratio_bits, 1, signed=False), field_widths=(fmt.pt.width, fmt.eta.width, fmt.phi.width),
-        # every feature exactly: r < 2 with ratio_bits, code differences (the widest, η's) shifted by angle_shift
-        result_precision=Fixed.exact(max(c.ratio_bits, c.angle_shift), eta_span / 2.0**c.angle_shift).hls(),
+        # every feature exactly: r < 2 with ratio_bits, the code differences (η's, the wrapped φ's) shifted by angle_shift
+        result_precision=Fixed.exact(max(c.ratio_bits, c.angle_shift),
+                                     max(2.0, eta_span / 2.0**c.angle_shift, (fmt.phi_period // 2) / 2.0**c.angle_shift)).hls(),
     )
     return layer, [None, per_slot * n]
 

@@ -108,7 +108,8 @@ class WordConstituentFeatures(tf.keras.layers.Layer):
     """[words (B, N, 3) integer codes, mask (B, N)] → (B, 3·N) (r, Δη, Δφ) per slot, or with
     ``with_one`` (B, 4·N) (r, Δη, Δφ, 1): the constituent peers' features from a trigger's words,
     computed as their firmware computes them (kerasjet.data.words.RelativeCoordinates: axis the
-    leading candidate, r = pT·T[ΣpT] from a reciprocal table, code differences shifted), all zero
+    leading candidate, r = pT·T[min(ΣpT / 2^s, size − 1)] from a reciprocal table, code differences
+    shifted), all zero
     on padding. ``sort``: the slots in descending pT order first (the pT-sorted MLP's sorting
     network); else slot order (Deep Sets: only the leading candidate is found). Exact: computed in
     float64, every value representable in float32."""
@@ -199,12 +200,12 @@ def dense_tagger(features, widths, n_constituents=80, weight_quantizers=None, ac
     layer must read them: WordConstituentFeatures).
     """
     quantization = quantization_of(weight_quantizers, activation_quantizers, input_quantizers)
-    pmu, mask = jet_inputs(n_constituents) if input_format is None else word_inputs(n_constituents)
-    x = features([pmu, mask])
+    first, mask = jet_inputs(n_constituents) if input_format is None else word_inputs(n_constituents)
+    x = features([first, mask])
     for i, width in enumerate(list(widths) + [1]):
         last = i == len(widths)
         x = weighted_layer(x, i, width, "logit" if last else f"dense_{i}", not last, quantization)
-    return jet_model(pmu, mask, x, name)
+    return jet_model(first, mask, x, name)
 
 
 def topodnn(n_constituents=80, name="topodnn", **quantization):

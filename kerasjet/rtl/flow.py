@@ -21,20 +21,20 @@ TOP = "kerasjet_rtl"
 
 def da4ml_inputs(model, inputs):
     """(da4ml input rows, Keras logits, the exact fixed-point logits or None, the firmware view of
-    the model) for a quantized model on {'pmu', 'mask'} inputs (kerasjet.hls.convert.firmware_view,
-    fixed_point_logits)."""
-    from kerasjet.hls.convert import firmware_view, fixed_point_logits, quantized_features
+    the model) for a quantized model on {'pmu', 'mask'} (or {'words', 'mask'}) inputs
+    (kerasjet.hls.convert.firmware_view, fixed_point_reference)."""
+    from kerasjet.hls.convert import firmware_view, fixed_point_logits, fixed_point_reference, quantized_features
 
     view, arrays, _, keras = firmware_view(model, inputs)
-    if len(arrays) > 1:  # nanoPELICAN: momenta already on the input type's grid, and the mask
-        return np.concatenate(arrays, axis=1), keras, None, view
+    if len(arrays) > 1:  # two inputs, one vector: nanoPELICAN's momenta (on the input type's grid) or any model's words, then the mask
+        return np.concatenate(arrays, axis=1), keras, fixed_point_reference(model, arrays), view
     rows = quantized_features(view, arrays[0])
     return rows, keras, fixed_point_logits(view, rows), view
 
 
 def trace(model, view):
     """(input, output, CombLogic) for a quantized nanoPELICAN or dense tagger; view: the model's
-    firmware view (the dense tagger is traced from its features on)."""
+    firmware view (a dense tagger is traced from its features on, a peer of trigger words from its words)."""
     from kerasjet.models import input_format_of
     from kerasjet.rtl.trace import trace_dense, trace_nanopelican, trace_word_dense
 
