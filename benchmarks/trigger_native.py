@@ -115,16 +115,17 @@ def with_searched_tables(path, study_dir, quantized_path, float_path):
 
 def csim_logits(model, inputs, output_dir):
     """The hls4ml C simulation's logits of ``model`` on ``inputs`` (hls4ml's own API with the
-    extension, every type from the model's quantizers)."""
+    extension, every type from the model's quantizers; kerasjet.rtl.flow.csim_outputs)."""
     import hls4ml
 
-    import kerasjet.hls
+    import kerasjet.hls  # noqa: F401  (registers the extension with hls4ml)
+    from kerasjet.rtl.flow import csim_outputs
 
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vivado")
     hls_model = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="Vivado", io_type="io_parallel",
                                                            output_dir=output_dir)
     hls_model.compile()
-    return hls_model.predict(kerasjet.hls.firmware_inputs(model, inputs)).reshape(-1)
+    return csim_outputs(hls_model, model, inputs)
 
 
 def main():

@@ -74,8 +74,6 @@ def firmware_inputs(model, inputs):
     quantizer's grid for quantized models), mask (B, N)]; dense taggers: [features (B, F)]; any
     model of trigger words ({'words', 'mask'} inputs): [the words' codes (B, 3N), mask (B, N)].
     """
-    import tensorflow as tf
-
     if "words" in inputs:  # trigger words: the integer codes as they arrive (kerasjet.data.words), every feature in firmware
         words = np.asarray(inputs["words"], np.float64)
         return [np.ascontiguousarray(words.reshape(len(words), -1)), np.ascontiguousarray(inputs["mask"], np.float64)]
@@ -86,16 +84,23 @@ def firmware_inputs(model, inputs):
         else:
             momenta = inputs["pmu"] * inputs["mask"][..., None] / dot.momentum_scale
         return [np.ascontiguousarray(momenta.reshape(len(momenta), -1), np.float64), np.ascontiguousarray(inputs["mask"], np.float64)]
-    features = [layer for layer in model.layers if layer.name in FEATURE_LAYERS]
-    if not features:
+    if not any(layer.name in FEATURE_LAYERS for layer in model.layers):
         raise KerasjetError(f"model '{model.name}' is neither a nanoPELICAN nor a dense tagger")
-    # computed as model.predict computes them (batches of PREDICT_BATCH): TensorFlow's trigonometry gives
-    # float32 results that depend on the batch shape (one call on 5,000 jets differed in 30k of
-    # the 80k features, by up to 2e-4), and a feature on the other side of a rounding boundary of
-    # the input type would make the C simulation differ from Keras for a reason outside the firmware
-    upstream = tf.keras.Model(model.inputs, features[0](model.inputs))  # a new node: the layer may be shared
-    computed = upstream.predict(inputs, verbose=0, batch_size=PREDICT_BATCH)
-    return [np.ascontiguousarray(computed, np.float64)]
+    return [np.ascontiguousarray(feature_values(model, inputs), np.float64)]
+
+
+def feature_values(model, inputs):
+    """(B, F) the outputs of a dense tagger's feature layer on ``inputs`` (what its Keras model
+    feeds its network), computed as model.predict computes them (batches of PREDICT_BATCH):
+    TensorFlow's trigonometry gives float32 results that depend on the batch shape (one call on
+    5,000 jets differed in 30k of the 80k features, by up to 2e-4), and a feature on the other
+    side of a rounding boundary of the input type would make the C simulation differ from Keras
+    for a reason outside the firmware."""
+    import tensorflow as tf
+
+    layer = next(layer for layer in model.layers if layer.name in FEATURE_LAYERS)
+    upstream = tf.keras.Model(model.inputs, layer(model.inputs))  # a new node: the layer may be shared
+    return upstream.predict(inputs, verbose=0, batch_size=PREDICT_BATCH)
 
 
 def firmware_view(model, inputs):
@@ -262,15 +267,11 @@ def fixed_point_reference(model, arrays):
     tagger's Keras logits differ from its fixed-point arithmetic (by up to 7e-4 for the
     hls4ml-style tagger), and its C simulation is compared with this reference instead.
     """
-    import tensorflow as tf
-
     if _is_nanopelican(model):
         return None
     features = arrays[0]
     if len(arrays) > 1:  # trigger words (B, 3N) and the mask: the features as the firmware computes them
-        layer = next(layer for layer in model.layers if layer.name in FEATURE_LAYERS)
-        words = features.reshape(len(features), -1, 3)
-        features = tf.keras.Model(model.inputs, layer(model.inputs)).predict([words, arrays[1]], verbose=0, batch_size=PREDICT_BATCH)
+        features = feature_values(model, [features.reshape(len(features), -1, 3), arrays[1]])
     view = dense_view(model, features.shape[1:])
     return fixed_point_logits(view, quantized_features(view, features))
 

@@ -96,8 +96,8 @@ struct word_lorentz_dot_config {
     typedef ap_ufixed<18, 3> table_t;
 };
 
-// |d_phi| wrapped as floormod(d + period/2, period) - period/2 computes it, clipped to the table
-template <typename CONFIG_T> inline typename CONFIG_T::index_t kj_phi_index(ap_int<CONFIG_T::phi_code_t::width + 1> delta) {
+// a phi code difference wrapped into [-period/2, period/2), as floormod(d + period/2, period) - period/2
+template <typename CONFIG_T> inline ap_int<CONFIG_T::phi_code_t::width + 2> kj_wrap_phi(ap_int<CONFIG_T::phi_code_t::width + 1> delta) {
     #pragma HLS INLINE
     const int half = CONFIG_T::phi_period / 2;
     ap_int<CONFIG_T::phi_code_t::width + 2> x = delta;
@@ -106,6 +106,13 @@ template <typename CONFIG_T> inline typename CONFIG_T::index_t kj_phi_index(ap_i
         if (x >= half) x -= CONFIG_T::phi_period;
         if (x < -half) x += CONFIG_T::phi_period;
     }
+    return x;
+}
+
+// |d_phi| wrapped, clipped to the table
+template <typename CONFIG_T> inline typename CONFIG_T::index_t kj_phi_index(ap_int<CONFIG_T::phi_code_t::width + 1> delta) {
+    #pragma HLS INLINE
+    ap_int<CONFIG_T::phi_code_t::width + 2> x = kj_wrap_phi<CONFIG_T>(delta);
     ap_uint<CONFIG_T::phi_code_t::width + 2> a = x < 0 ? ap_int<CONFIG_T::phi_code_t::width + 2>(-x) : x;
     return a > CONFIG_T::table_size - 1 ? typename CONFIG_T::index_t(CONFIG_T::table_size - 1) : typename CONFIG_T::index_t(a);
 }
@@ -248,19 +255,13 @@ void word_features(data_T w[CONFIG_T::n_particles * 3], mask_T mask[CONFIG_T::n_
     typename CONFIG_T::key_t index = total >> CONFIG_T::sum_shift;
     if (index > CONFIG_T::reciprocal_size - 1) index = CONFIG_T::reciprocal_size - 1;
     typename CONFIG_T::table_t r = reciprocal[index];
-    const int half = CONFIG_T::phi_period / 2;
     for (unsigned i = 0; i < N; i++) {
         #pragma HLS UNROLL
         typename CONFIG_T::pt_code_t pt = key[i] >> B;
         typename CONFIG_T::ratio_t ratio = pt * r;
         ap_fixed<CONFIG_T::eta_code_t::width + 1 + CONFIG_T::angle_shift, CONFIG_T::eta_code_t::width + 1> deta = eta[i] - eta[lead];
-        ap_int<CONFIG_T::phi_code_t::width + 2> x = phi[i] - phi[lead];
-        for (unsigned k = 0; k < CONFIG_T::phi_wraps; k++) {
-            #pragma HLS UNROLL
-            if (x >= half) x -= CONFIG_T::phi_period;
-            if (x < -half) x += CONFIG_T::phi_period;
-        }
-        ap_fixed<CONFIG_T::phi_code_t::width + 2 + CONFIG_T::angle_shift, CONFIG_T::phi_code_t::width + 2> dphi = x;
+        ap_fixed<CONFIG_T::phi_code_t::width + 2 + CONFIG_T::angle_shift, CONFIG_T::phi_code_t::width + 2> dphi =
+            kj_wrap_phi<CONFIG_T>(phi[i] - phi[lead]);
         deta = deta >> CONFIG_T::angle_shift;
         dphi = dphi >> CONFIG_T::angle_shift;
         out[i * F] = real[i] ? res_T(ratio) : res_T(0);
